@@ -1,0 +1,58 @@
+// probe(): what a media file holds. Reads the file's headers (and a few packets) once.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "peel/error.h"
+#include "peel/time.h"
+
+namespace peel {
+
+struct AudioTrack {
+  int number = 0;            // 1-based among audio tracks, as --track counts them
+  int stream_index = 0;      // index among all streams of the container
+  std::string codec;         // FFmpeg codec name: "aac", "mp3", "pcm_s24le", ...
+  std::string profile;       // "LC", "HE-AAC", ... or empty
+  int sample_rate = 0;
+  int channels = 0;
+  std::string channel_layout;  // "stereo", "5.1(side)", ...
+  int64_t bitrate = 0;         // bits per second, 0 if unknown
+  int bits_per_sample = 0;     // of the decoded or raw samples, 0 if not meaningful
+  std::string lang;            // as tagged (often ISO 639-2), or empty
+  std::string title;
+  bool is_default = false;
+  Micros start = 0;            // first sample's time on the file's timeline
+  Micros duration = 0;         // 0 if unknown
+};
+
+struct VideoStream {
+  int stream_index = 0;
+  std::string codec;
+  int width = 0;
+  int height = 0;
+  double fps = 0;
+  bool attached_pic = false;  // cover art, not a real video
+};
+
+struct MediaInfo {
+  std::string path;
+  std::string container;       // FFmpeg demuxer name(s): "mov,mp4,m4a,3gp,3g2,mj2"
+  std::string container_long;
+  Micros start = 0;            // container start time; the timeline's zero
+  Micros duration = 0;
+  int64_t size = 0;            // bytes
+  std::vector<AudioTrack> audio;
+  std::vector<VideoStream> video;
+  std::map<std::string, std::string> tags;
+  int chapters = 0;
+};
+
+// Opens and inspects `path`. Thread-safe. Fails with kInputNotFound, kInputIsDirectory,
+// kInputUnreadable, kInputEmpty, kTruncatedIndex or kUnsupportedFile; a file without audio is
+// not an error here (audio is empty).
+Result<MediaInfo> probe(const std::string& path);
+
+}  // namespace peel

@@ -1,0 +1,49 @@
+// plan(): a pure decision from (Request, MediaInfo) to what will be written, and why.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "peel/error.h"
+#include "peel/media_info.h"
+#include "peel/request.h"
+
+namespace peel {
+
+enum class Mode { kCopy, kTranscode };
+
+// One output file to produce from one audio track.
+struct OutputPlan {
+  std::string input;
+  std::string output;
+  Mode mode = Mode::kCopy;
+  std::string reason;        // why copy or transcode, in plain words
+  std::string format;        // format table name
+  std::string codec;         // output codec name (FFmpeg's), e.g. "mp3", "pcm_s24le"
+  AudioTrack track;          // the source track
+  Micros from = 0;           // on the file's timeline; 0 = its start
+  std::optional<Micros> to;  // empty: to the end
+  int sample_rate = 0;       // output rate
+  int channels = 0;          // output channel count
+  std::string sample_format; // "s16", "s24", "s32", "f32" or empty (codec's choice)
+  std::optional<int64_t> bitrate;
+  std::optional<double> quality;
+  bool keep_metadata = true;
+  bool overwrite = false;
+  bool strict = false;
+};
+
+// Decides the outputs for one input. Pure: touches no file. Fails with kNoAudio,
+// kTrackNotFound, kBadRange, kCannotCopy, kBadOutputOption or kUsage; output existence and
+// writability are checked by run(), just before writing.
+Result<std::vector<OutputPlan>> plan(const Request& request, const MediaInfo& info);
+
+// The plan in plain words: copy or transcode and why, track, range, output.
+std::string explain(const OutputPlan& plan);
+
+// An ffmpeg CLI command that does the same job (as closely as ffmpeg can).
+std::string ffmpeg_command(const OutputPlan& plan);
+
+}  // namespace peel

@@ -1,0 +1,68 @@
+// run(): execute one OutputPlan. Thread-safe: any number of runs may go on at once.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "peel/error.h"
+#include "peel/plan.h"
+
+namespace peel {
+
+// Shared cancel flag. Copies share state; cancel() is async-signal-safe.
+class CancelToken {
+ public:
+  CancelToken() : flag_(std::make_shared<std::atomic<bool>>(false)) {}
+  void cancel() const { flag_->store(true, std::memory_order_relaxed); }
+  bool cancelled() const { return flag_->load(std::memory_order_relaxed); }
+
+ private:
+  std::shared_ptr<std::atomic<bool>> flag_;
+};
+
+struct Progress {
+  double done = 0;   // seconds of audio written so far
+  double total = 0;  // seconds of audio the output will hold (estimate for copies)
+};
+
+struct RunOptions {
+  CancelToken cancel;
+  // Called from the running thread, at most every few hundred milliseconds of audio.
+  std::function<void(const Progress&)> on_progress;
+};
+
+// A span of the source timeline whose audio could not be read.
+struct LostSpan {
+  Micros from = 0;
+  Micros to = 0;
+};
+
+struct OutputResult {
+  std::string input;
+  std::string output;
+  Mode mode = Mode::kCopy;
+  std::string format;
+  std::string codec;
+  int track = 0;
+  std::string lang;
+  Micros start = 0;      // real start of the output on the source timeline
+  Micros end = 0;        // real end
+  int sample_rate = 0;
+  int channels = 0;
+  int64_t samples = 0;   // per channel
+  int64_t bytes = 0;
+  std::vector<std::string> warnings;
+  std::vector<LostSpan> lost;  // non-empty: the input was damaged (exit code 3)
+};
+
+// Writes plan.output atomically: nothing is left behind on failure or cancellation.
+// Fails with kOutputExists, kOutputIsInput, kOutputUnwritable, kWriteFailed, kCancelled,
+// kDamagedInput (strict plans), kTruncatedIndex/kUnsupportedFile (input changed since the
+// plan) or kInternal.
+Result<OutputResult> run(const OutputPlan& plan, const RunOptions& options = {});
+
+}  // namespace peel

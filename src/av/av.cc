@@ -1,0 +1,156 @@
+// RAII helpers, error translation, input opening and log routing.
+#include "av/av.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+
+#include <fmt/format.h>
+
+namespace peel::av {
+
+void OutputDeleter::operator()(AVFormatContext* c) const {
+  if (c == nullptr) return;
+  if (c->oformat != nullptr && (c->oformat->flags & AVFMT_NOFILE) == 0) avio_closep(&c->pb);
+  avformat_free_context(c);
+}
+
+Packet make_packet() { return Packet(av_packet_alloc()); }
+Frame make_frame() { return Frame(av_frame_alloc()); }
+
+std::string error_text(int averror) {
+  std::array<char, AV_ERROR_MAX_STRING_SIZE> buf{};
+  av_strerror(averror, buf.data(), buf.size());
+  return buf.data();
+}
+
+Error translate(int averror, ErrorCode code, const std::string& what) {
+  return Error{code, fmt::format("{} ({})", what, error_text(averror)), averror};
+}
+
+namespace {
+
+thread_local std::vector<std::string>* t_log_sink = nullptr;
+
+void log_callback(void* avcl, int level, const char* fmt, va_list vl) {
+  if (level > AV_LOG_WARNING || t_log_sink == nullptr) return;
+  std::array<char, 1024> line{};
+  int print_prefix = 1;
+  av_log_format_line2(avcl, level, fmt, vl, line.data(), static_cast<int>(line.size()),
+                      &print_prefix);
+  std::string text = line.data();
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  if (!text.empty()) t_log_sink->push_back(std::move(text));
+}
+
+void install_log_callback() {
+  static std::once_flag once;
+  std::call_once(once, [] { av_log_set_callback(log_callback); });
+}
+
+// True when the file starts like an ISO-BMFF file (ftyp box) but has no top-level moov box
+// readable within the file: an mp4 cut off before its index.
+bool is_mp4_without_index(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return false;
+  bool saw_ftyp = false;
+  bool saw_moov = false;
+  uint64_t pos = 0;
+  for (int boxes = 0; boxes < 4096; ++boxes) {
+    unsigned char head[16];
+    if (std::fseek(f, static_cast<long>(pos), SEEK_SET) != 0) break;
+    if (std::fread(head, 1, 8, f) != 8) break;
+    uint64_t size = (uint64_t{head[0]} << 24) | (head[1] << 16) | (head[2] << 8) | head[3];
+    const std::string type(reinterpret_cast<char*>(head + 4), 4);
+    if (boxes == 0 && type != "ftyp") break;
+    if (type == "ftyp") saw_ftyp = true;
+    if (type == "moov") saw_moov = true;
+    if (size == 1) {
+      if (std::fread(head + 8, 1, 8, f) != 8) break;
+      size = 0;
+      for (int i = 8; i < 16; ++i) size = (size << 8) | head[i];
+    }
+    if (size < 8) break;
+    pos += size;
+  }
+  std::fclose(f);
+  return saw_ftyp && !saw_moov;
+}
+
+}  // namespace
+
+LogCapture::LogCapture(std::vector<std::string>* sink) : previous_(t_log_sink) {
+  install_log_callback();
+  t_log_sink = sink;
+}
+
+LogCapture::~LogCapture() { t_log_sink = previous_; }
+
+Result<InputContext> open_input(const std::string& path, const AVIOInterruptCB* interrupt) {
+  install_log_callback();
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno == EACCES) {
+      return Error{ErrorCode::kInputUnreadable,
+                   fmt::format("cannot read {}: permission denied; check the file's permissions",
+                               path)};
+    }
+    return Error{ErrorCode::kInputNotFound,
+                 fmt::format("{} does not exist; check the path", path)};
+  }
+  if (S_ISDIR(st.st_mode)) {
+    return Error{ErrorCode::kInputIsDirectory,
+                 fmt::format("{} is a folder, not a file; name the video files inside it", path)};
+  }
+  if (::access(path.c_str(), R_OK) != 0) {
+    return Error{ErrorCode::kInputUnreadable,
+                 fmt::format("cannot read {}: permission denied; check the file's permissions",
+                             path)};
+  }
+  if (S_ISREG(st.st_mode) && st.st_size == 0) {
+    return Error{ErrorCode::kInputEmpty,
+                 fmt::format("{} is empty (0 bytes); it may still be copying or downloading", path)};
+  }
+
+  AVFormatContext* raw = avformat_alloc_context();
+  if (interrupt != nullptr) raw->interrupt_callback = *interrupt;
+  AVDictionary* opts = nullptr;
+  // A local file must never make FFmpeg open other files or URLs on its own.
+  av_dict_set(&opts, "protocol_whitelist", "file,pipe", 0);
+  const std::string url = "file:" + path;
+  int rc = avformat_open_input(&raw, url.c_str(), nullptr, &opts);
+  av_dict_free(&opts);
+  if (rc < 0) {
+    if (rc == AVERROR_EXIT) return Error{ErrorCode::kCancelled, "cancelled", rc};
+    if (is_mp4_without_index(path)) {
+      return Error{ErrorCode::kTruncatedIndex,
+                   fmt::format("{} is an MP4/MOV file cut off before its index (the 'moov' box), "
+                               "so none of its audio can be located; re-copy or re-download the "
+                               "complete file",
+                               path),
+                   rc};
+    }
+    if (rc == AVERROR(EACCES)) {
+      return translate(rc, ErrorCode::kInputUnreadable, fmt::format("cannot read {}", path));
+    }
+    return translate(rc, ErrorCode::kUnsupportedFile,
+                     fmt::format("{} is not a media file peel can read; is it really a video or "
+                                 "audio file?",
+                                 path));
+  }
+  InputContext ctx(raw);
+  rc = avformat_find_stream_info(ctx.get(), nullptr);
+  if (rc < 0) {
+    if (rc == AVERROR_EXIT) return Error{ErrorCode::kCancelled, "cancelled", rc};
+    return translate(rc, ErrorCode::kUnsupportedFile,
+                     fmt::format("cannot read the streams of {}", path));
+  }
+  return ctx;
+}
+
+}  // namespace peel::av

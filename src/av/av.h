@@ -1,0 +1,88 @@
+// RAII handles over FFmpeg types and AVERROR translation. The only place (with src/engine)
+// that includes FFmpeg headers.
+#pragma once
+
+extern "C" {
+#include <libavcodec/avcodec.h>
+#include <libavcodec/bsf.h>
+#include <libavformat/avformat.h>
+#include <libavutil/audio_fifo.h>
+#include <libavutil/opt.h>
+#include <libswresample/swresample.h>
+}
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "peel/error.h"
+#include "peel/time.h"
+
+namespace peel::av {
+
+struct InputDeleter {
+  void operator()(AVFormatContext* c) const { avformat_close_input(&c); }
+};
+// Closes the AVIO context it opened itself, then frees.
+struct OutputDeleter {
+  void operator()(AVFormatContext* c) const;
+};
+struct CodecDeleter {
+  void operator()(AVCodecContext* c) const { avcodec_free_context(&c); }
+};
+struct PacketDeleter {
+  void operator()(AVPacket* p) const { av_packet_free(&p); }
+};
+struct FrameDeleter {
+  void operator()(AVFrame* f) const { av_frame_free(&f); }
+};
+struct SwrDeleter {
+  void operator()(SwrContext* s) const { swr_free(&s); }
+};
+struct FifoDeleter {
+  void operator()(AVAudioFifo* f) const { av_audio_fifo_free(f); }
+};
+struct BsfDeleter {
+  void operator()(AVBSFContext* b) const { av_bsf_free(&b); }
+};
+
+using InputContext = std::unique_ptr<AVFormatContext, InputDeleter>;
+using OutputContext = std::unique_ptr<AVFormatContext, OutputDeleter>;
+using CodecContext = std::unique_ptr<AVCodecContext, CodecDeleter>;
+using Packet = std::unique_ptr<AVPacket, PacketDeleter>;
+using Frame = std::unique_ptr<AVFrame, FrameDeleter>;
+using Swr = std::unique_ptr<SwrContext, SwrDeleter>;
+using AudioFifo = std::unique_ptr<AVAudioFifo, FifoDeleter>;
+using Bsf = std::unique_ptr<AVBSFContext, BsfDeleter>;
+
+Packet make_packet();
+Frame make_frame();
+
+// FFmpeg's text for an AVERROR.
+std::string error_text(int averror);
+
+// The one translation from AVERROR to peel::Error: `what` says what peel was doing, with the
+// file name; the FFmpeg reason is appended.
+Error translate(int averror, ErrorCode code, const std::string& what);
+
+// Opens an input for demuxing and reads stream info. The interrupt callback (if any) is
+// installed before any I/O. Errors are classified (missing, folder, empty, truncated index,
+// unsupported).
+Result<InputContext> open_input(const std::string& path, const AVIOInterruptCB* interrupt);
+
+// Routes FFmpeg log lines of the calling thread into `sink` while alive; lines from other
+// threads, or with no sink, at warning level or above are dropped (a library does not print).
+class LogCapture {
+ public:
+  explicit LogCapture(std::vector<std::string>* sink);
+  ~LogCapture();
+  LogCapture(const LogCapture&) = delete;
+  LogCapture& operator=(const LogCapture&) = delete;
+
+ private:
+  std::vector<std::string>* previous_;
+};
+
+inline AVRational micros_tb() { return AVRational{1, static_cast<int>(kMicrosPerSecond)}; }
+
+}  // namespace peel::av

@@ -1,0 +1,24 @@
+// The `peel` subcommands. Each takes argv without the program name and returns an exit code.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "peel/run.h"
+
+namespace peel::cli {
+
+// Exit codes (docs/errors.md).
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitUsage = 1;
+inline constexpr int kExitFailed = 2;
+inline constexpr int kExitDamaged = 3;
+inline constexpr int kExitInterrupted = 130;
+
+int exit_code_for(ErrorCode code);
+
+int extract_command(std::vector<std::string> args, const CancelToken& cancel);
+int probe_command(std::vector<std::string> args);
+int formats_command(std::vector<std::string> args);
+
+}  // namespace peel::cli

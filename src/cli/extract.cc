@@ -1,0 +1,271 @@
+// `peel [OPTIONS] INPUT...`: extract audio.
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/json.h"
+#include "cli/progress.h"
+#include "peel/formats.h"
+#include "peel/plan.h"
+#include "peel/time.h"
+
+namespace peel::cli {
+
+int exit_code_for(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kUsage: return kExitUsage;
+    case ErrorCode::kCancelled: return kExitInterrupted;
+    default: return kExitFailed;
+  }
+}
+
+namespace {
+
+Result<int64_t> parse_bitrate(std::string text) {
+  for (auto& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const char* suffix : {"bps", "bit/s", "b"}) {
+    const std::string s(suffix);
+    if (text.size() > s.size() && text.ends_with(s)) text.resize(text.size() - s.size());
+  }
+  double scale = 1;
+  if (!text.empty() && text.back() == 'k') scale = 1e3, text.pop_back();
+  else if (!text.empty() && text.back() == 'm') scale = 1e6, text.pop_back();
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  if (text.empty() || end == nullptr || *end != '\0' || !(v > 0) || v * scale > 10e6) {
+    return Error{ErrorCode::kUsage,
+                 fmt::format("'{}' is not a bitrate; write it like 192k or 320000", text)};
+  }
+  const double bps = v * scale;
+  return static_cast<int64_t>(std::llround(bps < 1000 ? bps * 1000 : bps));  // "192" means 192k
+}
+
+Result<int> parse_channels(const std::string& text) {
+  if (text == "mono") return 1;
+  if (text == "stereo") return 2;
+  if (text == "5.1") return 6;
+  if (text == "7.1") return 8;
+  char* end = nullptr;
+  const long n = std::strtol(text.c_str(), &end, 10);
+  if (end != nullptr && *end == '\0' && n >= 1 && n <= 8) return static_cast<int>(n);
+  return Error{ErrorCode::kUsage,
+               fmt::format("'{}' is not a channel setting; use mono, stereo, 5.1, 7.1 or 1-8",
+                           text)};
+}
+
+Result<int> parse_rate(std::string text) {
+  double scale = 1;
+  if (!text.empty() && (text.back() == 'k' || text.back() == 'K')) scale = 1000, text.pop_back();
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  const double hz = v * scale;
+  if (text.empty() || *end != '\0' || hz < 1000 || hz > 384000) {
+    return Error{ErrorCode::kUsage,
+                 fmt::format("'{}' is not a sample rate; write it like 44100, 48000 or 48k", text)};
+  }
+  return static_cast<int>(std::lround(hz));
+}
+
+// -ss, -to and -t are ffmpeg's spellings; CLI11 wants long options for them.
+void rewrite_ffmpeg_aliases(std::vector<std::string>& args) {
+  for (auto& a : args) {
+    if (a == "-ss") a = "--from";
+    else if (a == "-to") a = "--to";
+    else if (a == "-t") a = "--duration";
+  }
+}
+
+struct Flags {
+  std::string from, to, duration, bitrate, channels, sample_rate, copy_mode;
+  bool copy = false, reencode = false, no_metadata = false, json = false, dry_run = false;
+  bool quiet = false, verbose = false;
+};
+
+void usage_error(const std::string& message, bool json) {
+  if (json) {
+    std::cout << nlohmann::json{{"outputs", nlohmann::json::array()},
+                                {"errors", {error_json("", Error{ErrorCode::kUsage, message})}}}
+                     .dump(2)
+              << "\n";
+  }
+  std::cerr << "peel: " << message << "\n";
+}
+
+}  // namespace
+
+int extract_command(std::vector<std::string> args, const CancelToken& cancel) {
+  rewrite_ffmpeg_aliases(args);
+  Request req;
+  Flags f;
+  std::optional<double> quality;
+  std::optional<int> track;
+  std::optional<std::string> lang, title, sample_format;
+
+  std::string format_names;
+  for (const auto& v : formats()) {
+    if (v.selectable) format_names += (format_names.empty() ? "" : ", ") + v.name;
+  }
+  CLI::App app{"peel: pull the audio out of video files, exact and lossless where it can be.\n"
+               "Subcommands: peel probe [--json] INPUT..., peel formats [--json]",
+               "peel"};
+  app.add_option("inputs", req.inputs, "video or audio files")->required();
+  app.add_option("-o,--output", req.output, "output file; its extension picks the format");
+  app.add_option("-d,--out-dir", req.out_dir, "folder for outputs, named {stem}.{ext}");
+  app.add_option("--name", req.name_template,
+                 "output name template: {stem} {ext} {track} {lang} {title} {dir}");
+  app.add_option("-f,--format", req.format, "auto (default), " + format_names);
+  app.add_flag("--copy", f.copy, "require stream copy; fail with the reason if impossible");
+  app.add_flag("--reencode", f.reencode, "always transcode");
+  app.add_option("--from", f.from, "start time (also -ss): 90, 1:30, 01:02:03.250, 2m, 1h2m3.5s");
+  app.add_option("--to", f.to, "end time (also -to)");
+  app.add_option("--duration", f.duration, "length (also -t)");
+  app.add_option("--track", track, "N-th audio track, 1-based");
+  app.add_option("--lang", lang, "audio track by language (ISO 639: en, eng, ja, jpn...)");
+  app.add_option("--title", title, "audio track whose title contains TEXT");
+  app.add_flag("--all-tracks", req.track.all, "one output per audio track");
+  app.add_option("-b,--bitrate", f.bitrate, "bitrate, like 192k");
+  app.add_option("--quality", quality, "VBR quality: LAME 0 (best) to 9; Vorbis -1 to 10");
+  app.add_option("--sample-rate", f.sample_rate, "output sample rate in Hz");
+  app.add_option("--channels", f.channels, "mono, stereo, 5.1 or a count");
+  app.add_option("--sample-format", sample_format, "s16, s24, s32 or f32 (wav, flac, pcm)");
+  app.add_flag("--no-metadata", f.no_metadata, "do not carry tags or chapters");
+  app.add_flag("-y,--overwrite", req.overwrite, "replace an existing output (never an input)");
+  app.add_flag("--strict", req.strict, "refuse damaged input instead of keeping what decodes");
+  app.add_flag("--json", f.json, "print the result as JSON");
+  app.add_flag("--dry-run", f.dry_run, "print the plan and the equivalent ffmpeg command");
+  app.add_flag("-q,--quiet", f.quiet, "print nothing but errors");
+  app.add_flag("-v,--verbose", f.verbose, "also print FFmpeg's warnings and the plan");
+
+  std::reverse(args.begin(), args.end());
+  try {
+    app.parse(args);
+  } catch (const CLI::CallForHelp& e) {
+    std::cout << app.help();
+    return kExitOk;
+  } catch (const CLI::ParseError& e) {
+    const bool json = std::find(args.begin(), args.end(), "--json") != args.end();
+    usage_error(e.what() + std::string("; see peel --help"), json);
+    return kExitUsage;
+  }
+
+  auto fail_usage = [&](const Error& e) {
+    usage_error(e.message, f.json);
+    return kExitUsage;
+  };
+  if (f.copy && f.reencode) return fail_usage({ErrorCode::kUsage, "--copy and --reencode conflict"});
+  req.copy_policy = f.copy ? CopyPolicy::kCopy : f.reencode ? CopyPolicy::kReencode
+                                                            : CopyPolicy::kAuto;
+  req.keep_metadata = !f.no_metadata;
+  req.track.number = track;
+  req.track.lang = lang;
+  req.track.title = title;
+  req.quality = quality;
+  req.sample_format = sample_format;
+  if (track && *track < 1) return fail_usage({ErrorCode::kUsage, "--track counts from 1"});
+  for (auto [text, slot] : {std::pair{&f.from, &req.from}, std::pair{&f.to, &req.to},
+                            std::pair{&f.duration, &req.duration}}) {
+    if (text->empty()) continue;
+    auto t = parse_time(*text);
+    if (!t) return fail_usage(t.error());
+    *slot = *t;
+  }
+  if (!f.bitrate.empty()) {
+    auto b = parse_bitrate(f.bitrate);
+    if (!b) return fail_usage(b.error());
+    req.bitrate = *b;
+  }
+  if (!f.channels.empty()) {
+    auto c = parse_channels(f.channels);
+    if (!c) return fail_usage(c.error());
+    req.channels = *c;
+  }
+  if (!f.sample_rate.empty()) {
+    auto r = parse_rate(f.sample_rate);
+    if (!r) return fail_usage(r.error());
+    req.sample_rate = *r;
+  }
+
+  const bool tty = ::isatty(STDOUT_FILENO) != 0 && ::isatty(STDERR_FILENO) != 0;
+  const bool show_progress = tty && !f.json && !f.quiet && !f.dry_run;
+  nlohmann::json outputs = nlohmann::json::array();
+  nlohmann::json errors = nlohmann::json::array();
+  bool damaged = false;
+  bool interrupted = false;
+  int worst = kExitOk;
+
+  auto report_error = [&](const std::string& input, const Error& e) {
+    errors.push_back(error_json(input, e));
+    if (!f.json || f.verbose) std::cerr << "peel: " << e.message << "\n";
+    if (e.code == ErrorCode::kCancelled) interrupted = true;
+    worst = std::max(worst, exit_code_for(e.code) == kExitUsage ? kExitUsage : kExitFailed);
+  };
+
+  for (const auto& input : req.inputs) {
+    if (cancel.cancelled()) break;
+    auto info = probe(input);
+    if (!info) {
+      report_error(input, info.error());
+      continue;
+    }
+    auto plans = plan(req, *info);
+    if (!plans) {
+      report_error(input, plans.error());
+      continue;
+    }
+    for (const auto& p : *plans) {
+      if (f.dry_run) {
+        if (f.json) {
+          outputs.push_back(to_json(p));
+        } else {
+          std::cout << explain(p) << "  ffmpeg: " << ffmpeg_command(p) << "\n";
+        }
+        continue;
+      }
+      if (f.verbose && !f.json) std::cerr << explain(p);
+      ProgressBar bar(fmt::format("{} track {}", p.input, p.track.number));
+      RunOptions options;
+      options.cancel = cancel;
+      if (show_progress) options.on_progress = [&bar](const Progress& pr) { bar.update(pr); };
+      auto result = run(p, options);
+      bar.clear();
+      if (!result) {
+        report_error(input, result.error());
+        if (interrupted) break;
+        continue;
+      }
+      damaged = damaged || !result->lost.empty();
+      if (f.json) {
+        outputs.push_back(to_json(*result));
+      } else if (!f.quiet) {
+        std::cout << fmt::format("{} -> {}  ({} {}, track {}{}, {}–{}, {} Hz, {} ch, {:.1f} MB)\n",
+                                 result->input, result->output,
+                                 result->mode == Mode::kCopy ? "copied" : "transcoded to",
+                                 result->codec, result->track,
+                                 result->lang.empty() ? "" : " [" + result->lang + "]",
+                                 format_time(result->start), format_time(result->end),
+                                 result->sample_rate, result->channels,
+                                 static_cast<double>(result->bytes) / 1e6);
+      }
+      for (const auto& w : result->warnings) {
+        if (!f.quiet || !f.json) std::cerr << "peel: warning: " << w << "\n";
+      }
+    }
+    if (interrupted) break;
+  }
+  if (cancel.cancelled()) interrupted = true;
+  if (f.json) {
+    std::cout << nlohmann::json{{"outputs", outputs}, {"errors", errors}}.dump(2) << "\n";
+  }
+  if (interrupted) return kExitInterrupted;
+  if (worst != kExitOk) return worst;
+  return damaged ? kExitDamaged : kExitOk;
+}
+
+}  // namespace peel::cli

@@ -1,0 +1,107 @@
+// JSON conversions for --json.
+#include "cli/json.h"
+
+#include <cmath>
+
+namespace peel::cli {
+
+namespace {
+
+double secs(Micros t) { return std::round(static_cast<double>(t) / 1000.0) / 1000.0; }
+
+const char* mode_name(Mode m) { return m == Mode::kCopy ? "copy" : "transcode"; }
+
+}  // namespace
+
+nlohmann::json to_json(const OutputResult& r) {
+  nlohmann::json lost = nlohmann::json::array();
+  for (const auto& s : r.lost) lost.push_back({{"from", secs(s.from)}, {"to", secs(s.to)}});
+  return {
+      {"input", r.input},
+      {"output", r.output},
+      {"mode", mode_name(r.mode)},
+      {"format", r.format},
+      {"codec", r.codec},
+      {"track", r.track},
+      {"lang", r.lang.empty() ? nlohmann::json() : nlohmann::json(r.lang)},
+      {"start", secs(r.start)},
+      {"end", secs(r.end)},
+      {"duration", secs(r.end - r.start)},
+      {"sample_rate", r.sample_rate},
+      {"channels", r.channels},
+      {"samples", r.samples},
+      {"bytes", r.bytes},
+      {"warnings", r.warnings},
+      {"lost", lost},
+  };
+}
+
+nlohmann::json to_json(const OutputPlan& p) {
+  return {
+      {"input", p.input},
+      {"output", p.output},
+      {"mode", mode_name(p.mode)},
+      {"reason", p.reason},
+      {"format", p.format},
+      {"codec", p.codec},
+      {"track", p.track.number},
+      {"lang", p.track.lang.empty() ? nlohmann::json() : nlohmann::json(p.track.lang)},
+      {"from", secs(p.from)},
+      {"to", p.to ? nlohmann::json(secs(*p.to)) : nlohmann::json()},
+      {"sample_rate", p.sample_rate},
+      {"channels", p.channels},
+      {"bitrate", p.bitrate ? nlohmann::json(*p.bitrate) : nlohmann::json()},
+      {"ffmpeg_command", ffmpeg_command(p)},
+  };
+}
+
+nlohmann::json to_json(const MediaInfo& info) {
+  nlohmann::json audio = nlohmann::json::array();
+  for (const auto& t : info.audio) {
+    audio.push_back({
+        {"track", t.number},
+        {"stream_index", t.stream_index},
+        {"codec", t.codec},
+        {"profile", t.profile},
+        {"sample_rate", t.sample_rate},
+        {"channels", t.channels},
+        {"channel_layout", t.channel_layout},
+        {"bitrate", t.bitrate},
+        {"bits_per_sample", t.bits_per_sample},
+        {"language", t.lang.empty() ? nlohmann::json() : nlohmann::json(t.lang)},
+        {"title", t.title.empty() ? nlohmann::json() : nlohmann::json(t.title)},
+        {"default", t.is_default},
+        {"start", secs(t.start - info.start)},
+        {"duration", secs(t.duration)},
+    });
+  }
+  nlohmann::json video = nlohmann::json::array();
+  for (const auto& v : info.video) {
+    video.push_back({{"stream_index", v.stream_index},
+                     {"codec", v.codec},
+                     {"width", v.width},
+                     {"height", v.height},
+                     {"fps", v.fps},
+                     {"attached_pic", v.attached_pic}});
+  }
+  return {{"path", info.path},         {"container", info.container},
+          {"duration", secs(info.duration)}, {"start_time", secs(info.start)},
+          {"size", info.size},         {"tags", info.tags},
+          {"chapters", info.chapters}, {"audio", audio},
+          {"video", video}};
+}
+
+nlohmann::json to_json(const FormatView& f) {
+  return {{"name", f.name},         {"extension", f.extension}, {"description", f.description},
+          {"codec", f.codec},       {"copyable", f.copyable},   {"tags", f.tags},
+          {"chapters", f.chapters}, {"lossless", f.lossless},   {"selectable", f.selectable}};
+}
+
+nlohmann::json error_json(const std::string& input, const Error& e) {
+  return {{"input", input},
+          {"code", static_cast<int>(e.code)},
+          {"name", std::string(error_name(e.code))},
+          {"message", e.message}};
+}
+
+}  // namespace peel::cli

@@ -1,0 +1,106 @@
+// Atomic output files.
+#include "engine/atomic_file.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace peel::engine {
+
+namespace fs = std::filesystem;
+
+Result<AtomicFile> AtomicFile::create(const std::string& target, const std::string& input,
+                                      bool overwrite) {
+  struct stat out_st {};
+  if (::stat(target.c_str(), &out_st) == 0) {
+    struct stat in_st {};
+    if (::stat(input.c_str(), &in_st) == 0 && in_st.st_dev == out_st.st_dev &&
+        in_st.st_ino == out_st.st_ino) {
+      return Error{ErrorCode::kOutputIsInput,
+                   fmt::format("the output {} is the input file itself; choose another name or "
+                               "folder (peel never overwrites an input)",
+                               target)};
+    }
+    if (S_ISDIR(out_st.st_mode)) {
+      return Error{ErrorCode::kOutputExists,
+                   fmt::format("the output {} is a folder; name a file, or use -d for a folder",
+                               target)};
+    }
+    if (!overwrite) {
+      return Error{ErrorCode::kOutputExists,
+                   fmt::format("{} already exists; add -y to replace it, or choose another name",
+                               target)};
+    }
+  }
+  fs::path dir = fs::path(target).parent_path();
+  if (dir.empty()) dir = ".";
+  struct stat dir_st {};
+  if (::stat(dir.c_str(), &dir_st) != 0 || !S_ISDIR(dir_st.st_mode)) {
+    return Error{ErrorCode::kOutputUnwritable,
+                 fmt::format("the output folder {} does not exist; create it first",
+                             dir.string())};
+  }
+  std::string pattern =
+      (dir / fmt::format(".{}.peel-XXXXXX", fs::path(target).filename().string())).string();
+  std::vector<char> buf(pattern.begin(), pattern.end());
+  buf.push_back('\0');
+  const int fd = ::mkstemp(buf.data());
+  if (fd < 0) {
+    return Error{ErrorCode::kOutputUnwritable,
+                 fmt::format("cannot write into the folder {} ({}); choose a folder you can "
+                             "write to with -d or -o",
+                             dir.string(), std::strerror(errno))};
+  }
+  ::fchmod(fd, 0644 & ~[] { mode_t m = ::umask(0); ::umask(m); return m; }());
+  ::close(fd);
+  return AtomicFile(target, buf.data(), overwrite);
+}
+
+AtomicFile::AtomicFile(AtomicFile&& other) noexcept
+    : target_(std::move(other.target_)),
+      temp_(std::move(other.temp_)),
+      overwrite_(other.overwrite_),
+      done_(other.done_) {
+  other.done_ = true;
+}
+
+AtomicFile::~AtomicFile() {
+  if (!done_) ::unlink(temp_.c_str());
+}
+
+Result<int64_t> AtomicFile::commit() {
+  const int fd = ::open(temp_.c_str(), O_RDONLY);
+  if (fd < 0 || ::fsync(fd) != 0) {
+    const int err = errno;
+    if (fd >= 0) ::close(fd);
+    return Error{ErrorCode::kWriteFailed,
+                 fmt::format("cannot flush {} to disk ({})", target_, std::strerror(err))};
+  }
+  struct stat st {};
+  ::fstat(fd, &st);
+  ::close(fd);
+  const unsigned flags = overwrite_ ? 0 : RENAME_NOREPLACE;
+  if (::renameat2(AT_FDCWD, temp_.c_str(), AT_FDCWD, target_.c_str(), flags) != 0) {
+    const int err = errno;
+    if (err == EEXIST) {
+      return Error{ErrorCode::kOutputExists,
+                   fmt::format("{} appeared while peel was writing it; add -y to replace it",
+                               target_)};
+    }
+    return Error{ErrorCode::kWriteFailed,
+                 fmt::format("cannot move the finished output into place as {} ({})", target_,
+                             std::strerror(err))};
+  }
+  done_ = true;
+  return static_cast<int64_t>(st.st_size);
+}
+
+}  // namespace peel::engine

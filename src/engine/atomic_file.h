@@ -1,0 +1,40 @@
+// AtomicFile: an output written to a hidden temporary file beside its target, then flushed
+// and renamed into place. Destroyed without commit(), it removes the temporary file.
+#pragma once
+
+#include <string>
+
+#include "peel/error.h"
+
+namespace peel::engine {
+
+class AtomicFile {
+ public:
+  // Checks the target before anything is written: not the input (same file through any
+  // link), not existing unless `overwrite`, folder writable. Creates the temporary file.
+  static Result<AtomicFile> create(const std::string& target, const std::string& input,
+                                   bool overwrite);
+
+  AtomicFile(AtomicFile&& other) noexcept;
+  AtomicFile& operator=(AtomicFile&&) = delete;
+  AtomicFile(const AtomicFile&) = delete;
+  ~AtomicFile();
+
+  const std::string& temp_path() const { return temp_; }
+  const std::string& target() const { return target_; }
+
+  // fsync, then rename over the target (refusing to replace a file that appeared meanwhile
+  // unless overwriting). Returns the final size in bytes.
+  Result<int64_t> commit();
+
+ private:
+  AtomicFile(std::string target, std::string temp, bool overwrite)
+      : target_(std::move(target)), temp_(std::move(temp)), overwrite_(overwrite) {}
+
+  std::string target_;
+  std::string temp_;
+  bool overwrite_ = false;
+  bool done_ = false;
+};
+
+}  // namespace peel::engine

@@ -1,0 +1,56 @@
+// Source: one input opened for reading one audio stream. Other streams are discarded so
+// that demuxers which can (mp4, mkv) skip their bytes instead of reading them. Tracks the
+// time spans whose packets are missing (damage) on the file's timeline.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "av/av.h"
+#include "peel/media_info.h"
+#include "peel/run.h"
+
+namespace peel::engine {
+
+class Source {
+ public:
+  // Opens `path` with the cancel flag wired into FFmpeg's interrupt callback.
+  static Result<Source> open(const std::string& path, int stream_index,
+                             const CancelToken& cancel);
+
+  AVFormatContext* format() const { return ctx_.get(); }
+  AVStream* stream() const { return ctx_->streams[index_]; }
+  const MediaInfo& info() const { return info_; }
+
+  // Timeline time (µs, 0 = file start) of a timestamp in the stream's time base.
+  Micros to_timeline(int64_t ts) const;
+  int64_t from_timeline(Micros t) const;
+
+  // Seeks so that the next packets start at or before timeline time t.
+  void seek(Micros t);
+
+  // Next packet of the audio stream into `pkt`. Returns false at the end of the input
+  // (or after too many read errors, recorded as damage); an Error only for cancellation.
+  Result<bool> read(AVPacket* pkt);
+
+  // Records a lost span (decode failures found by the caller).
+  void add_lost(Micros from, Micros to);
+  // Closes the damage record at the end of reading: a stream that stops well before its
+  // declared end lost its tail.
+  void finish(Micros reached, Micros expected_end);
+
+  const std::vector<LostSpan>& lost() const { return lost_; }
+
+ private:
+  Source() = default;
+
+  std::unique_ptr<CancelToken> cancel_;  // stable address for FFmpeg's interrupt callback
+  av::InputContext ctx_;
+  MediaInfo info_;
+  int index_ = 0;
+  int64_t expected_next_ = AV_NOPTS_VALUE;  // stream tb
+  int64_t last_duration_ = 0;
+  std::vector<LostSpan> lost_;
+};
+
+}  // namespace peel::engine

@@ -1,0 +1,174 @@
+// The output format table and its look-ups.
+#include "engine/format_table.h"
+
+#include <algorithm>
+
+#include "peel/formats.h"
+
+extern "C" {
+#include <libavcodec/avcodec.h>
+}
+
+namespace peel::engine {
+
+namespace {
+
+const std::vector<CopyRule> kPcmCopy = {
+    {AV_CODEC_ID_PCM_S16LE, nullptr}, {AV_CODEC_ID_PCM_S24LE, nullptr},
+    {AV_CODEC_ID_PCM_S32LE, nullptr}, {AV_CODEC_ID_PCM_F32LE, nullptr},
+    {AV_CODEC_ID_PCM_U8, nullptr},    {AV_CODEC_ID_PCM_F64LE, nullptr},
+};
+
+std::vector<FormatSpec> build_table() {
+  std::vector<FormatSpec> t;
+  t.push_back({"mp3", "mp3", "mp3", "MP3 (MPEG audio layer 3), plays everywhere",
+               AV_CODEC_ID_MP3, "libmp3lame", {{AV_CODEC_ID_MP3, nullptr}},
+               false, true, false, false, false, true, 192'000});
+  t.push_back({"aac", "aac", "adts", "raw AAC in ADTS frames (no gapless information)",
+               AV_CODEC_ID_AAC, "aac", {{AV_CODEC_ID_AAC, "aac_adtstoasc"}},
+               false, false, false, false, false, true, 192'000});
+  t.push_back({"m4a", "m4a", "ipod", "AAC or ALAC in an MPEG-4 audio file, gapless",
+               AV_CODEC_ID_AAC, "aac",
+               {{AV_CODEC_ID_AAC, "aac_adtstoasc"}, {AV_CODEC_ID_ALAC, nullptr},
+                {AV_CODEC_ID_AC3, nullptr}, {AV_CODEC_ID_EAC3, nullptr}},
+               false, true, true, false, false, true, 192'000});
+  t.push_back({"flac", "flac", "flac", "FLAC, lossless and compressed",
+               AV_CODEC_ID_FLAC, "flac", {{AV_CODEC_ID_FLAC, nullptr}},
+               false, true, false, true, true, true, 0});
+  t.push_back({"wav", "wav", "wav", "WAV, uncompressed PCM",
+               AV_CODEC_ID_PCM_S16LE, "pcm_s16le", kPcmCopy,
+               false, true, false, true, true, true, 0});
+  t.push_back({"opus", "opus", "opus", "Opus in Ogg, small and good for speech and music",
+               AV_CODEC_ID_OPUS, "libopus", {{AV_CODEC_ID_OPUS, nullptr}},
+               false, true, false, false, false, true, 128'000});
+  t.push_back({"ogg", "ogg", "ogg", "Ogg Vorbis (also carries Opus and FLAC by copy)",
+               AV_CODEC_ID_VORBIS, "libvorbis",
+               {{AV_CODEC_ID_VORBIS, nullptr}, {AV_CODEC_ID_OPUS, nullptr},
+                {AV_CODEC_ID_FLAC, nullptr}},
+               false, true, false, false, false, true, 160'000});
+  t.push_back({"mka", "mka", "matroska", "Matroska audio, carries any codec by copy",
+               AV_CODEC_ID_FLAC, "flac", {{AV_CODEC_ID_AAC, "aac_adtstoasc"}},
+               true, true, true, false, false, true, 0});
+  t.push_back({"pcm", "pcm", "", "raw PCM samples, no header (s16le unless --sample-format)",
+               AV_CODEC_ID_PCM_S16LE, "pcm_s16le", kPcmCopy,
+               false, false, false, true, true, true, 0});
+  t.push_back({"ac3", "ac3", "ac3", "Dolby Digital, raw (reached through auto)",
+               AV_CODEC_ID_AC3, "ac3", {{AV_CODEC_ID_AC3, nullptr}},
+               false, false, false, false, false, false, 448'000});
+  t.push_back({"eac3", "eac3", "eac3", "Dolby Digital Plus, raw (reached through auto)",
+               AV_CODEC_ID_EAC3, "eac3", {{AV_CODEC_ID_EAC3, nullptr}},
+               false, false, false, false, false, false, 640'000});
+  return t;
+}
+
+bool is_pcm(AVCodecID codec) {
+  return codec >= AV_CODEC_ID_FIRST_AUDIO && codec < AV_CODEC_ID_ADPCM_IMA_QT;
+}
+
+}  // namespace
+
+const std::vector<FormatSpec>& format_table() {
+  static const std::vector<FormatSpec> table = build_table();
+  return table;
+}
+
+const FormatSpec* find_format(std::string_view name) {
+  for (const auto& f : format_table()) {
+    if (f.name == name) return &f;
+  }
+  return nullptr;
+}
+
+const FormatSpec* format_for_extension(std::string_view extension) {
+  std::string ext(extension);
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (ext == "raw") ext = "pcm";
+  if (ext == "oga") ext = "ogg";
+  if (ext == "mp4") ext = "m4a";
+  if (ext == "adts") ext = "aac";
+  for (const auto& f : format_table()) {
+    if (f.extension == ext) return &f;
+  }
+  return nullptr;
+}
+
+const FormatSpec& natural_format(AVCodecID codec) {
+  const char* name = "mka";
+  switch (codec) {
+    case AV_CODEC_ID_AAC: name = "m4a"; break;
+    case AV_CODEC_ID_ALAC: name = "m4a"; break;
+    case AV_CODEC_ID_MP3: name = "mp3"; break;
+    case AV_CODEC_ID_OPUS: name = "opus"; break;
+    case AV_CODEC_ID_VORBIS: name = "ogg"; break;
+    case AV_CODEC_ID_FLAC: name = "flac"; break;
+    case AV_CODEC_ID_AC3: name = "ac3"; break;
+    case AV_CODEC_ID_EAC3: name = "eac3"; break;
+    default: name = is_pcm(codec) ? "wav" : "mka"; break;
+  }
+  return *find_format(name);
+}
+
+const CopyRule* copy_rule(const FormatSpec& format, AVCodecID codec) {
+  for (const auto& rule : format.copy) {
+    if (rule.codec == codec) return &rule;
+  }
+  if (format.copy_any) {
+    static const CopyRule any{AV_CODEC_ID_NONE, nullptr};
+    return &any;
+  }
+  return nullptr;
+}
+
+std::vector<std::string> formats_that_copy(AVCodecID codec) {
+  std::vector<std::string> names;
+  for (const auto& f : format_table()) {
+    if (f.selectable && copy_rule(f, codec) != nullptr) names.emplace_back(f.name);
+  }
+  return names;
+}
+
+AVCodecID pcm_codec(std::string_view sample_format) {
+  if (sample_format == "s16") return AV_CODEC_ID_PCM_S16LE;
+  if (sample_format == "s24") return AV_CODEC_ID_PCM_S24LE;
+  if (sample_format == "s32") return AV_CODEC_ID_PCM_S32LE;
+  if (sample_format == "f32") return AV_CODEC_ID_PCM_F32LE;
+  return AV_CODEC_ID_NONE;
+}
+
+std::string_view raw_muxer(AVCodecID codec) {
+  switch (codec) {
+    case AV_CODEC_ID_PCM_S24LE: return "s24le";
+    case AV_CODEC_ID_PCM_S32LE: return "s32le";
+    case AV_CODEC_ID_PCM_F32LE: return "f32le";
+    case AV_CODEC_ID_PCM_F64LE: return "f64le";
+    case AV_CODEC_ID_PCM_U8: return "u8";
+    default: return "s16le";
+  }
+}
+
+}  // namespace peel::engine
+
+namespace peel {
+
+std::vector<FormatView> formats() {
+  std::vector<FormatView> out;
+  for (const auto& f : engine::format_table()) {
+    FormatView v;
+    v.name = f.name;
+    v.extension = f.extension;
+    v.description = f.description;
+    v.codec = avcodec_get_name(f.codec);
+    if (f.copy_any) v.copyable.emplace_back("*");
+    for (const auto& rule : f.copy) {
+      if (!f.copy_any) v.copyable.emplace_back(avcodec_get_name(rule.codec));
+    }
+    v.tags = f.tags;
+    v.chapters = f.chapters;
+    v.lossless = f.lossless;
+    v.selectable = f.selectable;
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+}  // namespace peel

@@ -1,0 +1,42 @@
+// Sink: one audio stream muxed into a temporary file, with tags and chapters carried over.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "av/av.h"
+#include "engine/format_table.h"
+#include "peel/plan.h"
+#include "peel/run.h"
+
+namespace peel::engine {
+
+class Sink {
+ public:
+  // Opens `path` for the plan's format with the given stream parameters. Tags and chapters
+  // are taken from `input` unless the plan drops metadata; chapters are kept when they fall
+  // in [from, to) and shifted by `from` (timeline µs).
+  static Result<Sink> open(const OutputPlan& plan, const std::string& path,
+                           const AVCodecParameters& par, AVRational time_base,
+                           const AVFormatContext& input, const AVStream& input_stream,
+                           Micros from, std::optional<Micros> to, Micros input_start,
+                           const CancelToken& cancel);
+
+  AVStream* stream() const { return ctx_->streams[0]; }
+
+  // Writes the header; call after any codecpar adjustment.
+  Result<void> start();
+  // Writes one packet whose timestamps are in `tb`; takes the packet's reference.
+  Result<void> write(AVPacket* pkt, AVRational tb);
+  Result<void> finish();
+
+ private:
+  Sink() = default;
+  Error write_error(int rc) const;
+
+  std::unique_ptr<CancelToken> cancel_;
+  av::OutputContext ctx_;
+  std::string target_;
+};
+
+}  // namespace peel::engine

@@ -1,0 +1,437 @@
+// plan(): decides, for one input, which tracks become which files, copied or transcoded.
+#include "peel/plan.h"
+
+#include <algorithm>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "engine/format_table.h"
+#include "engine/languages.h"
+
+extern "C" {
+#include <libavcodec/avcodec.h>
+}
+
+namespace peel {
+
+namespace fs = std::filesystem;
+using engine::FormatSpec;
+
+namespace {
+
+std::string describe_track(const AudioTrack& t) {
+  std::string s = fmt::format("track {}: {} {} Hz {}", t.number, t.codec, t.sample_rate,
+                              t.channel_layout.empty() ? fmt::format("{} ch", t.channels)
+                                                       : t.channel_layout);
+  if (!t.lang.empty()) s += " [" + t.lang + "]";
+  if (!t.title.empty()) s += " \"" + t.title + "\"";
+  if (t.is_default) s += " (default)";
+  return s;
+}
+
+std::string list_tracks(const MediaInfo& info) {
+  std::string s;
+  for (const auto& t : info.audio) s += (s.empty() ? "" : "; ") + describe_track(t);
+  return s;
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+Result<std::vector<AudioTrack>> select_tracks(const TrackSelector& sel, const MediaInfo& info) {
+  if (info.audio.empty()) {
+    return Error{ErrorCode::kNoAudio,
+                 fmt::format("{} has no audio track ({} video stream(s)); there is nothing to "
+                             "extract",
+                             info.path, info.video.size())};
+  }
+  if (sel.all) return info.audio;
+  std::vector<AudioTrack> matches;
+  for (const auto& t : info.audio) {
+    if (sel.number && t.number != *sel.number) continue;
+    if (sel.lang && engine::normalize_language(t.lang) != engine::normalize_language(*sel.lang)) {
+      continue;
+    }
+    if (sel.title && lower(t.title).find(lower(*sel.title)) == std::string::npos) continue;
+    matches.push_back(t);
+  }
+  if (matches.empty()) {
+    std::string asked;
+    if (sel.number) asked = fmt::format("audio track {}", *sel.number);
+    if (sel.lang) asked += (asked.empty() ? "" : ", ") + fmt::format("language '{}'", *sel.lang);
+    if (sel.title) asked += (asked.empty() ? "" : ", ") + fmt::format("title '{}'", *sel.title);
+    return Error{ErrorCode::kTrackNotFound,
+                 fmt::format("{} has no {}; its audio tracks are: {}", info.path, asked,
+                             list_tracks(info))};
+  }
+  if (sel.number || sel.lang || sel.title) return std::vector<AudioTrack>{matches.front()};
+  for (const auto& t : info.audio) {
+    if (t.is_default) return std::vector<AudioTrack>{t};
+  }
+  return std::vector<AudioTrack>{info.audio.front()};
+}
+
+std::string extension_of(const std::string& path) {
+  std::string ext = fs::path(path).extension().string();
+  return ext.empty() ? ext : ext.substr(1);
+}
+
+Result<const FormatSpec*> choose_format(const Request& r, const AudioTrack& t) {
+  if (r.format != "auto") {
+    const FormatSpec* f = engine::find_format(r.format);
+    if (f == nullptr || !f->selectable) {
+      std::string names;
+      for (const auto& row : engine::format_table()) {
+        if (row.selectable) names += (names.empty() ? "" : ", ") + std::string(row.name);
+      }
+      return Error{ErrorCode::kUsage,
+                   fmt::format("unknown format '{}'; choose one of auto, {}", r.format, names)};
+    }
+    return f;
+  }
+  if (!r.output.empty()) {
+    const std::string ext = extension_of(r.output);
+    const FormatSpec* f = engine::format_for_extension(ext);
+    if (f == nullptr) {
+      return Error{ErrorCode::kUsage,
+                   fmt::format("cannot tell the format from the extension of {}; use a known "
+                               "extension (mp3, m4a, aac, flac, wav, opus, ogg, mka, pcm) or -f",
+                               r.output)};
+    }
+    return f;
+  }
+  return &engine::natural_format(avcodec_descriptor_get_by_name(t.codec.c_str()) != nullptr
+                                     ? avcodec_descriptor_get_by_name(t.codec.c_str())->id
+                                     : AV_CODEC_ID_NONE);
+}
+
+std::string sample_format_of_source(const AudioTrack& t) {
+  // Lossless sources keep their depth; lossy ones decode to float and become 16-bit,
+  // as every player expects.
+  const AVCodecDescriptor* d = avcodec_descriptor_get_by_name(t.codec.c_str());
+  const bool lossless = d != nullptr && (d->props & AV_CODEC_PROP_LOSSLESS) != 0;
+  if (!lossless) return "s16";
+  if (t.codec == "pcm_f32le" || t.codec == "pcm_f32be") return "f32";
+  if (t.bits_per_sample > 24) return "s32";
+  if (t.bits_per_sample > 16) return "s24";
+  return "s16";
+}
+
+// Output rate for an encoder: the asked or source rate if supported, else the nearest
+// supported rate above it (else the highest).
+Result<int> output_rate(const AVCodec* enc, int wanted, bool asked) {
+  if (enc->supported_samplerates == nullptr) return wanted;
+  int best = 0;
+  for (const int* r = enc->supported_samplerates; *r != 0; ++r) {
+    if (*r == wanted) return wanted;
+    if (*r > wanted && (best == 0 || *r < best)) best = *r;
+    if (best == 0 && *r > best) best = std::max(best, *r);
+  }
+  if (asked) {
+    std::string rates;
+    for (const int* r = enc->supported_samplerates; *r != 0; ++r) {
+      rates += (rates.empty() ? "" : ", ") + std::to_string(*r);
+    }
+    return Error{ErrorCode::kBadOutputOption,
+                 fmt::format("{} cannot encode at {} Hz; choose one of {}", enc->name, wanted,
+                             rates)};
+  }
+  return best != 0 ? best : wanted;
+}
+
+std::string render_name(const std::string& tmpl, const std::string& input, const AudioTrack& t,
+                        const FormatSpec& f) {
+  const fs::path in(input);
+  std::string out;
+  for (size_t i = 0; i < tmpl.size(); ++i) {
+    if (tmpl[i] != '{') {
+      out += tmpl[i];
+      continue;
+    }
+    const size_t close = tmpl.find('}', i);
+    if (close == std::string::npos) {
+      out += tmpl.substr(i);
+      break;
+    }
+    const std::string key = tmpl.substr(i + 1, close - i - 1);
+    if (key == "stem") out += in.stem().string();
+    else if (key == "ext") out += f.extension;
+    else if (key == "track") out += std::to_string(t.number);
+    else if (key == "lang") out += t.lang.empty() ? "und" : t.lang;
+    else if (key == "title") out += t.title.empty() ? "untitled" : t.title;
+    else if (key == "dir") out += in.parent_path().filename().string();
+    else out += "{" + key + "}";
+    i = close;
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<OutputPlan>> plan(const Request& r, const MediaInfo& info) {
+  auto tracks = select_tracks(r.track, info);
+  if (!tracks) return tracks.error();
+
+  // The range, on the file's timeline.
+  Micros from = r.from.value_or(0);
+  std::optional<Micros> to = r.to;
+  if (r.duration) {
+    if (r.to) return Error{ErrorCode::kUsage, "give --to or --duration, not both"};
+    if (*r.duration <= 0) {
+      return Error{ErrorCode::kBadRange, "--duration must be more than zero"};
+    }
+    to = from + *r.duration;
+  }
+  if (from < 0) return Error{ErrorCode::kBadRange, "--from cannot be negative"};
+  if (to && *to <= from) {
+    return Error{ErrorCode::kBadRange,
+                 fmt::format("--to ({}) must be after --from ({})", format_time(*to),
+                             format_time(from))};
+  }
+  if (info.duration > 0 && from >= info.duration) {
+    return Error{ErrorCode::kBadRange,
+                 fmt::format("the range starts at {} but {} is only {} long", format_time(from),
+                             info.path, format_time(info.duration))};
+  }
+  if (to && info.duration > 0 && *to > info.duration) to.reset();  // to the end, said in JSON
+  const bool has_range = from > 0 || to.has_value();
+
+  if (!r.output.empty() && (tracks->size() > 1 || r.inputs.size() > 1)) {
+    return Error{ErrorCode::kUsage,
+                 "-o names one file, but this makes several; use -d DIR (and --name) instead"};
+  }
+  if (r.sample_format && engine::pcm_codec(*r.sample_format) == AV_CODEC_ID_NONE) {
+    return Error{ErrorCode::kUsage,
+                 fmt::format("unknown sample format '{}'; use s16, s24, s32 or f32",
+                             *r.sample_format)};
+  }
+
+  std::vector<OutputPlan> plans;
+  for (const auto& track : *tracks) {
+    auto chosen = choose_format(r, track);
+    if (!chosen) return chosen.error();
+    const FormatSpec& f = **chosen;
+    const AVCodecDescriptor* src = avcodec_descriptor_get_by_name(track.codec.c_str());
+    const AVCodecID src_id = src != nullptr ? src->id : AV_CODEC_ID_NONE;
+
+    OutputPlan p;
+    p.input = info.path;
+    p.format = std::string(f.name);
+    p.track = track;
+    p.from = from;
+    p.to = to;
+    p.keep_metadata = r.keep_metadata;
+    p.overwrite = r.overwrite;
+    p.strict = r.strict;
+    p.bitrate = r.bitrate;
+    p.quality = r.quality;
+
+    if (r.sample_format && !f.sample_formats) {
+      return Error{ErrorCode::kBadOutputOption,
+                   fmt::format("--sample-format applies to wav, flac and pcm, not {}", f.name)};
+    }
+    if ((r.bitrate || r.quality) && f.lossless) {
+      return Error{ErrorCode::kBadOutputOption,
+                   fmt::format("{} is lossless: it has no bitrate or quality to set", f.name)};
+    }
+
+    // Copy or transcode.
+    const bool can_copy = engine::copy_rule(f, src_id) != nullptr;
+    std::vector<std::string> processing;
+    if (r.sample_rate && *r.sample_rate != track.sample_rate) processing.push_back("resampling");
+    if (r.channels && *r.channels != track.channels) processing.push_back("channel mixing");
+    if (r.bitrate) processing.push_back("a bitrate");
+    if (r.quality) processing.push_back("a quality setting");
+    if (r.sample_format && engine::pcm_codec(*r.sample_format) != src_id && f.name != "flac") {
+      processing.push_back("a sample format");
+    }
+    if (r.sample_format && f.name == "flac") processing.push_back("a sample format");
+
+    if (r.copy_policy == CopyPolicy::kCopy) {
+      if (!can_copy) {
+        const auto names = engine::formats_that_copy(src_id);
+        return Error{ErrorCode::kCannotCopy,
+                     fmt::format("{} audio cannot be copied into .{}; use {} or re-encode "
+                                 "(drop --copy)",
+                                 track.codec, f.extension,
+                                 names.empty() ? std::string("mka")
+                                               : fmt::format("{}", fmt::join(names, ", ")))};
+      }
+      if (!processing.empty()) {
+        return Error{ErrorCode::kCannotCopy,
+                     fmt::format("--copy cannot apply {}; drop --copy to re-encode",
+                                 fmt::join(processing, ", "))};
+      }
+      p.mode = Mode::kCopy;
+      p.reason = has_range ? "copy as asked (--copy): the cut falls on packet boundaries"
+                           : "copy as asked (--copy): the audio is not re-encoded";
+    } else if (r.copy_policy == CopyPolicy::kReencode) {
+      p.mode = Mode::kTranscode;
+      p.reason = "re-encode as asked (--reencode)";
+    } else if (!can_copy) {
+      p.mode = Mode::kTranscode;
+      p.reason = fmt::format("re-encode: .{} cannot carry {} audio", f.extension, track.codec);
+    } else if (!processing.empty() || has_range) {
+      if (has_range) processing.insert(processing.begin(), "a sample-exact range cut");
+      p.mode = Mode::kTranscode;
+      p.reason = fmt::format("re-encode: {} needs decoding (use --copy for a packet-boundary "
+                             "cut without re-encoding)",
+                             fmt::join(processing, " and "));
+      if (!has_range) {
+        p.reason = fmt::format("re-encode: {} needs decoding", fmt::join(processing, " and "));
+      }
+    } else {
+      p.mode = Mode::kCopy;
+      p.reason = fmt::format("copy: .{} carries {} as it is, no quality lost", f.extension,
+                             track.codec);
+    }
+
+    if (p.mode == Mode::kCopy) {
+      p.codec = track.codec;
+      p.sample_rate = track.sample_rate;
+      p.channels = track.channels;
+    } else {
+      AVCodecID out_id = f.codec;
+      if (f.sample_formats) {
+        p.sample_format = r.sample_format.value_or(sample_format_of_source(track));
+        if (f.name != "flac") out_id = engine::pcm_codec(p.sample_format);
+        if (f.name == "flac" && p.sample_format == "f32") {
+          return Error{ErrorCode::kBadOutputOption,
+                       "flac stores integer samples; use s16, s24 or s32"};
+        }
+      }
+      const AVCodec* enc = f.name == "flac" || !f.sample_formats
+                               ? avcodec_find_encoder_by_name(std::string(f.encoder).c_str())
+                               : avcodec_find_encoder(out_id);
+      if (enc == nullptr) {
+        return Error{ErrorCode::kInternal,
+                     fmt::format("this FFmpeg has no {} encoder; install Debian's full ffmpeg "
+                                 "libraries",
+                                 f.encoder)};
+      }
+      p.codec = avcodec_get_name(enc->id);
+      auto rate = output_rate(enc, r.sample_rate.value_or(track.sample_rate),
+                              r.sample_rate.has_value());
+      if (!rate) return rate.error();
+      p.sample_rate = *rate;
+      p.channels = r.channels.value_or(track.channels);
+      const int max_channels = enc->id == AV_CODEC_ID_MP3 ? 2 : 8;
+      if (p.channels > max_channels) {
+        if (r.channels) {
+          return Error{ErrorCode::kBadOutputOption,
+                       fmt::format("{} holds at most {} channels", f.name, max_channels)};
+        }
+        p.channels = max_channels;
+        p.reason += fmt::format("; down-mixed to stereo ({} holds at most 2 channels)", f.name);
+      }
+      if (r.quality && enc->id != AV_CODEC_ID_MP3 && enc->id != AV_CODEC_ID_VORBIS) {
+        return Error{ErrorCode::kBadOutputOption,
+                     fmt::format("--quality applies to mp3 and ogg (Vorbis); use --bitrate for {}",
+                                 f.name)};
+      }
+      if (!p.bitrate && !p.quality && f.default_bitrate > 0) p.bitrate = f.default_bitrate;
+    }
+
+    // Output name.
+    if (!r.output.empty()) {
+      p.output = r.output;
+    } else {
+      const std::string tmpl = !r.name_template.empty() ? r.name_template
+                               : r.track.all          ? "{stem}.{track}.{lang}.{ext}"
+                                                      : "{stem}.{ext}";
+      const fs::path dir = !r.out_dir.empty() ? fs::path(r.out_dir) : fs::path(info.path).parent_path();
+      p.output = (dir / render_name(tmpl, info.path, track, f)).string();
+    }
+    plans.push_back(std::move(p));
+  }
+  return plans;
+}
+
+std::string explain(const OutputPlan& p) {
+  std::string range = "the whole file";
+  if (p.from > 0 || p.to) {
+    range = fmt::format("{} to {}", format_time(p.from), p.to ? format_time(*p.to) : "the end");
+  }
+  std::string s = fmt::format("{} -> {}\n  {}\n  {}; {}\n", p.input, p.output, p.reason,
+                              describe_track(p.track), range);
+  if (p.mode == Mode::kTranscode) {
+    s += fmt::format("  encode {} {} Hz, {} channel(s)", p.codec, p.sample_rate, p.channels);
+    if (p.bitrate) s += fmt::format(", {} kbit/s", *p.bitrate / 1000);
+    if (p.quality) s += fmt::format(", quality {}", *p.quality);
+    if (!p.sample_format.empty()) s += fmt::format(", {} samples", p.sample_format);
+    s += "\n";
+  }
+  return s;
+}
+
+namespace {
+
+std::string shell_quote(const std::string& s) {
+  if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                        "0123456789-_./:=+,") == std::string::npos) {
+    return s;
+  }
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+std::string seconds(Micros t) {
+  std::string s = fmt::format("{:.6f}", to_seconds(t));
+  while (s.back() == '0') s.pop_back();
+  if (s.back() == '.') s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+std::string ffmpeg_command(const OutputPlan& p) {
+  std::vector<std::string> a = {"ffmpeg", "-hide_banner"};
+  if (p.overwrite) a.push_back("-y");
+  else a.push_back("-n");
+  a.push_back("-i");
+  a.push_back(p.input);
+  // Output-side -ss/-to decode from the start: slower, but sample-accurate like peel.
+  if (p.from > 0) a.insert(a.end(), {"-ss", seconds(p.from)});
+  if (p.to) a.insert(a.end(), {"-to", seconds(*p.to)});
+  a.insert(a.end(), {"-map", fmt::format("0:{}", p.track.stream_index), "-vn", "-sn", "-dn"});
+  if (!p.keep_metadata) a.insert(a.end(), {"-map_metadata", "-1", "-map_chapters", "-1"});
+  const auto* f = engine::find_format(p.format);
+  if (p.mode == Mode::kCopy) {
+    a.insert(a.end(), {"-c:a", "copy"});
+  } else {
+    const AVCodec* enc = nullptr;
+    if (f != nullptr && f->sample_formats && p.format != "flac") {
+      enc = avcodec_find_encoder(engine::pcm_codec(p.sample_format));
+    }
+    a.insert(a.end(), {"-c:a", enc != nullptr ? enc->name : std::string(f->encoder)});
+    if (p.format == "flac" && p.sample_format == "s24") {
+      a.insert(a.end(), {"-sample_fmt", "s32", "-bits_per_raw_sample", "24"});
+    } else if (p.format == "flac" && p.sample_format == "s32") {
+      a.insert(a.end(), {"-sample_fmt", "s32"});
+    }
+    if (p.bitrate) a.insert(a.end(), {"-b:a", fmt::format("{}k", *p.bitrate / 1000)});
+    if (p.quality) a.insert(a.end(), {"-q:a", fmt::format("{}", *p.quality)});
+    if (p.sample_rate != p.track.sample_rate) {
+      a.insert(a.end(), {"-ar", std::to_string(p.sample_rate)});
+    }
+    if (p.channels != p.track.channels) a.insert(a.end(), {"-ac", std::to_string(p.channels)});
+  }
+  if (f != nullptr) {
+    const std::string muxer = p.format == "pcm"
+                                  ? std::string(engine::raw_muxer(engine::pcm_codec(
+                                        p.sample_format.empty() ? "s16" : p.sample_format)))
+                                  : std::string(f->muxer);
+    a.insert(a.end(), {"-f", muxer});
+  }
+  a.push_back(p.output);
+  std::string cmd;
+  for (const auto& w : a) cmd += (cmd.empty() ? "" : " ") + shell_quote(w);
+  return cmd;
+}
+
+}  // namespace peel

@@ -1,0 +1,92 @@
+// probe(): MediaInfo from an opened input.
+#include "engine/probe.h"
+
+#include <sys/stat.h>
+
+extern "C" {
+#include <libavutil/channel_layout.h>
+}
+
+namespace peel {
+
+namespace {
+
+std::string tag(const AVDictionary* dict, const char* key) {
+  const AVDictionaryEntry* e = av_dict_get(dict, key, nullptr, 0);
+  return e != nullptr ? e->value : "";
+}
+
+Micros to_micros(int64_t ts, AVRational tb) {
+  return ts == AV_NOPTS_VALUE ? 0 : av_rescale_q(ts, tb, av::micros_tb());
+}
+
+}  // namespace
+
+namespace engine {
+
+MediaInfo describe(const AVFormatContext& ctx, const std::string& path) {
+  MediaInfo info;
+  info.path = path;
+  info.container = ctx.iformat->name;
+  info.container_long = ctx.iformat->long_name != nullptr ? ctx.iformat->long_name : "";
+  info.start = ctx.start_time == AV_NOPTS_VALUE ? 0 : ctx.start_time;  // AV_TIME_BASE is µs
+  info.duration = ctx.duration == AV_NOPTS_VALUE ? 0 : ctx.duration;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0) info.size = st.st_size;
+  for (const AVDictionaryEntry* e = nullptr;
+       (e = av_dict_get(ctx.metadata, "", e, AV_DICT_IGNORE_SUFFIX)) != nullptr;) {
+    info.tags[e->key] = e->value;
+  }
+  info.chapters = static_cast<int>(ctx.nb_chapters);
+
+  for (unsigned i = 0; i < ctx.nb_streams; ++i) {
+    const AVStream* s = ctx.streams[i];
+    const AVCodecParameters* par = s->codecpar;
+    if (par->codec_type == AVMEDIA_TYPE_AUDIO) {
+      AudioTrack t;
+      t.number = static_cast<int>(info.audio.size()) + 1;
+      t.stream_index = static_cast<int>(i);
+      t.codec = avcodec_get_name(par->codec_id);
+      if (const char* p = avcodec_profile_name(par->codec_id, par->profile)) t.profile = p;
+      t.sample_rate = par->sample_rate;
+      t.channels = par->ch_layout.nb_channels;
+      char layout[128] = {0};
+      if (av_channel_layout_describe(&par->ch_layout, layout, sizeof(layout)) > 0) {
+        t.channel_layout = layout;
+      }
+      t.bitrate = par->bit_rate;
+      t.bits_per_sample =
+          par->bits_per_raw_sample > 0 ? par->bits_per_raw_sample : par->bits_per_coded_sample;
+      t.lang = tag(s->metadata, "language");
+      if (t.lang == "und") t.lang.clear();
+      t.title = tag(s->metadata, "title");
+      if (t.title.empty()) t.title = tag(s->metadata, "handler_name");
+      if (t.title == "SoundHandler" || t.title == "Core Media Audio") t.title.clear();
+      t.is_default = (s->disposition & AV_DISPOSITION_DEFAULT) != 0;
+      t.start = s->start_time == AV_NOPTS_VALUE ? info.start : to_micros(s->start_time, s->time_base);
+      t.duration = s->duration != AV_NOPTS_VALUE ? to_micros(s->duration, s->time_base)
+                                                  : info.duration;
+      info.audio.push_back(std::move(t));
+    } else if (par->codec_type == AVMEDIA_TYPE_VIDEO) {
+      VideoStream v;
+      v.stream_index = static_cast<int>(i);
+      v.codec = avcodec_get_name(par->codec_id);
+      v.width = par->width;
+      v.height = par->height;
+      if (s->avg_frame_rate.den != 0) v.fps = av_q2d(s->avg_frame_rate);
+      v.attached_pic = (s->disposition & AV_DISPOSITION_ATTACHED_PIC) != 0;
+      info.video.push_back(std::move(v));
+    }
+  }
+  return info;
+}
+
+}  // namespace engine
+
+Result<MediaInfo> probe(const std::string& path) {
+  auto ctx = av::open_input(path, nullptr);
+  if (!ctx) return ctx.error();
+  return engine::describe(**ctx, path);
+}
+
+}  // namespace peel

@@ -1,0 +1,62 @@
+// run(): opens the source and the atomic output, runs copy or transcode, commits.
+#include "peel/run.h"
+
+#include <fmt/format.h>
+
+#include "engine/atomic_file.h"
+#include "engine/stages.h"
+
+namespace peel {
+
+Result<OutputResult> run(const OutputPlan& plan, const RunOptions& options) {
+  std::vector<std::string> log;
+  av::LogCapture capture(&log);
+
+  auto source = engine::Source::open(plan.input, plan.track.stream_index, options.cancel);
+  if (!source) return source.error();
+  auto file = engine::AtomicFile::create(plan.output, plan.input, plan.overwrite);
+  if (!file) return file.error();
+
+  OutputResult result;
+  result.input = plan.input;
+  result.output = plan.output;
+  result.mode = plan.mode;
+  result.format = plan.format;
+  result.codec = plan.codec;
+  result.track = plan.track.number;
+  result.lang = plan.track.lang;
+
+  engine::Job job{plan, *source, options, file->temp_path(), result};
+  auto done = plan.mode == Mode::kCopy ? engine::copy_stream(job) : engine::transcode_stream(job);
+  if (!done) {
+    Error e = done.error();
+    if (e.code == ErrorCode::kCancelled) {
+      e.message = fmt::format("cancelled while writing {}; nothing was left behind", plan.output);
+    }
+    return e;
+  }
+
+  result.lost = source->lost();
+  if (!result.lost.empty()) {
+    std::string spans;
+    for (const auto& s : result.lost) {
+      spans += (spans.empty() ? "" : ", ") +
+               fmt::format("{}–{}", format_time(s.from), format_time(s.to));
+    }
+    if (plan.strict) {
+      return Error{ErrorCode::kDamagedInput,
+                   fmt::format("{} is damaged: audio is missing at {}; drop --strict to keep "
+                               "what can be read",
+                               plan.input, spans)};
+    }
+    result.warnings.push_back(
+        fmt::format("{} is damaged: audio lost at {} (the rest was kept)", plan.input, spans));
+  }
+
+  auto bytes = file->commit();
+  if (!bytes) return bytes.error();
+  result.bytes = *bytes;
+  return result;
+}
+
+}  // namespace peel

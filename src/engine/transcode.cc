@@ -1,0 +1,426 @@
+// Transcode: decode → trim to exact samples → resample/mix → encode → mux.
+//
+// Exactness: sample positions are counted, not read off timestamps. The first decoded frame
+// is placed by its timestamp only when the stream's time base resolves single samples
+// (mp4, ts, ogg); otherwise (Matroska's milliseconds) decoding starts at the beginning and
+// samples are counted from zero. After that, frames follow each other; a timestamp jump
+// beyond tolerance is damage: the hole is filled with silence so the timeline stays true.
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "engine/mux.h"
+#include "engine/stages.h"
+
+extern "C" {
+#include <libavutil/channel_layout.h>
+#include <libavutil/samplefmt.h>
+}
+
+namespace peel::engine {
+
+namespace {
+
+// Decoding this much before the range warms up the decoder (MDCT overlap, bit reservoir,
+// Opus pre-roll) so the first kept sample is right.
+constexpr Micros kPreroll = 1'000'000;
+constexpr int kChunk = 4096;  // samples per frame for encoders without a fixed frame size
+
+struct EncoderSetup {
+  const AVCodec* codec = nullptr;
+  AVSampleFormat sample_fmt = AV_SAMPLE_FMT_NONE;
+  int bits_per_raw_sample = 0;
+};
+
+EncoderSetup choose_encoder(const OutputPlan& plan) {
+  EncoderSetup e;
+  const FormatSpec& spec = *find_format(plan.format);
+  if (spec.sample_formats) {
+    const std::string& sf = plan.sample_format;
+    e.sample_fmt = sf == "s16" ? AV_SAMPLE_FMT_S16 : sf == "f32" ? AV_SAMPLE_FMT_FLT
+                                                                  : AV_SAMPLE_FMT_S32;
+    if (sf == "s24") e.bits_per_raw_sample = 24;
+    e.codec = plan.format == "flac" ? avcodec_find_encoder_by_name("flac")
+                                    : avcodec_find_encoder(pcm_codec(sf));
+    return e;
+  }
+  e.codec = avcodec_find_encoder_by_name(std::string(spec.encoder).c_str());
+  if (e.codec != nullptr && e.codec->sample_fmts != nullptr) {
+    e.sample_fmt = e.codec->sample_fmts[0];
+    // Prefer float: decoders of lossy codecs produce it, so no precision is thrown away.
+    for (const AVSampleFormat* f = e.codec->sample_fmts; *f != AV_SAMPLE_FMT_NONE; ++f) {
+      if (*f == AV_SAMPLE_FMT_FLTP || *f == AV_SAMPLE_FMT_FLT) {
+        e.sample_fmt = *f;
+        break;
+      }
+    }
+  }
+  return e;
+}
+
+class Transcoder {
+ public:
+  explicit Transcoder(Job& job) : job_(job), plan_(job.plan), src_(job.source) {}
+
+  Result<void> run();
+
+ private:
+  Result<void> open_decoder();
+  Result<void> open_encoder(const AVFrame& first);
+  Result<void> on_frame(AVFrame* frame);
+  Result<void> push(const uint8_t* const* data, int offset, int count, AVSampleFormat fmt);
+  Result<void> convert(const uint8_t** in, int in_count);
+  Result<void> drain_fifo(bool final);
+  Result<void> encode(AVFrame* frame);
+  Result<void> fill_silence(int64_t count);
+
+  Job& job_;
+  const OutputPlan& plan_;
+  Source& src_;
+  av::CodecContext dec_;
+  av::CodecContext enc_;
+  av::Swr swr_;
+  av::AudioFifo fifo_;
+  std::optional<Sink> sink_;
+  av::Frame enc_frame_ = av::make_frame();
+  av::Packet enc_pkt_ = av::make_packet();
+
+  bool precise_ = false;         // the time base resolves single samples
+  int in_rate_ = 0;
+  int64_t first_ = 0;            // first kept input sample index
+  std::optional<int64_t> last_;  // one past the last kept input sample
+  std::optional<int64_t> out_target_;  // exact number of output samples, when known
+  int64_t next_pos_ = -1;        // input sample index expected next
+  int64_t kept_in_ = 0;          // input samples passed to the resampler
+  int64_t sent_ = 0;             // output samples sent to the encoder
+  int64_t origin_ = 0;           // stream tb timestamp of sample 0
+  bool done_ = false;            // reached the end of the range
+  std::optional<ProgressReporter> progress_;
+};
+
+Result<void> Transcoder::open_decoder() {
+  const AVStream* st = src_.stream();
+  const AVCodec* codec = avcodec_find_decoder(st->codecpar->codec_id);
+  if (codec == nullptr) {
+    return Error{ErrorCode::kUnsupportedFile,
+                 fmt::format("{}: no decoder for {} audio", plan_.input,
+                             avcodec_get_name(st->codecpar->codec_id))};
+  }
+  dec_.reset(avcodec_alloc_context3(codec));
+  avcodec_parameters_to_context(dec_.get(), st->codecpar);
+  dec_->pkt_timebase = st->time_base;
+  dec_->thread_count = 1;
+  if (const int rc = avcodec_open2(dec_.get(), codec, nullptr); rc < 0) {
+    return av::translate(rc, ErrorCode::kUnsupportedFile,
+                         fmt::format("cannot decode the {} audio of {}", codec->name,
+                                     plan_.input));
+  }
+  return {};
+}
+
+Result<void> Transcoder::open_encoder(const AVFrame& first) {
+  const EncoderSetup setup = choose_encoder(plan_);
+  if (setup.codec == nullptr) {
+    return Error{ErrorCode::kInternal, fmt::format("no encoder for {}", plan_.format)};
+  }
+  enc_.reset(avcodec_alloc_context3(setup.codec));
+  AVCodecContext* e = enc_.get();
+  e->sample_rate = plan_.sample_rate;
+  e->sample_fmt = setup.sample_fmt;
+  e->bits_per_raw_sample = setup.bits_per_raw_sample;
+  if (plan_.channels == first.ch_layout.nb_channels &&
+      first.ch_layout.order == AV_CHANNEL_ORDER_NATIVE) {
+    av_channel_layout_copy(&e->ch_layout, &first.ch_layout);
+  } else {
+    av_channel_layout_default(&e->ch_layout, plan_.channels);
+  }
+  if (setup.codec->ch_layouts != nullptr) {
+    bool supported = false;
+    for (const AVChannelLayout* l = setup.codec->ch_layouts; l->nb_channels != 0; ++l) {
+      supported = supported || av_channel_layout_compare(l, &e->ch_layout) == 0;
+    }
+    if (!supported) {
+      av_channel_layout_uninit(&e->ch_layout);
+      av_channel_layout_default(&e->ch_layout, plan_.channels);
+    }
+  }
+  e->time_base = AVRational{1, plan_.sample_rate};
+  e->thread_count = 1;
+  if (plan_.bitrate) e->bit_rate = *plan_.bitrate;
+  if (plan_.quality) {
+    e->flags |= AV_CODEC_FLAG_QSCALE;
+    e->global_quality = static_cast<int>(*plan_.quality * FF_QP2LAMBDA);
+  }
+  const FormatSpec& spec = *find_format(plan_.format);
+  const AVOutputFormat* of =
+      av_guess_format(spec.muxer.empty() ? "s16le" : std::string(spec.muxer).c_str(), nullptr,
+                      nullptr);
+  if (of != nullptr && (of->flags & AVFMT_GLOBALHEADER) != 0) {
+    e->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+  }
+  if (const int rc = avcodec_open2(e, setup.codec, nullptr); rc < 0) {
+    return av::translate(rc, ErrorCode::kBadOutputOption,
+                         fmt::format("the {} encoder refused these settings for {}",
+                                     setup.codec->name, plan_.output));
+  }
+
+  SwrContext* swr = nullptr;
+  // FFmpeg 5.1 declares the input layout non-const but only reads it.
+  int rc = swr_alloc_set_opts2(&swr, &e->ch_layout, e->sample_fmt, e->sample_rate,
+                               const_cast<AVChannelLayout*>(&first.ch_layout), static_cast<AVSampleFormat>(first.format),
+                               first.sample_rate, 0, nullptr);
+  swr_.reset(swr);
+  if (rc >= 0) rc = swr_init(swr);
+  if (rc < 0) return av::translate(rc, ErrorCode::kInternal, "cannot set up the resampler");
+  fifo_.reset(av_audio_fifo_alloc(e->sample_fmt, e->ch_layout.nb_channels, kChunk * 2));
+
+  AVCodecParameters* par = avcodec_parameters_alloc();
+  avcodec_parameters_from_context(par, e);
+  auto sink = Sink::open(plan_, job_.temp_path, *par, e->time_base, *src_.format(),
+                         *src_.stream(), job_.result.start, plan_.to, src_.info().start,
+                         job_.options.cancel);
+  avcodec_parameters_free(&par);
+  if (!sink) return sink.error();
+  sink_.emplace(std::move(*sink));
+  return sink_->start();
+}
+
+Result<void> Transcoder::encode(AVFrame* frame) {
+  int rc = avcodec_send_frame(enc_.get(), frame);
+  if (rc < 0) return av::translate(rc, ErrorCode::kInternal, "the encoder failed");
+  while ((rc = avcodec_receive_packet(enc_.get(), enc_pkt_.get())) == 0) {
+    if (auto w = sink_->write(enc_pkt_.get(), enc_->time_base); !w) return w.error();
+  }
+  if (rc != AVERROR(EAGAIN) && rc != AVERROR_EOF) {
+    return av::translate(rc, ErrorCode::kInternal, "the encoder failed");
+  }
+  return {};
+}
+
+Result<void> Transcoder::drain_fifo(bool final) {
+  const bool fixed = enc_->frame_size > 0 &&
+                     (enc_->codec->capabilities & AV_CODEC_CAP_VARIABLE_FRAME_SIZE) == 0;
+  const int size = fixed ? enc_->frame_size : kChunk;
+  while (av_audio_fifo_size(fifo_.get()) >= size ||
+         (final && av_audio_fifo_size(fifo_.get()) > 0)) {
+    int n = std::min(size, av_audio_fifo_size(fifo_.get()));
+    if (out_target_) n = static_cast<int>(std::min<int64_t>(n, *out_target_ - sent_));
+    if (n <= 0) break;
+    av_frame_unref(enc_frame_.get());
+    enc_frame_->nb_samples = n;
+    enc_frame_->format = enc_->sample_fmt;
+    enc_frame_->sample_rate = enc_->sample_rate;
+    av_channel_layout_copy(&enc_frame_->ch_layout, &enc_->ch_layout);
+    if (av_frame_get_buffer(enc_frame_.get(), 0) < 0) {
+      return Error{ErrorCode::kInternal, "out of memory"};
+    }
+    av_audio_fifo_read(fifo_.get(), reinterpret_cast<void**>(enc_frame_->data), n);
+    enc_frame_->pts = sent_;
+    sent_ += n;
+    if (auto r = encode(enc_frame_.get()); !r) return r;
+    progress_->update(static_cast<double>(sent_) / enc_->sample_rate);
+    if (out_target_ && sent_ >= *out_target_) {
+      av_audio_fifo_reset(fifo_.get());
+      break;
+    }
+  }
+  return {};
+}
+
+Result<void> Transcoder::convert(const uint8_t** in, int in_count) {
+  const int room = swr_get_out_samples(swr_.get(), in_count);
+  if (room > 0) {
+    uint8_t** out = nullptr;
+    if (av_samples_alloc_array_and_samples(&out, nullptr, enc_->ch_layout.nb_channels, room,
+                                           enc_->sample_fmt, 0) < 0) {
+      return Error{ErrorCode::kInternal, "out of memory"};
+    }
+    const int got = swr_convert(swr_.get(), out, room, in, in_count);
+    if (got > 0) av_audio_fifo_write(fifo_.get(), reinterpret_cast<void**>(out), got);
+    av_freep(&out[0]);
+    av_freep(&out);
+    if (got < 0) return av::translate(got, ErrorCode::kInternal, "resampling failed");
+  }
+  return drain_fifo(false);
+}
+
+// Feeds input samples [offset, offset+count) of planes `data` (in the decoder's format).
+Result<void> Transcoder::push(const uint8_t* const* data, int offset, int count,
+                              AVSampleFormat fmt) {
+  const int channels = dec_->ch_layout.nb_channels;
+  const bool planar = av_sample_fmt_is_planar(fmt) != 0;
+  const int bytes = av_get_bytes_per_sample(fmt) * (planar ? 1 : channels);
+  const uint8_t* planes[AV_NUM_DATA_POINTERS] = {};
+  for (int c = 0; c < (planar ? channels : 1) && c < AV_NUM_DATA_POINTERS; ++c) {
+    planes[c] = data[c] + static_cast<ptrdiff_t>(offset) * bytes;
+  }
+  kept_in_ += count;
+  return convert(planes, count);
+}
+
+Result<void> Transcoder::fill_silence(int64_t count) {
+  const auto fmt = static_cast<AVSampleFormat>(dec_->sample_fmt);
+  while (count > 0) {
+    const int n = static_cast<int>(std::min<int64_t>(count, kChunk));
+    uint8_t** buf = nullptr;
+    if (av_samples_alloc_array_and_samples(&buf, nullptr, dec_->ch_layout.nb_channels, n, fmt,
+                                           0) < 0) {
+      return Error{ErrorCode::kInternal, "out of memory"};
+    }
+    av_samples_set_silence(buf, 0, n, dec_->ch_layout.nb_channels, fmt);
+    const int64_t begin = std::max<int64_t>(next_pos_, first_);
+    const int64_t end = last_ ? std::min<int64_t>(next_pos_ + n, *last_) : next_pos_ + n;
+    if (end > begin) {
+      if (auto p = push(buf, static_cast<int>(begin - next_pos_), static_cast<int>(end - begin),
+                        fmt);
+          !p) {
+        av_freep(&buf[0]);
+        av_freep(&buf);
+        return p;
+      }
+    }
+    av_freep(&buf[0]);
+    av_freep(&buf);
+    next_pos_ += n;
+    count -= n;
+  }
+  return {};
+}
+
+Result<void> Transcoder::on_frame(AVFrame* frame) {
+  if (!enc_) {
+    in_rate_ = frame->sample_rate;
+    const AVRational tb = src_.stream()->time_base;
+    precise_ = static_cast<int64_t>(tb.num) * in_rate_ <= tb.den;
+    const Micros audio_start = plan_.track.start - src_.info().start;
+    first_ = std::max<int64_t>(0, micros_to_samples(plan_.from - audio_start, in_rate_));
+    job_.result.start = audio_start + first_ * kMicrosPerSecond / in_rate_;
+    if (plan_.to) {
+      const Micros begin = std::max(plan_.from, audio_start);
+      const Micros span = *plan_.to - begin;
+      last_ = first_ + micros_to_samples(span, in_rate_);
+      out_target_ = micros_to_samples(span, plan_.sample_rate);
+    }
+    const double total = plan_.to ? to_seconds(*plan_.to - plan_.from)
+                                  : to_seconds(plan_.track.duration) -
+                                        to_seconds(job_.result.start - audio_start);
+    progress_.emplace(job_.options, total);
+    if (auto r = open_encoder(*frame); !r) return r;
+  }
+
+  int64_t pos = next_pos_;
+  const int64_t ts = frame->best_effort_timestamp;
+  if (next_pos_ < 0) {
+    pos = precise_ && ts != AV_NOPTS_VALUE
+              ? av_rescale_q_rnd(ts - origin_, src_.stream()->time_base, AVRational{1, in_rate_},
+                                 static_cast<AVRounding>(AV_ROUND_NEAR_INF))
+              : 0;
+    next_pos_ = pos;
+  } else if (ts != AV_NOPTS_VALUE) {
+    // A hole in the stream (damage): keep the timeline true by filling it with silence.
+    const Micros stamped = av_rescale_q(ts - origin_, src_.stream()->time_base, av::micros_tb());
+    const Micros expected = next_pos_ * kMicrosPerSecond / in_rate_;
+    const Micros frame_len = static_cast<Micros>(frame->nb_samples) * kMicrosPerSecond / in_rate_;
+    if (stamped - expected > std::max<Micros>(40'000, 2 * frame_len)) {
+      const Micros base = plan_.track.start - src_.info().start;
+      src_.add_lost(base + expected, base + stamped);
+      if (auto r = fill_silence(micros_to_samples(stamped - expected, in_rate_)); !r) return r;
+      pos = next_pos_;
+    }
+  }
+
+  const int64_t end = pos + frame->nb_samples;
+  const int64_t begin = std::max(pos, first_);
+  const int64_t stop = last_ ? std::min(end, *last_) : end;
+  if (stop > begin) {
+    if (auto r = push(frame->extended_data, static_cast<int>(begin - pos),
+                      static_cast<int>(stop - begin), static_cast<AVSampleFormat>(frame->format));
+        !r) {
+      return r;
+    }
+  }
+  next_pos_ = end;
+  if (last_ && next_pos_ >= *last_) done_ = true;
+  return {};
+}
+
+Result<void> Transcoder::run() {
+  if (auto r = open_decoder(); !r) return r;
+  const AVStream* st = src_.stream();
+  origin_ = st->start_time != AV_NOPTS_VALUE ? st->start_time : 0;
+  const AVRational tb = st->time_base;
+  const bool seekable_precisely = static_cast<int64_t>(tb.num) * st->codecpar->sample_rate <= tb.den;
+  if (seekable_precisely && plan_.from > kPreroll) src_.seek(plan_.from - kPreroll);
+
+  auto pkt = av::make_packet();
+  auto frame = av::make_frame();
+  bool input_done = false;
+  while (!done_) {
+    if (!input_done) {
+      auto more = src_.read(pkt.get());
+      if (!more) return more.error();
+      if (!*more) {
+        input_done = true;
+        avcodec_send_packet(dec_.get(), nullptr);
+      } else {
+        const int rc = avcodec_send_packet(dec_.get(), pkt.get());
+        if (rc < 0 && rc != AVERROR(EAGAIN)) {
+          const Micros t0 = src_.to_timeline(pkt->pts);
+          src_.add_lost(t0, t0 + av_rescale_q(pkt->duration, tb, av::micros_tb()));
+          continue;
+        }
+      }
+    }
+    int rc = 0;
+    while (!done_ && (rc = avcodec_receive_frame(dec_.get(), frame.get())) == 0) {
+      auto r = on_frame(frame.get());
+      av_frame_unref(frame.get());
+      if (!r) return r;
+    }
+    if (rc == AVERROR_EOF) break;
+    if (rc < 0 && rc != AVERROR(EAGAIN) && !done_) {
+      if (input_done) break;
+    }
+  }
+  if (!enc_) {
+    return Error{ErrorCode::kBadRange,
+                 fmt::format("{} has no decodable audio in the range asked for", plan_.input)};
+  }
+  const Micros audio_start = plan_.track.start - src_.info().start;
+  const Micros reached = audio_start + next_pos_ * kMicrosPerSecond / in_rate_;
+  const Micros track_end = audio_start + plan_.track.duration;
+  src_.finish(reached, plan_.to ? std::min(*plan_.to, track_end) : track_end);
+
+  // Flush the resampler's tail, then make the length exact.
+  if (auto r = convert(nullptr, 0); !r) return r;
+  if (!last_ || next_pos_ < *last_) {
+    // Open range, or the input ended early: as many samples as the input gave, resampled.
+    out_target_ = av_rescale_rnd(kept_in_, enc_->sample_rate, in_rate_, AV_ROUND_NEAR_INF);
+  }
+  const int64_t missing = *out_target_ - sent_ - av_audio_fifo_size(fifo_.get());
+  if (missing > 0) {
+    // The resampler's rounding left a sample or two short of the exact length: pad.
+    uint8_t** buf = nullptr;
+    av_samples_alloc_array_and_samples(&buf, nullptr, enc_->ch_layout.nb_channels,
+                                       static_cast<int>(missing), enc_->sample_fmt, 0);
+    av_samples_set_silence(buf, 0, static_cast<int>(missing), enc_->ch_layout.nb_channels,
+                           enc_->sample_fmt);
+    av_audio_fifo_write(fifo_.get(), reinterpret_cast<void**>(buf), static_cast<int>(missing));
+    av_freep(&buf[0]);
+    av_freep(&buf);
+  }
+  if (auto r = drain_fifo(true); !r) return r;
+  if (auto r = encode(nullptr); !r) return r;
+
+  job_.result.samples = sent_;
+  job_.result.sample_rate = enc_->sample_rate;
+  job_.result.channels = enc_->ch_layout.nb_channels;
+  job_.result.end = job_.result.start + sent_ * kMicrosPerSecond / enc_->sample_rate;
+  return sink_->finish();
+}
+
+}  // namespace
+
+Result<void> transcode_stream(Job& job) { return Transcoder(job).run(); }
+
+}  // namespace peel::engine
