@@ -125,7 +125,9 @@ Error Sink::write_error(int rc) const {
 
 Result<void> Sink::start() {
   AVDictionary* opts = nullptr;
-  av_dict_set(&opts, "write_xing", "1", 0);  // mp3: LAME header with delay and padding
+  // mp3: a LAME header makes decoders skip its delay plus 529 samples; write it only when
+  // the stream has a known delay, or an mp3 without one would lose its first samples.
+  if (stream()->codecpar->initial_padding == 0) av_dict_set(&opts, "write_xing", "0", 0);
   const int rc = avformat_write_header(ctx_.get(), &opts);
   av_dict_free(&opts);
   if (rc < 0) {

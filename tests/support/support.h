@@ -1,0 +1,69 @@
+// Test support: run programs, make fixtures with the ffmpeg CLI (the oracle), decode with it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace peel::test {
+
+struct RunResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs argv (no shell), capturing stdout and stderr. Stdin is /dev/null.
+RunResult run(const std::vector<std::string>& argv);
+
+// Path of the peel executable under test.
+std::string peel();
+
+// Runs peel with args; convenience over run().
+RunResult peel(const std::vector<std::string>& args);
+
+// A fixture made once per build by `ffmpeg -v error <args> -y <path>` and cached under the
+// build's fixture folder; concurrent test processes share it safely. `name` includes the
+// extension. Fails the calling test (and returns "") if ffmpeg fails.
+std::string fixture(const std::string& name, const std::vector<std::string>& ffmpeg_args);
+
+// A text file with `content`, cached like fixture().
+std::string text_fixture(const std::string& name, const std::string& content);
+
+// A fresh empty folder, removed (with its contents) on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+  // Names of the entries in the folder, sorted (hidden ones too).
+  std::vector<std::string> entries() const;
+
+ private:
+  std::string path_;
+};
+
+// ffmpeg's full decode of audio stream `stream` (0-based among audio streams) as
+// interleaved samples of the given raw format ("s16le", "s32le", "f32le"), native channels.
+std::vector<int16_t> decode_s16(const std::string& path, int stream = 0);
+std::vector<int32_t> decode_s32(const std::string& path, int stream = 0);
+std::vector<float> decode_f32(const std::string& path, int stream = 0);
+
+// ffprobe -show_streams -show_format -show_chapters as JSON.
+nlohmann::json ffprobe(const std::string& path);
+
+// Number of audio channels of the first audio stream, per ffprobe.
+int channels_of(const std::string& path);
+
+// The stderr of `ffmpeg -v warning -i path -f null -`: empty when ffmpeg decodes cleanly.
+std::string ffmpeg_warnings(const std::string& path);
+
+// Parses peel's --json stdout; fails the test on malformed JSON.
+nlohmann::json json_of(const RunResult& r);
+
+}  // namespace peel::test
