@@ -57,6 +57,7 @@ struct OutputResult {
   int64_t bytes = 0;
   std::vector<std::string> warnings;
   std::vector<LostSpan> lost;  // non-empty: the input was damaged (exit code 3)
+  std::vector<std::string> log;  // FFmpeg's own warnings and errors during the run
 };
 
 // Writes plan.output atomically: nothing is left behind on failure or cancellation.

@@ -253,6 +253,9 @@ int extract_command(std::vector<std::string> args, const CancelToken& cancel) {
                                  result->sample_rate, result->channels,
                                  static_cast<double>(result->bytes) / 1e6);
       }
+      if (f.verbose) {
+        for (const auto& line : result->log) std::cerr << "ffmpeg: " << line << "\n";
+      }
       for (const auto& w : result->warnings) {
         if (!f.quiet || !f.json) std::cerr << "peel: warning: " << w << "\n";
       }

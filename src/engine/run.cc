@@ -56,6 +56,7 @@ Result<OutputResult> run(const OutputPlan& plan, const RunOptions& options) {
   auto bytes = file->commit();
   if (!bytes) return bytes.error();
   result.bytes = *bytes;
+  result.log = std::move(log);
   return result;
 }
 
