@@ -299,9 +299,16 @@ Result<std::vector<OutputPlan>> plan(const Request& r, const MediaInfo& info) {
       if (f.sample_formats) {
         p.sample_format = r.sample_format.value_or(sample_format_of_source(track));
         if (f.name != "flac") out_id = engine::pcm_codec(p.sample_format);
-        if (f.name == "flac" && p.sample_format == "f32") {
+        // FLAC (as FFmpeg 5.1 writes it) holds integers of up to 24 bits: a deeper or float
+        // source would lose bits, which a lossless format must not do silently.
+        if (f.name == "flac" && (p.sample_format == "f32" || p.sample_format == "s32")) {
           return Error{ErrorCode::kBadOutputOption,
-                       "flac stores integer samples; use s16, s24 or s32"};
+                       fmt::format("flac holds integer samples of up to 24 bits, and {} would "
+                                   "be {}; use wav for {}, or --sample-format s24 to reduce it",
+                                   r.sample_format ? "--sample-format " + p.sample_format
+                                                   : "this " + track.codec + " audio",
+                                   p.sample_format == "f32" ? "rounded" : "truncated",
+                                   p.sample_format == "f32" ? "float samples" : "32 bits")};
         }
       }
       const AVCodec* enc = f.name == "flac" || !f.sample_formats
@@ -411,8 +418,6 @@ std::string ffmpeg_command(const OutputPlan& p) {
     a.insert(a.end(), {"-c:a", enc != nullptr ? enc->name : std::string(f->encoder)});
     if (p.format == "flac" && p.sample_format == "s24") {
       a.insert(a.end(), {"-sample_fmt", "s32", "-bits_per_raw_sample", "24"});
-    } else if (p.format == "flac" && p.sample_format == "s32") {
-      a.insert(a.end(), {"-sample_fmt", "s32"});
     }
     if (p.bitrate) a.insert(a.end(), {"-b:a", fmt::format("{}k", *p.bitrate / 1000)});
     if (p.quality) a.insert(a.end(), {"-q:a", fmt::format("{}", *p.quality)});

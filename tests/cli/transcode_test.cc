@@ -217,6 +217,17 @@ TEST(Timeline, AudioStartingAfterTheVideoStaysAligned) {
   EXPECT_NEAR(onset(decode_f32(out), 2), 24000, 48);
 }
 
+TEST(Timeline, VideoStartingLateOrRunningAtAVariableRateDoesNotMoveTheAudio) {
+  for (const auto& input : {mkv_delayed_video(), mkv_vfr_pcm16()}) {
+    TempDir dir;
+    const std::string out = dir / "x.wav";
+    run_ok({input, "--from", "1.5", "--to", "3", "-o", out});
+    const auto got = decode_s16(out);
+    ASSERT_EQ(got.size(), 72000u * 2) << input;
+    expect_slice(got, decode_s16(input), 72000, 2);
+  }
+}
+
 TEST(Bitrate, AsksTheEncoderForIt) {
   TempDir dir;
   const std::string out = dir / "b.mp3";

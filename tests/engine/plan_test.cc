@@ -89,6 +89,20 @@ TEST(Plan, LosslessOutputsKeepTheSourceDepth) {
   EXPECT_EQ(plan(r, file({t})).error().code, ErrorCode::kBadOutputOption);
 }
 
+TEST(Plan, FlacRefusesToDropBits) {
+  Request r = request();
+  r.format = "flac";
+  auto deep = track(1, "pcm_s32le");
+  deep.bits_per_sample = 32;
+  auto p = plan(r, file({deep}));
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.error().code, ErrorCode::kBadOutputOption);
+  EXPECT_NE(p.error().message.find("wav"), std::string::npos) << p.error().message;
+  EXPECT_EQ(plan(r, file({track(1, "pcm_f32le")})).error().code, ErrorCode::kBadOutputOption);
+  r.sample_format = "s24";
+  EXPECT_EQ((*plan(r, file({deep})))[0].sample_format, "s24");
+}
+
 TEST(Plan, RangesAreChecked) {
   Request r = request();
   r.from = 70 * kMicrosPerSecond;

@@ -78,4 +78,25 @@ std::string mp4_delayed_audio() {
                                  "-preset", "ultrafast", "-c:a", "aac"});
 }
 
+std::string mkv_delayed_video() {
+  return fixture("late-video.mkv", {"-itsoffset", "0.5", "-f", "lavfi", "-i", kVideo, "-f",
+                                    "lavfi", "-i", kStep, "-map", "0:v", "-map", "1:a", "-c:v",
+                                    "libx264", "-preset", "ultrafast", "-c:a", "pcm_s16le"});
+}
+std::string mkv_vfr_pcm16() {
+  // Frames 50 onward are pushed 0.3 s later: a real gap in the video timeline.
+  return fixture("vfr.mkv", {"-f", "lavfi", "-i", kVideo, "-f", "lavfi", "-i", kStep, "-map",
+                             "0:v", "-map", "1:a", "-vf", "setpts='N/(25*TB)+gte(N,50)*0.3/TB'",
+                             "-fps_mode", "vfr", "-c:v", "libx264", "-preset", "ultrafast",
+                             "-c:a", "pcm_s16le"});
+}
+std::string mp3_lame() {
+  return fixture("step.mp3", {"-f", "lavfi", "-i", kStep, "-c:a", "libmp3lame", "-b:a", "160k"});
+}
+std::string mov_aac() { return fixture("step.mov", av({"-c:a", "aac", "-b:a", "128k"})); }
+std::string wmv_wma() {
+  return fixture("step.wmv", {"-f", "lavfi", "-i", kVideo, "-f", "lavfi", "-i", kStep, "-c:v",
+                              "wmv2", "-c:a", "wmav2", "-b:a", "128k"});
+}
+
 }  // namespace peel::test

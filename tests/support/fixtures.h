@@ -23,5 +23,10 @@ std::string flv_aac();            // FLV with AAC
 std::string mp4_video_only();     // H.264, no audio
 std::string mp4_tagged();         // tags (title, artist, album, date, comment) and 3 chapters
 std::string mp4_delayed_audio();  // audio starting 0.5 s after the video
+std::string mkv_delayed_video();  // video starting 0.5 s after the audio
+std::string mkv_vfr_pcm16();      // variable-frame-rate video + pcm_s16le
+std::string mp3_lame();           // an .mp3 file with a LAME header (encoder delay, padding)
+std::string mov_aac();            // QuickTime with AAC
+std::string wmv_wma();            // ASF with WMA v2 (no natural container: goes to .mka)
 
 }  // namespace peel::test
