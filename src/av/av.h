@@ -42,6 +42,9 @@ struct SwrDeleter {
 struct FifoDeleter {
   void operator()(AVAudioFifo* f) const { av_audio_fifo_free(f); }
 };
+struct ParametersDeleter {
+  void operator()(AVCodecParameters* p) const { avcodec_parameters_free(&p); }
+};
 struct BsfDeleter {
   void operator()(AVBSFContext* b) const { av_bsf_free(&b); }
 };
@@ -54,6 +57,7 @@ using Frame = std::unique_ptr<AVFrame, FrameDeleter>;
 using Swr = std::unique_ptr<SwrContext, SwrDeleter>;
 using AudioFifo = std::unique_ptr<AVAudioFifo, FifoDeleter>;
 using Bsf = std::unique_ptr<AVBSFContext, BsfDeleter>;
+using CodecParameters = std::unique_ptr<AVCodecParameters, ParametersDeleter>;
 
 Packet make_packet();
 Frame make_frame();

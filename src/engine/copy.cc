@@ -80,13 +80,11 @@ Result<void> copy_stream(Job& job) {
       ogg || spec.name == "m4a"
           ? av_rescale_q(priming_in_samples, AVRational{1, rate}, out_tb)
           : 0;
-  AVCodecParameters* out_par = avcodec_parameters_alloc();
-  avcodec_parameters_copy(out_par, par);
-  if (out_par->initial_padding == 0) out_par->initial_padding = static_cast<int>(priming_in_samples);
-  struct ParFree {
-    void operator()(AVCodecParameters* p) const { avcodec_parameters_free(&p); }
-  };
-  const std::unique_ptr<AVCodecParameters, ParFree> out_par_owner(out_par);
+  const av::CodecParameters out_par(avcodec_parameters_alloc());
+  avcodec_parameters_copy(out_par.get(), par);
+  if (out_par->initial_padding == 0) {
+    out_par->initial_padding = static_cast<int>(priming_in_samples);
+  }
 
   const bool has_range = plan.from > 0 || plan.to.has_value();
   src.seek(plan.from);

@@ -51,7 +51,9 @@ int64_t Source::from_timeline(Micros t) const {
 
 void Source::seek(Micros t) {
   if (t <= 0) return;
-  av_seek_frame(ctx_.get(), index_, from_timeline(t), AVSEEK_FLAG_BACKWARD);
+  if (av_seek_frame(ctx_.get(), index_, from_timeline(t), AVSEEK_FLAG_BACKWARD) >= 0) {
+    seek_target_ = t;
+  }
   expected_next_ = AV_NOPTS_VALUE;
 }
 
@@ -71,6 +73,16 @@ Result<bool> Source::read(AVPacket* pkt) {
     if (pkt->stream_index != index_) continue;
     if (pkt->pts == AV_NOPTS_VALUE) pkt->pts = pkt->dts;
     if (pkt->pts == AV_NOPTS_VALUE && expected_next_ != AV_NOPTS_VALUE) pkt->pts = expected_next_;
+    if (seek_target_) {
+      const Micros target = *seek_target_;
+      seek_target_.reset();
+      if (pkt->pts != AV_NOPTS_VALUE && to_timeline(pkt->pts) > target) {
+        if (av_seek_frame(ctx_.get(), -1, info_.start, AVSEEK_FLAG_BACKWARD) < 0) {
+          av_seek_frame(ctx_.get(), -1, 0, AVSEEK_FLAG_BYTE);
+        }
+        continue;
+      }
+    }
     if (pkt->pts != AV_NOPTS_VALUE) {
       if (expected_next_ != AV_NOPTS_VALUE) {
         const Micros gap = to_timeline(pkt->pts) - to_timeline(expected_next_);

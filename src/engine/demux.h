@@ -3,6 +3,7 @@
 // time spans whose packets are missing (damage) on the file's timeline.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,7 +27,9 @@ class Source {
   Micros to_timeline(int64_t ts) const;
   int64_t from_timeline(Micros t) const;
 
-  // Seeks so that the next packets start at or before timeline time t.
+  // Seeks so that the next packets start at or before timeline time t. Where the demuxer
+  // lands after t (a file without an index for this stream), reading restarts from the
+  // beginning instead: slower, never wrong.
   void seek(Micros t);
 
   // Next packet of the audio stream into `pkt`. Returns false at the end of the input
@@ -49,6 +52,7 @@ class Source {
   MediaInfo info_;
   int index_ = 0;
   int64_t expected_next_ = AV_NOPTS_VALUE;  // stream tb
+  std::optional<Micros> seek_target_;       // checked against the first packet after a seek
   int64_t last_duration_ = 0;
   std::vector<LostSpan> lost_;
 };

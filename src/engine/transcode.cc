@@ -174,12 +174,11 @@ Result<void> Transcoder::open_encoder(const AVFrame& first) {
   if (rc < 0) return av::translate(rc, ErrorCode::kInternal, "cannot set up the resampler");
   fifo_.reset(av_audio_fifo_alloc(e->sample_fmt, e->ch_layout.nb_channels, kChunk * 2));
 
-  AVCodecParameters* par = avcodec_parameters_alloc();
-  avcodec_parameters_from_context(par, e);
+  const av::CodecParameters par(avcodec_parameters_alloc());
+  avcodec_parameters_from_context(par.get(), e);
   auto sink = Sink::open(plan_, job_.temp_path, *par, e->time_base, *src_.format(),
                          *src_.stream(), job_.result.start, plan_.to, src_.info().start,
                          job_.options.cancel);
-  avcodec_parameters_free(&par);
   if (!sink) return sink.error();
   sink_.emplace(std::move(*sink));
   return sink_->start();
