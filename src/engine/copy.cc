@@ -123,8 +123,8 @@ Result<void> copy_stream(Job& job) {
       if (out_par->codec_id == AV_CODEC_ID_MP3 && !has_range && start_skip(pkt.get()) > 0) {
         out_par->initial_padding = static_cast<int>(start_skip(pkt.get()));
       }
-      auto opened = Sink::open(plan, job.temp_path, *out_par, out_tb, *src.format(), *in,
-                               job.result.start, plan.to, src.info().start, job.options.cancel);
+      auto opened = Sink::open(plan, job.temp_path, *out_par, out_tb, src, job.result.start,
+                               job.options.cancel);
       if (!opened) return opened.error();
       sink.emplace(std::move(*opened));
       if (auto r = sink->start(); !r) return r.error();

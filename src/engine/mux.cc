@@ -62,9 +62,10 @@ void copy_chapters(AVFormatContext* out, const AVFormatContext& in, Micros from,
 }  // namespace
 
 Result<Sink> Sink::open(const OutputPlan& plan, const std::string& path,
-                        const AVCodecParameters& par, AVRational time_base,
-                        const AVFormatContext& input, const AVStream& input_stream, Micros from,
-                        std::optional<Micros> to, Micros input_start, const CancelToken& cancel) {
+                        const AVCodecParameters& par, AVRational time_base, const Source& source,
+                        Micros start, const CancelToken& cancel) {
+  const AVFormatContext& input = *source.format();
+  const AVStream& input_stream = *source.stream();
   const FormatSpec* spec = find_format(plan.format);
   const std::string muxer =
       spec->muxer.empty() ? std::string(raw_muxer(par.codec_id)) : std::string(spec->muxer);
@@ -94,7 +95,9 @@ Result<Sink> Sink::open(const OutputPlan& plan, const std::string& path,
     } else if (const auto* lang = av_dict_get(input_stream.metadata, "language", nullptr, 0)) {
       av_dict_set(&st->metadata, "language", lang->value, 0);
     }
-    if (spec->chapters) copy_chapters(s.ctx_.get(), input, from, to, input_start);
+    if (spec->chapters) {
+      copy_chapters(s.ctx_.get(), input, start, plan.to, source.info().start);
+    }
   }
 
   AVDictionary* io_opts = nullptr;

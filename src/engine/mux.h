@@ -5,6 +5,7 @@
 #include <string>
 
 #include "av/av.h"
+#include "engine/demux.h"
 #include "engine/format_table.h"
 #include "peel/plan.h"
 #include "peel/run.h"
@@ -14,13 +15,11 @@ namespace peel::engine {
 class Sink {
  public:
   // Opens `path` for the plan's format with the given stream parameters. Tags and chapters
-  // are taken from `input` unless the plan drops metadata; chapters are kept when they fall
-  // in [from, to) and shifted by `from` (timeline µs).
+  // are taken from the source unless the plan drops metadata; chapters are kept when they
+  // overlap [start, plan.to) and shifted so that `start` (timeline µs) is zero.
   static Result<Sink> open(const OutputPlan& plan, const std::string& path,
                            const AVCodecParameters& par, AVRational time_base,
-                           const AVFormatContext& input, const AVStream& input_stream,
-                           Micros from, std::optional<Micros> to, Micros input_start,
-                           const CancelToken& cancel);
+                           const Source& source, Micros start, const CancelToken& cancel);
 
   AVStream* stream() const { return ctx_->streams[0]; }
 

@@ -176,9 +176,9 @@ Result<void> Transcoder::open_encoder(const AVFrame& first) {
 
   const av::CodecParameters par(avcodec_parameters_alloc());
   avcodec_parameters_from_context(par.get(), e);
-  auto sink = Sink::open(plan_, job_.temp_path, *par, e->time_base, *src_.format(),
-                         *src_.stream(), job_.result.start, plan_.to, src_.info().start,
-                         job_.options.cancel);
+  auto sink =
+      Sink::open(plan_, job_.temp_path, *par, e->time_base, src_, job_.result.start,
+                 job_.options.cancel);
   if (!sink) return sink.error();
   sink_.emplace(std::move(*sink));
   return sink_->start();
