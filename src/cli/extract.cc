@@ -143,6 +143,9 @@ int extract_command(std::vector<std::string> args, const CancelToken& cancel) {
   app.add_flag("-q,--quiet", f.quiet, "print nothing but errors");
   app.add_flag("-v,--verbose", f.verbose, "also print FFmpeg's warnings and the plan");
 
+  // Looked up before parsing: CLI11 consumes `args` as it goes, so after a parse error the
+  // flag may be gone, and a --json caller would get no JSON.
+  const bool wants_json = std::find(args.begin(), args.end(), "--json") != args.end();
   std::reverse(args.begin(), args.end());
   try {
     app.parse(args);
@@ -150,8 +153,7 @@ int extract_command(std::vector<std::string> args, const CancelToken& cancel) {
     std::cout << app.help();
     return kExitOk;
   } catch (const CLI::ParseError& e) {
-    const bool json = std::find(args.begin(), args.end(), "--json") != args.end();
-    usage_error(e.what() + std::string("; see peel --help"), json);
+    usage_error(e.what() + std::string("; see peel --help"), wants_json);
     return kExitUsage;
   }
 

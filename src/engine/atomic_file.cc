@@ -43,9 +43,22 @@ Result<AtomicFile> AtomicFile::create(const std::string& target, const std::stri
   fs::path dir = fs::path(target).parent_path();
   if (dir.empty()) dir = ".";
   struct stat dir_st {};
-  if (::stat(dir.c_str(), &dir_st) != 0 || !S_ISDIR(dir_st.st_mode)) {
+  if (::stat(dir.c_str(), &dir_st) != 0) {
+    if (errno == ENOTDIR) {
+      // A file somewhere up the path: "does not exist; create it" would be wrong advice.
+      return Error{ErrorCode::kOutputUnwritable,
+                   fmt::format("the output folder {} is not a folder (part of its path is a "
+                               "file); choose a folder with -d or -o",
+                               dir.string())};
+    }
     return Error{ErrorCode::kOutputUnwritable,
                  fmt::format("the output folder {} does not exist; create it first",
+                             dir.string())};
+  }
+  if (!S_ISDIR(dir_st.st_mode)) {
+    return Error{ErrorCode::kOutputUnwritable,
+                 fmt::format("the output folder {} is a file, not a folder; choose a folder "
+                             "with -d or -o",
                              dir.string())};
   }
   std::string pattern =
