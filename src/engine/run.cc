@@ -1,6 +1,8 @@
 // run(): opens the source and the atomic output, runs copy or transcode, commits.
 #include "peel/run.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "engine/atomic_file.h"
@@ -36,7 +38,14 @@ Result<OutputResult> run(const OutputPlan& plan, const RunOptions& options) {
     return e;
   }
 
-  result.lost = source->lost();
+  // Reaching a range may mean reading through damage before it (Matroska is decoded from
+  // its start): only what falls inside the range was lost from this output.
+  const Micros range_from = std::min(plan.from, result.start);
+  for (LostSpan s : source->lost()) {
+    s.from = std::max(s.from, range_from);
+    if (plan.to) s.to = std::min(s.to, *plan.to);
+    if (s.to > s.from) result.lost.push_back(s);
+  }
   if (!result.lost.empty()) {
     std::string spans;
     for (const auto& s : result.lost) {

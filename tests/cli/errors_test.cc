@@ -683,6 +683,53 @@ INSTANTIATE_TEST_SUITE_P(CopyAndTranscode, DamageGarbage,
 
 void PrintTo(const GarbageCase& c, std::ostream* os) { *os << c.name; }
 
+class DamageOutsideTheRange : public ::testing::TestWithParam<GarbageCase> {};
+
+TEST_P(DamageOutsideTheRange, CountsOnlyWhereTheRangeMeetsTheDamage) {
+  const GarbageCase& c = GetParam();
+  TempDir in, out;
+  std::string bytes = read_bytes(c.source());
+  const size_t at = bytes.size() / 2;  // about 5 s in; the damage ends before 7.5 s
+  bytes.replace(at, 64 * 1024, noise(64 * 1024, 3));
+  const std::string input = in / ("garbage" + fs::path(c.source()).extension().string());
+  write_bytes(input, bytes);
+  const std::string target = out / (std::string("x.") + c.ext);
+  const std::string mode = std::string(c.ext) == "wav" ? "--reencode" : "--copy";
+
+  // Ranges that stay clear of the damage are whole: exit 0, nothing lost, even with --strict.
+  for (const std::vector<std::string>& range :
+       {std::vector<std::string>{"--from", "8"}, std::vector<std::string>{"--to", "4"},
+        std::vector<std::string>{"--from", "1", "--to", "4", "--strict"}}) {
+    SCOPED_TRACE(range[0] + " " + range[1]);
+    std::vector<std::string> args = {input, mode, "-o", target, "-y", "--json"};
+    args.insert(args.end(), range.begin(), range.end());
+    const auto r = peel(args);
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    const auto j = json_of(r);
+    ASSERT_EQ(j["outputs"].size(), 1u) << j.dump(2);
+    EXPECT_TRUE(j["outputs"][0]["lost"].empty()) << j.dump(2);
+    EXPECT_TRUE(j["outputs"][0]["warnings"].empty()) << j.dump(2);
+  }
+
+  // A range across the damage reports it, within the range.
+  const auto r = peel({input, mode, "--from", "3", "--to", "9", "-o", target, "-y", "--json"});
+  EXPECT_EQ(r.exit_code, kExitDamaged) << r.out << r.err;
+  const auto j = json_of(r);
+  ASSERT_EQ(j["outputs"].size(), 1u) << j.dump(2);
+  const auto& lost = j["outputs"][0]["lost"];
+  ASSERT_EQ(lost.size(), 1u) << j.dump(2);
+  EXPECT_GT(lost[0]["from"].get<double>(), 3.5);
+  EXPECT_LT(lost[0]["to"].get<double>(), 8.5);
+  EXPECT_EQ(out.entries(), std::vector<std::string>{fs::path(target).filename()});
+}
+
+INSTANTIATE_TEST_SUITE_P(CopyAndTranscode, DamageOutsideTheRange,
+                         ::testing::Values(GarbageCase{"ts_copy", ts_ten_seconds, "m4a"},
+                                           GarbageCase{"ts_transcode", ts_ten_seconds, "wav"},
+                                           GarbageCase{"mkv_copy", mkv_ten_seconds, "m4a"},
+                                           GarbageCase{"mkv_transcode", mkv_ten_seconds, "wav"}),
+                         [](const auto& info) { return std::string(info.param.name); });
+
 TEST(DamageMp4, CutBeforeItsIndexSaysSoAndWritesNothing) {
   const std::string source = mp4_index_last();
   const auto boxes = mp4_boxes(source);
