@@ -1,0 +1,23 @@
+// UTF-8 and character folding for the plain-language parser; locale-free.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace peel::nl {
+
+// Decodes UTF-8; each invalid, overlong or surrogate sequence becomes one U+FFFD.
+std::u32string decode_utf8(std::string_view bytes);
+
+void append_utf8(std::string& out, char32_t c);
+std::string encode_utf8(std::u32string_view text);
+
+// Folds the forms people type interchangeably into one: full-width ASCII to ASCII, CJK
+// punctuation and curly quotes to ASCII, the traditional spellings of the parser's words to
+// simplified, ASCII upper case to lower case (when `lower`).
+char32_t fold(char32_t c, bool lower);
+
+// A Han ideograph (CJK unified, extension A, compatibility).
+bool is_han(char32_t c);
+
+}  // namespace peel::nl
