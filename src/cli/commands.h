@@ -20,5 +20,6 @@ int exit_code_for(ErrorCode code);
 int extract_command(std::vector<std::string> args, const CancelToken& cancel);
 int probe_command(std::vector<std::string> args);
 int formats_command(std::vector<std::string> args);
+int ask_command(std::vector<std::string> args, const CancelToken& cancel);
 
 }  // namespace peel::cli

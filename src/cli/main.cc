@@ -33,6 +33,7 @@ int formats(std::vector<std::string> a, const peel::CancelToken&) {
 constexpr Subcommand kSubcommands[] = {
     {"probe", "list the streams inside files", probe},
     {"formats", "print the output format table", formats},
+    {"ask", "say what you want in plain English or Chinese", peel::cli::ask_command},
 };
 
 }  // namespace
