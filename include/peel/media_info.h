@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,31 @@ struct MediaInfo {
   std::vector<VideoStream> video;
   std::map<std::string, std::string> tags;
   int chapters = 0;
+};
+
+namespace engine {
+struct OpenFile;
+class Source;
+}  // namespace engine
+
+// A media file opened once: inspected on opening, then read by run() for each output, so a
+// file is parsed only once however many outputs it gives. Movable, not copyable. One run at a
+// time per Input; different Inputs may be used from different threads at once.
+class Input {
+ public:
+  // Fails like probe().
+  static Result<Input> open(const std::string& path);
+
+  Input(Input&&) noexcept;
+  Input& operator=(Input&&) noexcept;
+  ~Input();
+
+  const MediaInfo& info() const;
+
+ private:
+  explicit Input(std::unique_ptr<engine::OpenFile> file);
+  friend class engine::Source;
+  std::unique_ptr<engine::OpenFile> file_;
 };
 
 // Opens and inspects `path`. Thread-safe. Fails with kInputNotFound, kInputIsDirectory,

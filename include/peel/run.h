@@ -66,4 +66,7 @@ struct OutputResult {
 // plan) or kInternal.
 Result<OutputResult> run(const OutputPlan& plan, const RunOptions& options = {});
 
+// The same, reading from an Input already open on plan.input (no second parse of the file).
+Result<OutputResult> run(const OutputPlan& plan, Input& input, const RunOptions& options = {});
+
 }  // namespace peel

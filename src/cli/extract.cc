@@ -211,12 +211,12 @@ int extract_command(std::vector<std::string> args, const CancelToken& cancel) {
 
   for (const auto& input : req.inputs) {
     if (cancel.cancelled()) break;
-    auto info = probe(input);
-    if (!info) {
-      report_error(input, info.error());
+    auto opened = Input::open(input);
+    if (!opened) {
+      report_error(input, opened.error());
       continue;
     }
-    auto plans = plan(req, *info);
+    auto plans = plan(req, opened->info());
     if (!plans) {
       report_error(input, plans.error());
       continue;
@@ -235,7 +235,7 @@ int extract_command(std::vector<std::string> args, const CancelToken& cancel) {
       RunOptions options;
       options.cancel = cancel;
       if (show_progress) options.on_progress = [&bar](const Progress& pr) { bar.update(pr); };
-      auto result = run(p, options);
+      auto result = run(p, *opened, options);
       bar.clear();
       if (!result) {
         report_error(input, result.error());

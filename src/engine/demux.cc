@@ -17,41 +17,58 @@ constexpr int kMaxConsecutiveReadErrors = 1000;
 int interrupt(void* opaque) noexcept {
   return static_cast<const CancelToken*>(opaque)->cancelled() ? 1 : 0;
 }
+
+// Back to the first packet of the file.
+void rewind(AVFormatContext* ctx, Micros start) {
+  if (av_seek_frame(ctx, -1, start, AVSEEK_FLAG_BACKWARD) < 0) {
+    av_seek_frame(ctx, -1, 0, AVSEEK_FLAG_BYTE);
+  }
+}
 }  // namespace
 
-Result<Source> Source::open(const std::string& path, int stream_index, const CancelToken& cancel) {
-  Source s;
-  s.cancel_ = std::make_unique<CancelToken>(cancel);
-  const AVIOInterruptCB cb{interrupt, s.cancel_.get()};
+Result<std::unique_ptr<OpenFile>> open_file(const std::string& path) {
+  auto file = std::make_unique<OpenFile>();
+  const AVIOInterruptCB cb{interrupt, &file->cancel};
   auto ctx = av::open_input(path, &cb);
   if (!ctx) return ctx.error();
-  s.ctx_ = std::move(*ctx);
-  s.info_ = describe(*s.ctx_, path);
-  if (stream_index < 0 || stream_index >= static_cast<int>(s.ctx_->nb_streams) ||
-      s.ctx_->streams[stream_index]->codecpar->codec_type != AVMEDIA_TYPE_AUDIO) {
+  file->ctx = std::move(*ctx);
+  file->info = describe(*file->ctx, path);
+  return file;
+}
+
+Result<Source> Source::open(Input& input, int stream_index, const CancelToken& cancel) {
+  OpenFile& file = *input.file_;
+  AVFormatContext* ctx = file.ctx.get();
+  if (stream_index < 0 || stream_index >= static_cast<int>(ctx->nb_streams) ||
+      ctx->streams[stream_index]->codecpar->codec_type != AVMEDIA_TYPE_AUDIO) {
     return Error{ErrorCode::kTrackNotFound,
-                 fmt::format("{} changed since it was inspected: stream {} is not audio", path,
-                             stream_index)};
+                 fmt::format("{} changed since it was inspected: stream {} is not audio",
+                             file.info.path, stream_index)};
   }
+  file.cancel = cancel;
+  for (unsigned i = 0; i < ctx->nb_streams; ++i) {
+    ctx->streams[i]->discard = static_cast<int>(i) == stream_index ? AVDISCARD_DEFAULT
+                                                                   : AVDISCARD_ALL;
+  }
+  if (file.read_from) rewind(ctx, file.info.start);
+  file.read_from = true;
+  Source s;
+  s.file_ = &file;
   s.index_ = stream_index;
-  for (unsigned i = 0; i < s.ctx_->nb_streams; ++i) {
-    s.ctx_->streams[i]->discard = static_cast<int>(i) == stream_index ? AVDISCARD_DEFAULT
-                                                                      : AVDISCARD_ALL;
-  }
   return s;
 }
 
 Micros Source::to_timeline(int64_t ts) const {
-  return av_rescale_q(ts, stream()->time_base, av::micros_tb()) - info_.start;
+  return av_rescale_q(ts, stream()->time_base, av::micros_tb()) - info().start;
 }
 
 int64_t Source::from_timeline(Micros t) const {
-  return av_rescale_q(t + info_.start, av::micros_tb(), stream()->time_base);
+  return av_rescale_q(t + info().start, av::micros_tb(), stream()->time_base);
 }
 
 void Source::seek(Micros t) {
   if (t <= 0) return;
-  if (av_seek_frame(ctx_.get(), index_, from_timeline(t), AVSEEK_FLAG_BACKWARD) >= 0) {
+  if (av_seek_frame(format(), index_, from_timeline(t), AVSEEK_FLAG_BACKWARD) >= 0) {
     seek_target_ = t;
   }
   expected_next_ = AV_NOPTS_VALUE;
@@ -60,14 +77,14 @@ void Source::seek(Micros t) {
 Result<bool> Source::read(AVPacket* pkt) {
   int errors = 0;
   while (true) {
-    if (cancel_->cancelled()) return Error{ErrorCode::kCancelled, "cancelled"};
+    if (file_->cancel.cancelled()) return Error{ErrorCode::kCancelled, "cancelled"};
     av_packet_unref(pkt);
-    const int rc = av_read_frame(ctx_.get(), pkt);
+    const int rc = av_read_frame(format(), pkt);
     if (rc == AVERROR_EOF) return false;
     if (rc == AVERROR_EXIT) return Error{ErrorCode::kCancelled, "cancelled", rc};
     if (rc < 0) {
       if (++errors > kMaxConsecutiveReadErrors) return false;
-      if (ctx_->pb != nullptr && avio_feof(ctx_->pb)) return false;
+      if (format()->pb != nullptr && avio_feof(format()->pb)) return false;
       continue;
     }
     if (pkt->stream_index != index_) continue;
@@ -77,9 +94,7 @@ Result<bool> Source::read(AVPacket* pkt) {
       const Micros target = *seek_target_;
       seek_target_.reset();
       if (pkt->pts != AV_NOPTS_VALUE && to_timeline(pkt->pts) > target) {
-        if (av_seek_frame(ctx_.get(), -1, info_.start, AVSEEK_FLAG_BACKWARD) < 0) {
-          av_seek_frame(ctx_.get(), -1, 0, AVSEEK_FLAG_BYTE);
-        }
+        rewind(format(), info().start);
         continue;
       }
     }

@@ -13,15 +13,26 @@
 
 namespace peel::engine {
 
+// An opened input file: the demuxer and what it holds. Heap-allocated so that FFmpeg's
+// interrupt callback can point at it.
+struct OpenFile {
+  av::InputContext ctx;
+  MediaInfo info;
+  CancelToken cancel;        // the current run's token, polled by the interrupt callback
+  bool read_from = false;    // a run has read packets: the next one rewinds first
+};
+
+Result<std::unique_ptr<OpenFile>> open_file(const std::string& path);
+
 class Source {
  public:
-  // Opens `path` with the cancel flag wired into FFmpeg's interrupt callback.
-  static Result<Source> open(const std::string& path, int stream_index,
-                             const CancelToken& cancel);
+  // Reads `stream_index` of an open input for one run; `cancel` is wired into FFmpeg's
+  // interrupt callback. Rewinds an input that an earlier run has read.
+  static Result<Source> open(Input& input, int stream_index, const CancelToken& cancel);
 
-  AVFormatContext* format() const { return ctx_.get(); }
-  AVStream* stream() const { return ctx_->streams[index_]; }
-  const MediaInfo& info() const { return info_; }
+  AVFormatContext* format() const { return file_->ctx.get(); }
+  AVStream* stream() const { return file_->ctx->streams[index_]; }
+  const MediaInfo& info() const { return file_->info; }
 
   // Timeline time (µs, 0 = file start) of a timestamp in the stream's time base.
   Micros to_timeline(int64_t ts) const;
@@ -47,9 +58,7 @@ class Source {
  private:
   Source() = default;
 
-  std::unique_ptr<CancelToken> cancel_;  // stable address for FFmpeg's interrupt callback
-  av::InputContext ctx_;
-  MediaInfo info_;
+  OpenFile* file_ = nullptr;
   int index_ = 0;
   int64_t expected_next_ = AV_NOPTS_VALUE;  // stream tb
   std::optional<Micros> seek_target_;       // checked against the first packet after a seek

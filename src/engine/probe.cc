@@ -1,6 +1,8 @@
 // probe(): MediaInfo from an opened input.
 #include "engine/probe.h"
 
+#include "engine/demux.h"
+
 #include <sys/stat.h>
 
 extern "C" {
@@ -88,5 +90,18 @@ Result<MediaInfo> probe(const std::string& path) {
   if (!ctx) return ctx.error();
   return engine::describe(**ctx, path);
 }
+
+Result<Input> Input::open(const std::string& path) {
+  auto file = engine::open_file(path);
+  if (!file) return file.error();
+  return Input(std::move(*file));
+}
+
+Input::Input(std::unique_ptr<engine::OpenFile> file) : file_(std::move(file)) {}
+Input::Input(Input&&) noexcept = default;
+Input& Input::operator=(Input&&) noexcept = default;
+Input::~Input() = default;
+
+const MediaInfo& Input::info() const { return file_->info; }
 
 }  // namespace peel

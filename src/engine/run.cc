@@ -11,10 +11,16 @@
 namespace peel {
 
 Result<OutputResult> run(const OutputPlan& plan, const RunOptions& options) {
+  auto input = Input::open(plan.input);
+  if (!input) return input.error();
+  return run(plan, *input, options);
+}
+
+Result<OutputResult> run(const OutputPlan& plan, Input& input, const RunOptions& options) {
   std::vector<std::string> log;
   av::LogCapture capture(&log);
 
-  auto source = engine::Source::open(plan.input, plan.track.stream_index, options.cancel);
+  auto source = engine::Source::open(input, plan.track.stream_index, options.cancel);
   if (!source) return source.error();
   auto file = engine::AtomicFile::create(plan.output, plan.input, plan.overwrite);
   if (!file) return file.error();

@@ -50,6 +50,9 @@ TEST(Tracks, AllTracksMakesOneFileEachNamedByTrackAndLanguage) {
             (std::vector<std::string>{"two-tracks.1.eng.m4a", "two-tracks.2.jpn.m4a"}));
   EXPECT_EQ(rate_of(dir / "two-tracks.1.eng.m4a"), 48000);
   EXPECT_EQ(rate_of(dir / "two-tracks.2.jpn.m4a"), 44100);
+  // Both come from one opening of the file, read twice: each is whole.
+  EXPECT_TRUE(decode_f32(dir / "two-tracks.1.eng.m4a") == decode_f32(mkv_two_tracks(), 0));
+  EXPECT_TRUE(decode_f32(dir / "two-tracks.2.jpn.m4a") == decode_f32(mkv_two_tracks(), 1));
 }
 
 TEST(Tracks, NameTemplate) {
