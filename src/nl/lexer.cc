@@ -26,7 +26,8 @@ constexpr std::string_view kWholeWords[] = {"mp3", "m4a", "mp4", "m4v", "3gp", "
 // Han words holding a numeral that are not numbers ("一下" = "for a moment").
 constexpr std::u32string_view kHanWords[] = {U"一下", U"一起", U"一段", U"一点", U"一样",
                                              U"一些", U"一般", U"统一", U"单一", U"十分",
-                                             U"一定", U"一直", U"一遍", U"一致", U"万一"};
+                                             U"一定", U"一直", U"一遍", U"一致", U"万一",
+                                             U"归一"};
 
 constexpr std::string_view kEnglishUnits[] = {
     "zero",  "one",  "two",   "three",    "four",    "five",    "six",

@@ -364,7 +364,7 @@ class Parser {
     };
     const Feature kFeatures[] = {
         {{"normalize|normalise|normalized|normalised|normalization|normalisation|louder|loudness|quieter|volume|amplify|boost|lufs|gain",
-          "响度|音量|标准化|归一化|大声|放大|增益|调大|调高|调小|小声"},
+          "响度|音量|标准化|归一|大声|放大|增益|调大|调高|调小|小声 化?"},
          "changing the loudness", "调整响度或音量"},
         {{"denoise|noise|hiss|降噪|去噪|噪音|杂音|噪声"}, "removing noise", "降噪"},
         {{"fade|fades|fading|淡入|淡出|渐强|渐弱"}, "fades", "淡入淡出"},
@@ -484,7 +484,7 @@ class Parser {
          intent(Intent::kHigh));
     each({"small|smaller|smallest|tiny|compact|little file|files|size?", "low|lower|lowest quality|bitrate",
           "save|saving space", "minimal|minimum size",
-          "文件|体积 小|更小|最小|小一点|尽量小|小些", "小 文件|体积", "小文件", "低 质量|音质|码率|比特率", "压缩"},
+          "文件|体积 小|更小|最小|尽量小|小些 一点?", "小|更小 一点|些", "小 文件|体积", "小文件", "低 质量|音质|码率|比特率", "压缩"},
          intent(Intent::kSmall));
     each({"transcription|transcribing|transcribe|transcript", "speech to text", "speech recognition",
           "stt", "asr", "whisper", "dictation", "voice recognition",
@@ -625,6 +625,10 @@ class Parser {
     assign(Field::kTo, to_, *to, m.shown);
   }
 
+  Micros unit_alone(const Match& m) const {
+    return t_[m.end - 1].text == "hour" ? 3600 * kMicrosPerSecond : 60 * kMicrosPerSecond;
+  }
+
   void ranges() {
     // A length and a start, in either order.
     each({"for @dur from|after|at @time", "for @dur starting|beginning|start from|at @time",
@@ -650,13 +654,20 @@ class Parser {
     // The beginning or the end.
     each({"first|opening|initial|beginning @dur", "前 @dur", "开头|开始|起始|最前面|头 的? @dur"},
          [&](const Match& m) { return assign(Field::kTo, to_, slot(m, 0).micros, m.shown); });
+    // "the first minute": the unit alone means one of it.
+    each({"first|opening minute|hour"}, [&](const Match& m) {
+      return assign(Field::kTo, to_, unit_alone(m), m.shown);
+    });
+    each({"last|final|closing minute|hour"}, [&](const Match& m) {
+      return assign(Field::kFromEnd, from_end_, unit_alone(m), m.shown);
+    });
     each({"last|final|closing|ending @dur", "最后|末尾|结尾|最后面|末 的? @dur", "后 @dur"},
          [&](const Match& m) {
            return assign(Field::kFromEnd, from_end_, slot(m, 0).micros, m.shown);
          });
     // One point.
     each({"from|after|since @time onwards|onward|on?", "starting|beginning|start|begin from|at @time",
-          "从 @time 开始|起|以后|之后|往后?", "@time 开始|起|以后|之后|后"},
+          "从 @time 开始|起|以后|之后|往后?", "@time 开始|起|以后|之后|后", "@time in|into"},
          [&](const Match& m) { return assign(Field::kFrom, from_, slot(m, 0).micros, m.shown); });
     each({"until|till|to|through|before|upto @time", "up to @time", "end|ending|ends|stop|stopping at @time",
           "到 @time 为止|结束?", "@time 之前|以前|为止", "截止 到? @time"},
