@@ -327,7 +327,7 @@ class Parser {
          });
 
     // Outputs: a file with an audio extension after "as", "to", "保存为"...
-    each({"as|to|into @path", "保存为|另存为|存为|输出为|输出到|导出为|导出到|保存到|存到|保存成|存成|转成|转为|转换为|转换成|变成|成|为|到 @path"},
+    each({"as|to|into @file", "保存为|另存为|存为|输出为|输出到|导出为|导出到|保存到|存到|保存成|存成|转成|转为|转换为|转换成|变成|成|为|到 @file"},
          [&](const Match& m) {
            const std::string& path = slot(m, 0).text;
            if (path.ends_with('/')) return assign(Field::kOutDir, out_dir_, path, m.shown);
@@ -667,7 +667,8 @@ class Parser {
          });
     // One point.
     each({"from|after|since @time onwards|onward|on?", "starting|beginning|start|begin from|at @time",
-          "从 @time 开始|起|以后|之后|往后?", "@time 开始|起|以后|之后|后", "@time in|into"},
+          "从 @time 开始|起|以后|之后|往后?", "@time 开始|起|以后|之后|后",
+          "starting|beginning|start? @time in|into"},
          [&](const Match& m) { return assign(Field::kFrom, from_, slot(m, 0).micros, m.shown); });
     each({"until|till|to|through|before|upto @time", "up to @time", "end|ending|ends|stop|stopping at @time",
           "到 @time 为止|结束?", "@time 之前|以前|为止", "截止 到? @time"},

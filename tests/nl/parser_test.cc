@@ -190,6 +190,9 @@ const Case kEnglish[] = {
     {"Extract audio from lecture.MKV between 10:00 and 12:30",
      {.from = 600, .to = 750, .args = {}, .inputs = {"lecture.MKV"}}},
     {"save as out.wav", {.format = "wav", .output = "out.wav"}},
+    {"save the audio as 'my song.mp3'", {.format = "mp3", .output = "my song.mp3"}},
+    {"the second track in mp3, 320k, starting 1 minute in",
+     {.format = "mp3", .from = 60, .track = 2, .bitrate = 320000}},
     {"put it into ./out/", {.out_dir = "./out/"}},
     {"this file and b.mp4 as mp3", {.format = "mp3", .inputs = {"in.mkv", "b.mp4"}}},
     // Typos in the words around the settings.
