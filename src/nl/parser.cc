@@ -195,10 +195,10 @@ class Parser {
     return els[e].optional && match_from(els, e + 1, ti, first, m);
   }
 
-  std::optional<Match> match_at(std::string_view pattern, size_t i) const {
+  std::optional<Match> match_at(const std::vector<Element>& pattern, size_t i) const {
     Match m;
     m.begin = i;
-    if (!free(i) || !match_from(elements(pattern), 0, i, true, m) || m.end == i) {
+    if (!free(i) || !match_from(pattern, 0, i, true, m) || m.end == i) {
       return std::nullopt;
     }
     for (size_t k = m.begin; k < m.end; ++k) {
@@ -216,8 +216,10 @@ class Parser {
   // false leaves the words for later rules.
   void each(std::initializer_list<std::string_view> patterns,
             const std::function<bool(const Match&)>& action) {
+    std::vector<std::vector<Element>> parsed;
+    for (auto p : patterns) parsed.push_back(elements(p));
     for (size_t i = 0; i < t_.size(); ++i) {
-      for (auto p : patterns) {
+      for (const auto& p : parsed) {
         auto m = match_at(p, i);
         if (m && action(*m)) {
           consume(*m);
@@ -698,12 +700,21 @@ class Parser {
           "audio|sound? track|stream number|no|#? .? @num|@ord", "音轨|轨道|音频轨|音频流 @num",
           "@num 号 音轨|轨"},
          number);
+    // "in Japanese", "the Japanese dub", "日语配音": the name and the words that go with it.
+    std::string tail;
+    for (auto w : kLanguageTail) tail += (tail.empty() ? "" : "|") + std::string(w);
+    std::vector<std::pair<std::vector<Element>, std::string_view>> languages;
+    std::vector<std::string> patterns;  // owns the text the elements point into
+    patterns.reserve(std::size(kLanguageNames));
+    for (const auto& l : kLanguageNames) {
+      patterns.push_back(fmt::format("in? {} {}?", l.name, tail));
+      languages.emplace_back(elements(patterns.back()), l.code);
+    }
     for (size_t i = 0; i < t_.size(); ++i) {
-      if (!free(i)) continue;
-      for (const auto& l : kLanguageNames) {
-        auto m = match_at(fmt::format("in? {} {}?", l.name, "audio|track|tracks|dub|dubbed|dubbing|version|soundtrack|language|voice|voices|stream|音轨|配音|音频|版本|版|声轨|轨道|语音|发音|轨"), i);
+      for (const auto& [pattern, code] : languages) {
+        auto m = match_at(pattern, i);
         if (!m) continue;
-        assign(Field::kLang, lang_, std::string(l.code), m->shown);
+        assign(Field::kLang, lang_, std::string(code), m->shown);
         consume(*m);
         break;
       }
