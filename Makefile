@@ -18,7 +18,7 @@ demo: build
 	@./scripts/demo $(BUILD)/peel $(INPUT)
 
 # Every test, in the Release build and again under AddressSanitizer + UBSan.
-test: test-release test-asan
+test: test-release test-asan fuzz
 
 test-release: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
@@ -29,6 +29,11 @@ test-asan: bootstrap
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --output-on-failure -j $(JOBS)
+
+# The plain-language parser under libFuzzer with ASan and UBSan, for at most a minute.
+.PHONY: fuzz
+fuzz: bootstrap
+	@./scripts/fuzz-nl
 
 bench: build
 	@./bench/single.sh $(BUILD)/peel
