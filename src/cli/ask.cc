@@ -1,13 +1,12 @@
 // `peel ask "SENTENCE" [INPUT...]`: a request in plain words becomes a peel command, shown
 // with its ffmpeg twin, confirmed on a terminal, then run through extract_command itself.
+#include <fmt/format.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
-
-#include <CLI/CLI.hpp>
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
@@ -119,7 +118,8 @@ std::string ffmpeg_from_request(const Request& r, const std::string& input,
   if (r.quality) a.insert(a.end(), {"-q:a", fmt::format("{}", *r.quality)});
   if (r.sample_rate) a.insert(a.end(), {"-ar", std::to_string(*r.sample_rate)});
   if (r.channels) a.insert(a.end(), {"-ac", std::to_string(*r.channels)});
-  if (format == "pcm") a.insert(a.end(), {"-f", r.sample_format ? *r.sample_format + "le" : "s16le"});
+  if (format == "pcm")
+    a.insert(a.end(), {"-f", r.sample_format ? *r.sample_format + "le" : "s16le"});
   std::string out = r.output;
   if (out.empty()) {
     const fs::path in(input);
@@ -131,8 +131,7 @@ std::string ffmpeg_from_request(const Request& r, const std::string& input,
 }
 
 // The ffmpeg command the engine would give, when the input can be probed and planned.
-std::string ffmpeg_for(const Request& r, const std::string& input,
-                       std::optional<Micros> from_end) {
+std::string ffmpeg_for(const Request& r, const std::string& input, std::optional<Micros> from_end) {
   if (!from_end) {
     if (auto info = probe(input)) {
       if (auto plans = plan(r, *info)) {
@@ -165,8 +164,9 @@ Result<std::vector<std::string>> expand_inputs(const nl::Understanding& u) {
                    fmt::format("cannot list the folder {}: {}", folder, ec.message())};
     }
     if (found.empty()) {
-      return Error{ErrorCode::kInputNotFound,
-                   fmt::format("{} holds no {}files", folder, ext.empty() ? "media " : "." + ext + " ")};
+      return Error{
+          ErrorCode::kInputNotFound,
+          fmt::format("{} holds no {}files", folder, ext.empty() ? "media " : "." + ext + " ")};
     }
     std::sort(found.begin(), found.end());
     out.insert(out.end(), found.begin(), found.end());
@@ -288,11 +288,12 @@ int ask_command(std::vector<std::string> args, const CancelToken& cancel) {
   std::string sentence;
   std::vector<std::string> inputs;
   bool yes = false, dry_run = false, as_json = false;
-  CLI::App app{"peel ask: say what you want in plain English or Chinese; peel shows the exact "
-               "plan, the peel and ffmpeg commands, and runs it.\n"
-               "  peel ask \"extract the audio from interview.mkv as mp3\"\n"
-               "  peel ask \"从我的mkv视频中提取2分钟到5分钟之间的音轨\" video.mkv",
-               "peel ask"};
+  CLI::App app{
+      "peel ask: say what you want in plain English or Chinese; peel shows the exact "
+      "plan, the peel and ffmpeg commands, and runs it.\n"
+      "  peel ask \"extract the audio from interview.mkv as mp3\"\n"
+      "  peel ask \"从我的mkv视频中提取2分钟到5分钟之间的音轨\" video.mkv",
+      "peel ask"};
   app.add_option("sentence", sentence, "the request, in quotes")->required();
   app.add_option("inputs", inputs, "files the sentence refers to (\"this file\")");
   app.add_flag("-y,--yes", yes, "run without asking for confirmation");

@@ -42,12 +42,15 @@ std::string sources(const Understanding& u, bool zh) {
 std::string track(const TrackSelector& t, bool zh) {
   if (t.all) return zh ? "所有音轨（每条一个文件）" : "every audio track (one file each)";
   std::vector<std::string> parts;
-  if (t.number) parts.push_back(zh ? fmt::format("第 {} 条音轨", *t.number)
-                                   : fmt::format("audio track {}", *t.number));
-  if (t.lang) parts.push_back(zh ? fmt::format("语言为 {} 的音轨", *t.lang)
-                                 : fmt::format("the audio track in language {}", *t.lang));
-  if (t.title) parts.push_back(zh ? fmt::format("标题含“{}”的音轨", *t.title)
-                                  : fmt::format("the audio track titled \"{}\"", *t.title));
+  if (t.number)
+    parts.push_back(zh ? fmt::format("第 {} 条音轨", *t.number)
+                       : fmt::format("audio track {}", *t.number));
+  if (t.lang)
+    parts.push_back(zh ? fmt::format("语言为 {} 的音轨", *t.lang)
+                       : fmt::format("the audio track in language {}", *t.lang));
+  if (t.title)
+    parts.push_back(zh ? fmt::format("标题含“{}”的音轨", *t.title)
+                       : fmt::format("the audio track titled \"{}\"", *t.title));
   if (parts.empty()) return zh ? "音频（默认音轨）" : "the audio (the default track)";
   return fmt::format("{}", fmt::join(parts, zh ? "、" : ", "));
 }
@@ -59,13 +62,15 @@ std::string range(const Understanding& u, bool zh) {
               : fmt::format("the last {}", format_time(*u.from_end));
   }
   const std::string from = format_time(r.from.value_or(0));
-  if (r.to) return zh ? fmt::format("{} 到 {}", from, format_time(*r.to))
-                      : fmt::format("from {} to {}", from, format_time(*r.to));
+  if (r.to)
+    return zh ? fmt::format("{} 到 {}", from, format_time(*r.to))
+              : fmt::format("from {} to {}", from, format_time(*r.to));
   if (r.duration) {
     return zh ? fmt::format("从 {} 起 {}", from, format_time(*r.duration))
               : fmt::format("{} starting at {}", format_time(*r.duration), from);
   }
-  if (r.from) return zh ? fmt::format("从 {} 到结尾", from) : fmt::format("from {} to the end", from);
+  if (r.from)
+    return zh ? fmt::format("从 {} 到结尾", from) : fmt::format("from {} to the end", from);
   return zh ? "整个文件" : "the whole file";
 }
 
@@ -76,7 +81,8 @@ std::string conversion(const Understanding& u, bool zh) {
   switch (r.copy_policy) {
     case CopyPolicy::kCopy:
       s = same ? (zh ? "原样复制，不重新编码，放进与编码相配的容器"
-                     : "copied as it is, without re-encoding, into the container that suits its codec")
+                     : "copied as it is, without re-encoding, into the container that suits its "
+                       "codec")
                : (zh ? fmt::format("不重新编码，直接复制为 {}", r.format)
                      : fmt::format("copied without re-encoding into {}", r.format));
       break;
@@ -94,8 +100,9 @@ std::string conversion(const Understanding& u, bool zh) {
   }
   std::vector<std::string> settings;
   if (r.bitrate) settings.push_back(kbits(*r.bitrate));
-  if (r.quality) settings.push_back(zh ? fmt::format("VBR 质量 {}", *r.quality)
-                                       : fmt::format("VBR quality {}", *r.quality));
+  if (r.quality)
+    settings.push_back(zh ? fmt::format("VBR 质量 {}", *r.quality)
+                          : fmt::format("VBR quality {}", *r.quality));
   if (r.sample_rate) settings.push_back(fmt::format("{} Hz", *r.sample_rate));
   if (r.channels) {
     settings.push_back(*r.channels == 1   ? (zh ? "单声道" : "mono")
@@ -108,7 +115,8 @@ std::string conversion(const Understanding& u, bool zh) {
     s += zh ? fmt::format("（{}）", fmt::join(settings, "，"))
             : fmt::format(" ({})", fmt::join(settings, ", "));
   }
-  if (!r.output.empty()) s += zh ? fmt::format("，输出到 {}", r.output) : fmt::format(", to {}", r.output);
+  if (!r.output.empty())
+    s += zh ? fmt::format("，输出到 {}", r.output) : fmt::format(", to {}", r.output);
   if (!r.out_dir.empty()) {
     s += zh ? fmt::format("，放在 {} 中", r.out_dir) : fmt::format(", in the folder {}", r.out_dir);
   }
@@ -119,11 +127,12 @@ std::string conversion(const Understanding& u, bool zh) {
 
 std::string explain(const Understanding& u) {
   const bool zh = u.language == Language::kChinese;
-  std::string s = zh ? fmt::format("从 {} 提取{}，{}，{}。", sources(u, zh), track(u.request.track, zh),
-                                   range(u, zh), conversion(u, zh))
+  std::string s = zh ? fmt::format("从 {} 提取{}，{}，{}。", sources(u, zh),
+                                   track(u.request.track, zh), range(u, zh), conversion(u, zh))
                      : fmt::format("Extract {} from {}, {}, {}.", track(u.request.track, zh),
                                    sources(u, zh), range(u, zh), conversion(u, zh));
-  for (const auto& n : u.notes) s += zh ? fmt::format("注意：{}。", n) : fmt::format(" Note: {}.", n);
+  for (const auto& n : u.notes)
+    s += zh ? fmt::format("注意：{}。", n) : fmt::format(" Note: {}.", n);
   return s;
 }
 

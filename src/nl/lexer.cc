@@ -14,30 +14,28 @@ namespace peel::nl {
 namespace {
 
 constexpr std::string_view kMediaExtensions[] = {
-    "mkv", "mp4", "mov", "avi", "webm", "m4v", "ts",  "mts", "m2ts", "flv", "wmv", "mpg",
-    "mpeg", "3gp", "ogv", "vob", "mxf", "mp3", "m4a", "aac", "flac", "wav", "opus", "ogg",
-    "oga", "mka", "wma", "aiff", "aif", "ac3", "eac3", "dts", "pcm", "raw", "alac", "caf"};
+    "mkv",  "mp4", "mov", "avi",  "webm", "m4v", "ts",   "mts", "m2ts", "flv", "wmv",  "mpg",
+    "mpeg", "3gp", "ogv", "vob",  "mxf",  "mp3", "m4a",  "aac", "flac", "wav", "opus", "ogg",
+    "oga",  "mka", "wma", "aiff", "aif",  "ac3", "eac3", "dts", "pcm",  "raw", "alac", "caf"};
 
 // Letter-digit words that must not be split into a word and a number.
-constexpr std::string_view kWholeWords[] = {"mp3", "m4a", "mp4", "m4v", "3gp", "3g2", "ac3",
-                                            "eac3", "mp2", "h264", "h265", "x264", "x265",
-                                            "s16", "s24", "s32", "f32", "mp3s", "m2ts"};
+constexpr std::string_view kWholeWords[] = {"mp3",  "m4a", "mp4",  "m4v",  "3gp",  "3g2",  "ac3",
+                                            "eac3", "mp2", "h264", "h265", "x264", "x265", "s16",
+                                            "s24",  "s32", "f32",  "mp3s", "m2ts"};
 
 // Han words holding a numeral that are not numbers ("一下" = "for a moment").
-constexpr std::u32string_view kHanWords[] = {U"一下", U"一起", U"一段", U"一点", U"一样",
-                                             U"一些", U"一般", U"统一", U"单一", U"十分",
-                                             U"一定", U"一直", U"一遍", U"一致", U"万一",
-                                             U"归一"};
+constexpr std::u32string_view kHanWords[] = {U"一下", U"一起", U"一段", U"一点", U"一样", U"一些",
+                                             U"一般", U"统一", U"单一", U"十分", U"一定", U"一直",
+                                             U"一遍", U"一致", U"万一", U"归一"};
 
 constexpr std::string_view kEnglishUnits[] = {
-    "zero",  "one",  "two",   "three",    "four",    "five",    "six",
-    "seven", "eight", "nine", "ten",      "eleven",  "twelve",  "thirteen",
+    "zero",     "one",     "two",     "three",     "four",     "five",    "six",
+    "seven",    "eight",   "nine",    "ten",       "eleven",   "twelve",  "thirteen",
     "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"};
 constexpr std::string_view kEnglishTens[] = {"twenty", "thirty",  "forty",  "fifty",
                                              "sixty",  "seventy", "eighty", "ninety"};
-constexpr std::string_view kEnglishOrdinals[] = {"first", "second",  "third",  "fourth",
-                                                 "fifth", "sixth",   "seventh", "eighth",
-                                                 "ninth", "tenth"};
+constexpr std::string_view kEnglishOrdinals[] = {"first", "second",  "third",  "fourth", "fifth",
+                                                 "sixth", "seventh", "eighth", "ninth",  "tenth"};
 
 struct Unit {
   std::u32string_view spelling;  // a word, or a Han sequence
@@ -45,14 +43,33 @@ struct Unit {
 };
 
 // Longest first where one spelling starts another ("分钟" before "分").
-constexpr Unit kUnits[] = {
-    {U"hours", 3600},   {U"hour", 3600},     {U"hrs", 3600},      {U"hr", 3600},
-    {U"h", 3600},       {U"minutes", 60},    {U"minute", 60},     {U"mins", 60},
-    {U"min", 60},       {U"m", 60},          {U"seconds", 1},     {U"second", 1},
-    {U"secs", 1},       {U"sec", 1},         {U"s", 1},           {U"milliseconds", 0.001},
-    {U"millisecond", 0.001}, {U"ms", 0.001}, {U"个小时", 3600},   {U"小时", 3600},
-    {U"个钟头", 3600},  {U"钟头", 3600},     {U"分钟", 60},       {U"分", 60},
-    {U"秒钟", 1},       {U"毫秒", 0.001},    {U"秒", 1}};
+constexpr Unit kUnits[] = {{U"hours", 3600},
+                           {U"hour", 3600},
+                           {U"hrs", 3600},
+                           {U"hr", 3600},
+                           {U"h", 3600},
+                           {U"minutes", 60},
+                           {U"minute", 60},
+                           {U"mins", 60},
+                           {U"min", 60},
+                           {U"m", 60},
+                           {U"seconds", 1},
+                           {U"second", 1},
+                           {U"secs", 1},
+                           {U"sec", 1},
+                           {U"s", 1},
+                           {U"milliseconds", 0.001},
+                           {U"millisecond", 0.001},
+                           {U"ms", 0.001},
+                           {U"个小时", 3600},
+                           {U"小时", 3600},
+                           {U"个钟头", 3600},
+                           {U"钟头", 3600},
+                           {U"分钟", 60},
+                           {U"分", 60},
+                           {U"秒钟", 1},
+                           {U"毫秒", 0.001},
+                           {U"秒", 1}};
 
 bool in(std::string_view s, const auto& list) {
   for (const auto& item : list) {
@@ -83,8 +100,8 @@ bool is_syllabic(char32_t c) {
 }
 bool breaks_chunk(char32_t c) {
   return c == U' ' || c == U'"' || is_han(c) || is_syllabic(c) || c == U',' || c == U';' ||
-         c == U'!' || c == U'?' || c == U'(' || c == U')' || c == U'[' || c == U']' ||
-         c == U'{' || c == U'}' || c == U'<' || c == U'>';
+         c == U'!' || c == U'?' || c == U'(' || c == U')' || c == U'[' || c == U']' || c == U'{' ||
+         c == U'}' || c == U'<' || c == U'>';
 }
 
 std::optional<double> parse_number(std::string_view digits) {
@@ -178,8 +195,8 @@ class Lexer {
   bool opens_single_quote(size_t i) const {
     if (i > 0 && typed_[i - 1] != U' ') return false;
     for (size_t j = i + 2; j < typed_.size(); ++j) {
-      if (typed_[j] == U'\'' && (j + 1 == typed_.size() || breaks_chunk(typed_[j + 1]) ||
-                                 typed_[j + 1] == U'.')) {
+      if (typed_[j] == U'\'' &&
+          (j + 1 == typed_.size() || breaks_chunk(typed_[j + 1]) || typed_[j + 1] == U'.')) {
         return true;
       }
     }
@@ -217,12 +234,12 @@ class Lexer {
       const char32_t c = lower_[i];
       if (is_ascii_letter(c) || is_digit(c) || is_other_letter(c)) {
         size_t j = i;
-        while (j < e && (is_ascii_letter(lower_[j]) || is_digit(lower_[j]) ||
-                         is_other_letter(lower_[j]) ||
-                         (lower_[j] == U'\'' && j + 1 < e && is_ascii_letter(lower_[j + 1]) &&
-                          j > i && is_ascii_letter(lower_[j - 1])) ||
-                         ((lower_[j] == U'.' || lower_[j] == U':') && j > i && j + 1 < e &&
-                          is_digit(lower_[j - 1]) && is_digit(lower_[j + 1])))) {
+        while (j < e &&
+               (is_ascii_letter(lower_[j]) || is_digit(lower_[j]) || is_other_letter(lower_[j]) ||
+                (lower_[j] == U'\'' && j + 1 < e && is_ascii_letter(lower_[j + 1]) && j > i &&
+                 is_ascii_letter(lower_[j - 1])) ||
+                ((lower_[j] == U'.' || lower_[j] == U':') && j > i && j + 1 < e &&
+                 is_digit(lower_[j - 1]) && is_digit(lower_[j + 1])))) {
           ++j;
         }
         alnum(i, j);
@@ -335,7 +352,8 @@ class Lexer {
   }
 
   static int han_digit(const std::string& c) {
-    constexpr std::string_view kDigits[] = {"零", "一", "二", "三", "四", "五", "六", "七", "八", "九"};
+    constexpr std::string_view kDigits[] = {"零", "一", "二", "三", "四",
+                                            "五", "六", "七", "八", "九"};
     if (c == "〇") return 0;
     if (c == "两") return 2;
     return index_in(c, kDigits);
@@ -442,8 +460,8 @@ class Lexer {
       int groups = 1;
       for (;;) {
         size_t k = end;
-        if (word_at(k, "and") || (k < out_.size() && out_[k].kind == Kind::kPunct &&
-                                  out_[k].text == ",")) {
+        if (word_at(k, "and") ||
+            (k < out_.size() && out_[k].kind == Kind::kPunct && out_[k].text == ",")) {
           ++k;
         }
         size_t e2 = 0;
@@ -479,18 +497,27 @@ class Lexer {
       Kind kind;
       double scale;
     };
-    constexpr Suffix kSuffixes[] = {
-        {U"kbps", Kind::kBitrate, 1000},     {U"kbits", Kind::kBitrate, 1000},
-        {U"kbit", Kind::kBitrate, 1000},     {U"kbs", Kind::kBitrate, 1000},
-        {U"kb", Kind::kBitrate, 1000},       {U"kilobits", Kind::kBitrate, 1000},
-        {U"kilobit", Kind::kBitrate, 1000},  {U"k", Kind::kBitrate, 1000},
-        {U"bps", Kind::kBitrate, 1},         {U"mbps", Kind::kBitrate, 1e6},
-        {U"千比特", Kind::kBitrate, 1000},   {U"khz", Kind::kRate, 1000},
-        {U"hz", Kind::kRate, 1},             {U"千赫兹", Kind::kRate, 1000},
-        {U"千赫", Kind::kRate, 1000},        {U"赫兹", Kind::kRate, 1},
-        {U"赫", Kind::kRate, 1},             {U"st", Kind::kOrdinal, 1},
-        {U"nd", Kind::kOrdinal, 1},          {U"rd", Kind::kOrdinal, 1},
-        {U"th", Kind::kOrdinal, 1}};
+    constexpr Suffix kSuffixes[] = {{U"kbps", Kind::kBitrate, 1000},
+                                    {U"kbits", Kind::kBitrate, 1000},
+                                    {U"kbit", Kind::kBitrate, 1000},
+                                    {U"kbs", Kind::kBitrate, 1000},
+                                    {U"kb", Kind::kBitrate, 1000},
+                                    {U"kilobits", Kind::kBitrate, 1000},
+                                    {U"kilobit", Kind::kBitrate, 1000},
+                                    {U"k", Kind::kBitrate, 1000},
+                                    {U"bps", Kind::kBitrate, 1},
+                                    {U"mbps", Kind::kBitrate, 1e6},
+                                    {U"千比特", Kind::kBitrate, 1000},
+                                    {U"khz", Kind::kRate, 1000},
+                                    {U"hz", Kind::kRate, 1},
+                                    {U"千赫兹", Kind::kRate, 1000},
+                                    {U"千赫", Kind::kRate, 1000},
+                                    {U"赫兹", Kind::kRate, 1},
+                                    {U"赫", Kind::kRate, 1},
+                                    {U"st", Kind::kOrdinal, 1},
+                                    {U"nd", Kind::kOrdinal, 1},
+                                    {U"rd", Kind::kOrdinal, 1},
+                                    {U"th", Kind::kOrdinal, 1}};
     std::vector<Token> next;
     for (size_t i = 0; i < out_.size(); ++i) {
       Token& t = out_[i];

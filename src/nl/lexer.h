@@ -26,13 +26,13 @@ enum class Kind {
 
 struct Token {
   Kind kind = Kind::kWord;
-  std::string text;     // the matching form (lower case); as typed for kQuoted and kPath
-  std::string shown;    // the words as typed, for messages
-  double value = 0;     // kNumber, kOrdinal, kBitrate, kRate
-  Micros micros = 0;    // kTime, kDuration
-  Micros unit = 0;      // kDuration of one number and one unit: that unit, lent to a bare
-                        // number in "2 to 5 minutes"
-  size_t begin = 0;      // code points into the sentence, for messages
+  std::string text;   // the matching form (lower case); as typed for kQuoted and kPath
+  std::string shown;  // the words as typed, for messages
+  double value = 0;   // kNumber, kOrdinal, kBitrate, kRate
+  Micros micros = 0;  // kTime, kDuration
+  Micros unit = 0;    // kDuration of one number and one unit: that unit, lent to a bare
+                      // number in "2 to 5 minutes"
+  size_t begin = 0;   // code points into the sentence, for messages
   size_t end = 0;
   bool consumed = false;
 };

@@ -1,12 +1,12 @@
 // understand(): reads the sentence's tokens with phrase rules, most specific first, then
 // applies the quality words per format and checks what is left over, conflicting or missing.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <functional>
 #include <optional>
-
-#include <fmt/format.h>
 
 #include "nl/explain.h"
 #include "nl/lexer.h"
@@ -22,8 +22,25 @@ enum class Intent { kHigh, kSmall, kTranscription, kPodcast };
 
 // Settings that can be said twice; saying two different values is a contradiction.
 enum class Field {
-  kFormat, kCopy, kFrom, kTo, kDuration, kFromEnd, kTrack, kLang, kTitle, kAll, kBitrate,
-  kQuality, kRate, kChannels, kSampleFormat, kOutput, kOutDir, kIntent, kCount
+  kFormat,
+  kCopy,
+  kFrom,
+  kTo,
+  kDuration,
+  kFromEnd,
+  kTrack,
+  kLang,
+  kTitle,
+  kAll,
+  kBitrate,
+  kQuality,
+  kRate,
+  kChannels,
+  kSampleFormat,
+  kOutput,
+  kOutDir,
+  kIntent,
+  kCount
 };
 
 struct Match {
@@ -46,7 +63,8 @@ bool one_typo(std::string_view a, std::string_view b) {
     for (size_t i = 0; i < a.size(); ++i) diff += a[i] != b[i];
     if (diff == 1) return true;
     for (size_t i = 0; i + 1 < a.size(); ++i) {
-      if (a[i] != b[i]) return a[i] == b[i + 1] && a[i + 1] == b[i] && a.substr(i + 2) == b.substr(i + 2);
+      if (a[i] != b[i])
+        return a[i] == b[i + 1] && a[i + 1] == b[i] && a.substr(i + 2) == b.substr(i + 2);
     }
     return false;
   }
@@ -119,18 +137,30 @@ class Parser {
     if (alt.size() > 1 && alt.front() == '@') {
       const std::string_view slot = alt.substr(1);
       bool ok = false;
-      if (slot == "dur") ok = t.kind == Kind::kDuration;
-      else if (slot == "time") ok = t.kind == Kind::kDuration || t.kind == Kind::kTime;
-      else if (slot == "point") ok = t.kind == Kind::kDuration || t.kind == Kind::kTime || t.kind == Kind::kNumber;
-      else if (slot == "num") ok = t.kind == Kind::kNumber;
-      else if (slot == "ord") ok = t.kind == Kind::kOrdinal;
-      else if (slot == "bitrate") ok = t.kind == Kind::kBitrate;
-      else if (slot == "rate") ok = t.kind == Kind::kRate;
-      else if (slot == "path") ok = t.kind == Kind::kPath;
-      else if (slot == "quoted") ok = t.kind == Kind::kQuoted;
-      else if (slot == "file") ok = t.kind == Kind::kPath || t.kind == Kind::kQuoted;
-      else if (slot == "word") ok = t.kind == Kind::kWord;
-      else if (slot == "ext") ok = t.kind == Kind::kWord && is_media_extension(t.text);
+      if (slot == "dur")
+        ok = t.kind == Kind::kDuration;
+      else if (slot == "time")
+        ok = t.kind == Kind::kDuration || t.kind == Kind::kTime;
+      else if (slot == "point")
+        ok = t.kind == Kind::kDuration || t.kind == Kind::kTime || t.kind == Kind::kNumber;
+      else if (slot == "num")
+        ok = t.kind == Kind::kNumber;
+      else if (slot == "ord")
+        ok = t.kind == Kind::kOrdinal;
+      else if (slot == "bitrate")
+        ok = t.kind == Kind::kBitrate;
+      else if (slot == "rate")
+        ok = t.kind == Kind::kRate;
+      else if (slot == "path")
+        ok = t.kind == Kind::kPath;
+      else if (slot == "quoted")
+        ok = t.kind == Kind::kQuoted;
+      else if (slot == "file")
+        ok = t.kind == Kind::kPath || t.kind == Kind::kQuoted;
+      else if (slot == "word")
+        ok = t.kind == Kind::kWord;
+      else if (slot == "ext")
+        ok = t.kind == Kind::kWord && is_media_extension(t.text);
       if (!ok) return 0;
       m.slots.push_back(i);
       return 1;
@@ -249,33 +279,51 @@ class Parser {
 
   std::string_view field_name(Field f) const {
     switch (f) {
-      case Field::kFormat: return say("output format", "输出格式");
-      case Field::kCopy: return say("re-encoding choice", "是否重新编码");
-      case Field::kFrom: return say("start time", "开始时间");
-      case Field::kTo: return say("end time", "结束时间");
-      case Field::kDuration: return say("length", "时长");
-      case Field::kFromEnd: return say("time range", "时间范围");
-      case Field::kTrack: case Field::kLang: case Field::kTitle: case Field::kAll:
+      case Field::kFormat:
+        return say("output format", "输出格式");
+      case Field::kCopy:
+        return say("re-encoding choice", "是否重新编码");
+      case Field::kFrom:
+        return say("start time", "开始时间");
+      case Field::kTo:
+        return say("end time", "结束时间");
+      case Field::kDuration:
+        return say("length", "时长");
+      case Field::kFromEnd:
+        return say("time range", "时间范围");
+      case Field::kTrack:
+      case Field::kLang:
+      case Field::kTitle:
+      case Field::kAll:
         return say("audio track", "音轨");
-      case Field::kBitrate: return say("bitrate", "比特率");
-      case Field::kQuality: return say("quality setting", "质量设置");
-      case Field::kRate: return say("sample rate", "采样率");
-      case Field::kChannels: return say("channel count", "声道数");
-      case Field::kSampleFormat: return say("sample format", "采样格式");
-      case Field::kOutput: return say("output file", "输出文件");
-      case Field::kOutDir: return say("output folder", "输出文件夹");
-      case Field::kIntent: return say("purpose", "用途");
-      case Field::kCount: break;
+      case Field::kBitrate:
+        return say("bitrate", "比特率");
+      case Field::kQuality:
+        return say("quality setting", "质量设置");
+      case Field::kRate:
+        return say("sample rate", "采样率");
+      case Field::kChannels:
+        return say("channel count", "声道数");
+      case Field::kSampleFormat:
+        return say("sample format", "采样格式");
+      case Field::kOutput:
+        return say("output file", "输出文件");
+      case Field::kOutDir:
+        return say("output folder", "输出文件夹");
+      case Field::kIntent:
+        return say("purpose", "用途");
+      case Field::kCount:
+        break;
     }
     return "";
   }
 
   void conflict(Field f, std::string_view earlier, std::string_view later) {
     problem(Outcome::kContradiction,
-            chinese_ ? fmt::format("“{}”和“{}”要求的{}不同；要哪一个？", earlier, later,
-                                   field_name(f))
-                     : fmt::format("{} and {} ask for different {}s; which one do you want?",
-                                   quoted(earlier), quoted(later), field_name(f)));
+            chinese_
+                ? fmt::format("“{}”和“{}”要求的{}不同；要哪一个？", earlier, later, field_name(f))
+                : fmt::format("{} and {} ask for different {}s; which one do you want?",
+                              quoted(earlier), quoted(later), field_name(f)));
   }
 
   template <class T>
@@ -296,8 +344,8 @@ class Parser {
 
   // Files and folders named in the sentence; quoted titles first so they are not read as files.
   void files() {
-    each({"called|named|titled|title @quoted", "called|named|titled @word",
-          "标题 为|是? @quoted", "名为|叫做|名叫|叫 @quoted"},
+    each({"called|named|titled|title @quoted", "called|named|titled @word", "标题 为|是? @quoted",
+          "名为|叫做|名叫|叫 @quoted"},
          [&](const Match& m) { return assign(Field::kTitle, title_, slot(m, 0).text, m.shown); });
 
     auto folder = [&](const Match& m, std::string path) {
@@ -311,25 +359,31 @@ class Parser {
     };
     const auto here = [&](const Match& m) { return folder(m, "."); };
     const auto there = [&](const Match& m) { return folder(m, ""); };
-    each({"all|every|each @ext? files|file|videos|video|clips|movies|recordings in|from|inside|under|within|of folder|directory? @file",
+    each({"all|every|each @ext? files|file|videos|video|clips|movies|recordings "
+          "in|from|inside|under|within|of folder|directory? @file",
           "@file 文件夹|目录? 里|中|下|内|里面? 所有|全部|每个|每一个 @ext? 文件|视频|影片",
           "@file 文件夹|目录? 里|中|下|内|里面? @ext 文件|视频|影片",
           "in|from folder|directory @file"},
          there);
     each({"all|every|each @ext? files|file|videos|video|clips|movies|recordings here",
-          "all|every|each @ext? files|file|videos|video|clips|movies|recordings in|from current? folder|directory",
+          "all|every|each @ext? files|file|videos|video|clips|movies|recordings in|from current? "
+          "folder|directory",
           "当前|这个 文件夹|目录 里|中|下|内? 所有|全部|每个? @ext? 文件|视频"},
          here);
-    each({"all|every|each @ext files|videos|clips|movies|recordings", "所有|全部|每个 @ext 文件|视频"},
+    each({"all|every|each @ext files|videos|clips|movies|recordings",
+          "所有|全部|每个 @ext 文件|视频"},
          [&](const Match& m) {
-           note(std::string(say("no folder was named, so the files are taken from the current "
-                                "folder",
-                                "没有指定文件夹，取当前文件夹中的文件")));
+           note(
+               std::string(say("no folder was named, so the files are taken from the current "
+                               "folder",
+                               "没有指定文件夹，取当前文件夹中的文件")));
            return here(m);
          });
 
     // Outputs: a file with an audio extension after "as", "to", "保存为"...
-    each({"as|to|into @file", "保存为|另存为|存为|输出为|输出到|导出为|导出到|保存到|存到|保存成|存成|转成|转为|转换为|转换成|变成|成|为|到 @file"},
+    each({"as|to|into @file",
+          "保存为|另存为|存为|输出为|输出到|导出为|导出到|保存到|存到|保存成|存成|转成|转为|转换为|"
+          "转换成|变成|成|为|到 @file"},
          [&](const Match& m) {
            const std::string& path = slot(m, 0).text;
            if (path.ends_with('/')) return assign(Field::kOutDir, out_dir_, path, m.shown);
@@ -365,28 +419,33 @@ class Parser {
       std::string_view en, zh;
     };
     const Feature kFeatures[] = {
-        {{"normalize|normalise|normalized|normalised|normalization|normalisation|louder|loudness|quieter|volume|amplify|boost|lufs|gain",
+        {{"normalize|normalise|normalized|normalised|normalization|normalisation|louder|loudness|"
+          "quieter|volume|amplify|boost|lufs|gain",
           "响度|音量|标准化|归一|大声|放大|增益|调大|调高|调小|小声 化?"},
-         "changing the loudness", "调整响度或音量"},
+         "changing the loudness",
+         "调整响度或音量"},
         {{"denoise|noise|hiss|降噪|去噪|噪音|杂音|噪声"}, "removing noise", "降噪"},
         {{"fade|fades|fading|淡入|淡出|渐强|渐弱"}, "fades", "淡入淡出"},
-        {{"speed|faster|slower|tempo|pitch|倍速|加速|减速|变速|变调"}, "changing speed or pitch",
+        {{"speed|faster|slower|tempo|pitch|倍速|加速|减速|变速|变调"},
+         "changing speed or pitch",
          "变速或变调"},
         {{"merge|combine|concatenate|join|合并|拼接|连接"}, "joining files", "合并文件"},
         {{"split|chunks|分割|切分|切成|拆分"}, "splitting into parts", "切分成多段"},
         {{"silence|静音"}, "removing silence", "去除静音"},
-        {{"vocals|vocal|karaoke|instrumental|人声|伴奏|消音"}, "separating voice and music",
+        {{"vocals|vocal|karaoke|instrumental|人声|伴奏|消音"},
+         "separating voice and music",
          "分离人声和伴奏"},
         {{"subtitle|subtitles|captions|字幕"}, "subtitles", "字幕"},
     };
     for (const auto& f : kFeatures) {
       each(f.patterns, [&](const Match& m) {
         problem(Outcome::kUnsupported,
-                chinese_ ? fmt::format("peel 还不支持{}（“{}”）：它只提取和转换音频。去掉“{}”再试一次。",
-                                       f.zh, m.shown, m.shown)
-                         : fmt::format("{} ({}) is not supported yet: peel extracts and converts "
-                                       "audio as it is. Leave out {} and ask again.",
-                                       f.en, quoted(m.shown), quoted(m.shown)));
+                chinese_
+                    ? fmt::format("peel 还不支持{}（“{}”）：它只提取和转换音频。去掉“{}”再试一次。",
+                                  f.zh, m.shown, m.shown)
+                    : fmt::format("{} ({}) is not supported yet: peel extracts and converts "
+                                  "audio as it is. Leave out {} and ask again.",
+                                  f.en, quoted(m.shown), quoted(m.shown)));
         return true;
       });
     }
@@ -396,28 +455,47 @@ class Parser {
     const auto copy = [&](const Match& m) {
       return assign(Field::kCopy, copy_, CopyPolicy::kCopy, m.shown);
     };
-    each({"original|source quality|stream", "lossless|losslessly copy|extraction|extract|rip",
-          "no|without|not|never re|reencode|reencoding|transcode|transcoding|conversion|converting|recompression|recompressing encode|encoding?",
+    each({"original|source quality|stream",
+          "lossless|losslessly copy|extraction|extract|rip",
+          "no|without|not|never "
+          "re|reencode|reencoding|transcode|transcoding|conversion|converting|recompression|"
+          "recompressing encode|encoding?",
           "don't|dont|do|does not? re|reencode|transcode encode|encoding?",
-          "as is", "as-is", "untouched", "unchanged", "bit perfect|exact", "bitperfect",
-          "stream copy", "copy stream|streams", "direct|straight copy",
+          "as is",
+          "as-is",
+          "untouched",
+          "unchanged",
+          "bit perfect|exact",
+          "bitperfect",
+          "stream copy",
+          "copy stream|streams",
+          "direct|straight copy",
           "keep|preserve original|source quality",
-          "原始|原 音质|品质|质量|编码", "原音质", "不|不要|不用|无需|不需要|别|无须 重新 编码|压缩",
-          "不|不要|不用|无需|不需要|别|无须 转码|重编码|重新编码", "原样", "原封不动", "直接 复制|拷贝",
-          "保持|保留 原始|原来|原? 音质|品质|编码", "流 复制", "无损 复制|提取"},
+          "原始|原 音质|品质|质量|编码",
+          "原音质",
+          "不|不要|不用|无需|不需要|别|无须 重新 编码|压缩",
+          "不|不要|不用|无需|不需要|别|无须 转码|重编码|重新编码",
+          "原样",
+          "原封不动",
+          "直接 复制|拷贝",
+          "保持|保留 原始|原来|原? 音质|品质|编码",
+          "流 复制",
+          "无损 复制|提取"},
          copy);
-    each({"re encode|encoding|encoded", "reencode|reencoding|reencoded", "force|always? transcode|transcoding|transcoded",
-          "重新 编码|压缩", "转码", "重编码"},
-         [&](const Match& m) { return assign(Field::kCopy, copy_, CopyPolicy::kReencode, m.shown); });
-    each({"same format|codec as source|original|input|video|file?", "same as source|original|input",
-          "original|source format|codec|container", "keep|preserve format|codec",
-          "whatever format|codec it is|has?",
-          "原|原始|原来|源 格式", "保持|保留 原|原来|原始? 格式", "格式 不变",
-          "与|和|跟 源|原|原来|原始 文件|视频? 相同|一样 格式?", "源 格式"},
+    each({"re encode|encoding|encoded", "reencode|reencoding|reencoded",
+          "force|always? transcode|transcoding|transcoded", "重新 编码|压缩", "转码", "重编码"},
          [&](const Match& m) {
-           format_stated_ = true;
-           return assign(Field::kFormat, format_, std::string("auto"), m.shown);
+           return assign(Field::kCopy, copy_, CopyPolicy::kReencode, m.shown);
          });
+    each(
+        {"same format|codec as source|original|input|video|file?", "same as source|original|input",
+         "original|source format|codec|container", "keep|preserve format|codec",
+         "whatever format|codec it is|has?", "原|原始|原来|源 格式", "保持|保留 原|原来|原始? 格式",
+         "格式 不变", "与|和|跟 源|原|原来|原始 文件|视频? 相同|一样 格式?", "源 格式"},
+        [&](const Match& m) {
+          format_stated_ = true;
+          return assign(Field::kFormat, format_, std::string("auto"), m.shown);
+        });
   }
 
   void formats() {
@@ -431,34 +509,37 @@ class Parser {
       lossless_ = m.shown;
       return true;
     });
-    each({"uncompressed|未压缩|不压缩|无压缩"}, [&](const Match& m) { return set_format("wav", m.shown); });
+    each({"uncompressed|未压缩|不压缩|无压缩"},
+         [&](const Match& m) { return set_format("wav", m.shown); });
     each({"pcm wav|wave", "wav|wave pcm", "wav|wave file|format|audio|格式|文件"},
          [&](const Match& m) { return set_format("wav", m.shown); });
-    each({"raw|原始|裸? pcm", "raw pcm|samples"}, [&](const Match& m) { return set_format("pcm", m.shown); });
+    each({"raw|原始|裸? pcm", "raw pcm|samples"},
+         [&](const Match& m) { return set_format("pcm", m.shown); });
     each({"ogg opus"}, [&](const Match& m) { return set_format("opus", m.shown); });
     each({"ogg vorbis"}, [&](const Match& m) { return set_format("ogg", m.shown); });
     each({"matroska|mka audio"}, [&](const Match& m) { return set_format("mka", m.shown); });
-    each({"as|to|into|成|为|转成|转为|保存为 mp4|mkv|mov|avi|webm|m4v|flv|wmv"}, [&](const Match& m) {
-      problem(Outcome::kQuestion,
-              chinese_ ? fmt::format("“{}”是视频格式，peel 只写音频文件。要 m4a（MPEG-4 音频）吗？",
+    each({"as|to|into|成|为|转成|转为|保存为 mp4|mkv|mov|avi|webm|m4v|flv|wmv"},
+         [&](const Match& m) {
+           problem(Outcome::kQuestion,
+                   chinese_
+                       ? fmt::format("“{}”是视频格式，peel 只写音频文件。要 m4a（MPEG-4 音频）吗？",
                                      m.shown)
                        : fmt::format("{} names a video container, and peel writes audio files. "
                                      "Did you mean m4a (AAC audio in MPEG-4)?",
                                      quoted(m.shown)));
-      return true;
-    });
+           return true;
+         });
     for (size_t i = 0; i < t_.size(); ++i) {
       if (!free(i) || t_[i].kind != Kind::kWord) continue;
       const std::string& w = t_[i].text;
       for (const auto& fw : kFormatWords) {
         // Typos only where no real word is near: swapped letters of a three-letter name
         // ("wva"), one slip in a longer one ("falc", "flak", "opsu").
-        const bool typo =
-            !is_media_extension(w) && !is_filler(w) &&
-            ((w.size() == 3 && fw.word.size() == 3 && w != fw.word &&
-              std::is_permutation(w.begin(), w.end(), fw.word.begin())) ||
-             ((fw.word == "flac" || fw.word == "opus" || fw.word == "vorbis") &&
-              one_typo(w, fw.word)));
+        const bool typo = !is_media_extension(w) && !is_filler(w) &&
+                          ((w.size() == 3 && fw.word.size() == 3 && w != fw.word &&
+                            std::is_permutation(w.begin(), w.end(), fw.word.begin())) ||
+                           ((fw.word == "flac" || fw.word == "opus" || fw.word == "vorbis") &&
+                            one_typo(w, fw.word)));
         if (w != fw.word && !typo) continue;
         if (typo) {
           note(chinese_ ? fmt::format("把“{}”理解为 {}", t_[i].shown, fw.format)
@@ -480,18 +561,21 @@ class Parser {
     const auto intent = [&](Intent i) {
       return [this, i](const Match& m) { return assign(Field::kIntent, intent_, i, m.shown); };
     };
-    each({"high|higher|highest|best|top|max|maximum|better|great|excellent|studio|hi|good|full quality|fidelity",
+    each({"high|higher|highest|best|top|max|maximum|better|great|excellent|studio|hi|good|full "
+          "quality|fidelity",
           "hq", "hifi", "hi fi", "high|highest|best|max|maximum|top bitrate",
           "高|最高|最好|最佳|好|更好|顶级 质量|品质|音质", "高质量|高品质|高音质", "高保真"},
          intent(Intent::kHigh));
-    each({"small|smaller|smallest|tiny|compact|little file|files|size?", "low|lower|lowest quality|bitrate",
-          "save|saving space", "minimal|minimum size",
-          "文件|体积 小|更小|最小|尽量小|小些 一点?", "小|更小 一点|些", "小 文件|体积", "小文件", "低 质量|音质|码率|比特率", "压缩"},
+    each({"small|smaller|smallest|tiny|compact|little file|files|size?",
+          "low|lower|lowest quality|bitrate", "save|saving space", "minimal|minimum size",
+          "文件|体积 小|更小|最小|尽量小|小些 一点?", "小|更小 一点|些", "小 文件|体积", "小文件",
+          "低 质量|音质|码率|比特率", "压缩"},
          intent(Intent::kSmall));
-    each({"transcription|transcribing|transcribe|transcript", "speech to text", "speech recognition",
-          "stt", "asr", "whisper", "dictation", "voice recognition",
-          "转录|转写|听写", "转 文字", "语音 识别", "语音识别", "语音转文字", "语音 转 文字", "识别 文字"},
-         intent(Intent::kTranscription));
+    each(
+        {"transcription|transcribing|transcribe|transcript", "speech to text", "speech recognition",
+         "stt", "asr", "whisper", "dictation", "voice recognition", "转录|转写|听写", "转 文字",
+         "语音 识别", "语音识别", "语音转文字", "语音 转 文字", "识别 文字"},
+        intent(Intent::kTranscription));
     each({"podcast|podcasts|podcasting", "播客"}, intent(Intent::kPodcast));
   }
 
@@ -501,10 +585,11 @@ class Parser {
     if (t.kind == Kind::kNumber && hz < 1000) hz *= 1000;
     if (!(hz >= 1000 && hz <= 384000)) {
       problem(Outcome::kQuestion,
-              chinese_ ? fmt::format("“{}”不是常见的采样率；要 16000、44100 还是 48000 Hz？", phrase)
-                       : fmt::format("{} is not a sample rate I know; did you mean 16000, 44100 or "
-                                     "48000 Hz?",
-                                     quoted(phrase)));
+              chinese_
+                  ? fmt::format("“{}”不是常见的采样率；要 16000、44100 还是 48000 Hz？", phrase)
+                  : fmt::format("{} is not a sample rate I know; did you mean 16000, 44100 or "
+                                "48000 Hz?",
+                                quoted(phrase)));
       return std::nullopt;
     }
     return static_cast<int>(std::lround(hz));
@@ -544,10 +629,11 @@ class Parser {
       if (t.kind == Kind::kNumber && v < 1000) v *= 1000;  // "bitrate 256" means 256k
       if (!(v >= 6000 && v <= 1'000'000)) {
         problem(Outcome::kQuestion,
-                chinese_ ? fmt::format("“{}”不是可用的比特率；请写成 128k、192k 或 320k 这样", m.shown)
-                         : fmt::format("{} is not a usable bitrate; say it like 128k, 192k or "
-                                       "320kbps",
-                                       quoted(m.shown)));
+                chinese_
+                    ? fmt::format("“{}”不是可用的比特率；请写成 128k、192k 或 320k 这样", m.shown)
+                    : fmt::format("{} is not a usable bitrate; say it like 128k, 192k or "
+                                  "320kbps",
+                                  quoted(m.shown)));
         return true;
       }
       return assign(Field::kBitrate, bitrate_, static_cast<int64_t>(std::llround(v)), m.shown);
@@ -564,19 +650,20 @@ class Parser {
   }
 
   void channels() {
-    each({"mono|monaural|monophonic", "single|one channel", "单声道|单通道"}, [&](const Match& m) {
-      return assign(Field::kChannels, channels_, 1, m.shown);
-    });
-    each({"stereo|stereophonic", "立体声|双声道"}, [&](const Match& m) {
-      return assign(Field::kChannels, channels_, 2, m.shown);
-    });
+    each({"mono|monaural|monophonic", "single|one channel", "单声道|单通道"},
+         [&](const Match& m) { return assign(Field::kChannels, channels_, 1, m.shown); });
+    each({"stereo|stereophonic", "立体声|双声道"},
+         [&](const Match& m) { return assign(Field::kChannels, channels_, 2, m.shown); });
     each({"@num channels|channel|ch|声道|个声道|通道|路", "@num surround|环绕|环绕声 sound|声?"},
          [&](const Match& m) {
            const double v = slot(m, 0).value;
            int n = 0;
-           if (v == 5.1) n = 6;
-           else if (v == 7.1) n = 8;
-           else if (v >= 1 && v <= 8 && v == std::floor(v)) n = static_cast<int>(v);
+           if (v == 5.1)
+             n = 6;
+           else if (v == 7.1)
+             n = 8;
+           else if (v >= 1 && v <= 8 && v == std::floor(v))
+             n = static_cast<int>(v);
            if (n == 0) return false;
            return assign(Field::kChannels, channels_, n, m.shown);
          });
@@ -590,14 +677,18 @@ class Parser {
            const bool is_float = m.shown.find("float") != std::string::npos ||
                                  m.shown.find("浮点") != std::string::npos;
            std::string f;
-           if (v == 32 && is_float) f = "f32";
-           else if (!is_float && (v == 16 || v == 24 || v == 32)) f = fmt::format("s{}", v);
+           if (v == 32 && is_float)
+             f = "f32";
+           else if (!is_float && (v == 16 || v == 24 || v == 32))
+             f = fmt::format("s{}", v);
            if (f.empty()) {
              problem(Outcome::kQuestion,
-                     chinese_ ? fmt::format("“{}”：位深可以是 16、24、32 位或 32 位浮点，要哪一种？", m.shown)
-                              : fmt::format("{}: the sample depth can be 16-, 24- or 32-bit, or "
-                                            "32-bit float; which one?",
-                                            quoted(m.shown)));
+                     chinese_
+                         ? fmt::format("“{}”：位深可以是 16、24、32 位或 32 位浮点，要哪一种？",
+                                       m.shown)
+                         : fmt::format("{}: the sample depth can be 16-, 24- or 32-bit, or "
+                                       "32-bit float; which one?",
+                                       quoted(m.shown)));
              return true;
            }
            return assign(Field::kSampleFormat, sample_format_, f, m.shown);
@@ -607,7 +698,8 @@ class Parser {
   // A time point; a bare number borrows `unit` ("between 2 and 5 minutes").
   std::optional<Micros> point(const Token& t, Micros unit) const {
     if (t.kind != Kind::kNumber) return t.micros;
-    if (unit == 0 || !(t.value >= 0 && t.value * static_cast<double>(unit) < 1e15)) return std::nullopt;
+    if (unit == 0 || !(t.value >= 0 && t.value * static_cast<double>(unit) < 1e15))
+      return std::nullopt;
     return std::llround(t.value * static_cast<double>(unit));
   }
 
@@ -616,11 +708,12 @@ class Parser {
     auto to = point(b, a.unit);
     if (!from || !to) {
       problem(Outcome::kQuestion,
-              chinese_ ? fmt::format("“{}”：是秒还是分钟？请带上单位，例如“2分钟到5分钟”或“0:02到0:05”",
-                                     m.shown)
-                       : fmt::format("{}: seconds or minutes? Say it with a unit, like \"from 2 "
-                                     "minutes to 5 minutes\" or \"from 0:02 to 0:05\".",
-                                     quoted(m.shown)));
+              chinese_
+                  ? fmt::format("“{}”：是秒还是分钟？请带上单位，例如“2分钟到5分钟”或“0:02到0:05”",
+                                m.shown)
+                  : fmt::format("{}: seconds or minutes? Say it with a unit, like \"from 2 "
+                                "minutes to 5 minutes\" or \"from 0:02 to 0:05\".",
+                                quoted(m.shown)));
       return;
     }
     assign(Field::kFrom, from_, *from, m.shown);
@@ -640,7 +733,8 @@ class Parser {
            return assign(Field::kFrom, from_, slot(m, 1).micros, m.shown);
          });
     each({"from|starting|beginning|start at|from? @time for|lasting @dur",
-          "从 @time 开始|起 截取|提取|取|录|往后? @dur", "@time 开始|起 的? @dur", "从 @time 往后 @dur"},
+          "从 @time 开始|起 截取|提取|取|录|往后? @dur", "@time 开始|起 的? @dur",
+          "从 @time 往后 @dur"},
          [&](const Match& m) {
            assign(Field::kFrom, from_, slot(m, 0).micros, m.shown);
            return assign(Field::kDuration, duration_, slot(m, 1).micros, m.shown);
@@ -657,9 +751,8 @@ class Parser {
     each({"first|opening|initial|beginning @dur", "前 @dur", "开头|开始|起始|最前面|头 的? @dur"},
          [&](const Match& m) { return assign(Field::kTo, to_, slot(m, 0).micros, m.shown); });
     // "the first minute": the unit alone means one of it.
-    each({"first|opening minute|hour"}, [&](const Match& m) {
-      return assign(Field::kTo, to_, unit_alone(m), m.shown);
-    });
+    each({"first|opening minute|hour"},
+         [&](const Match& m) { return assign(Field::kTo, to_, unit_alone(m), m.shown); });
     each({"last|final|closing minute|hour"}, [&](const Match& m) {
       return assign(Field::kFromEnd, from_end_, unit_alone(m), m.shown);
     });
@@ -668,15 +761,17 @@ class Parser {
            return assign(Field::kFromEnd, from_end_, slot(m, 0).micros, m.shown);
          });
     // One point.
-    each({"from|after|since @time onwards|onward|on?", "starting|beginning|start|begin from|at @time",
-          "从 @time 开始|起|以后|之后|往后?", "@time 开始|起|以后|之后|后",
-          "starting|beginning|start? @time in|into"},
+    each({"from|after|since @time onwards|onward|on?",
+          "starting|beginning|start|begin from|at @time", "从 @time 开始|起|以后|之后|往后?",
+          "@time 开始|起|以后|之后|后", "starting|beginning|start? @time in|into"},
          [&](const Match& m) { return assign(Field::kFrom, from_, slot(m, 0).micros, m.shown); });
-    each({"until|till|to|through|before|upto @time", "up to @time", "end|ending|ends|stop|stopping at @time",
-          "到 @time 为止|结束?", "@time 之前|以前|为止", "截止 到? @time"},
+    each({"until|till|to|through|before|upto @time", "up to @time",
+          "end|ending|ends|stop|stopping at @time", "到 @time 为止|结束?", "@time 之前|以前|为止",
+          "截止 到? @time"},
          [&](const Match& m) { return assign(Field::kTo, to_, slot(m, 0).micros, m.shown); });
-    each({"for @dur", "@dur long|worth", "持续|时长 @dur", "@dur 长"},
-         [&](const Match& m) { return assign(Field::kDuration, duration_, slot(m, 0).micros, m.shown); });
+    each({"for @dur", "@dur long|worth", "持续|时长 @dur", "@dur 长"}, [&](const Match& m) {
+      return assign(Field::kDuration, duration_, slot(m, 0).micros, m.shown);
+    });
   }
 
   void tracks() {
@@ -719,10 +814,15 @@ class Parser {
         break;
       }
     }
-    each({"director's|directors|director? commentary|commentaries track?", "导演? 解说|评论|评论音轨|解说音轨"},
-         [&](const Match& m) { return assign(Field::kTitle, title_, std::string("commentary"), m.shown); });
+    each({"director's|directors|director? commentary|commentaries track?",
+          "导演? 解说|评论|评论音轨|解说音轨"},
+         [&](const Match& m) {
+           return assign(Field::kTitle, title_, std::string("commentary"), m.shown);
+         });
     each({"audio description|descriptions", "descriptive|described audio|track|video?"},
-         [&](const Match& m) { return assign(Field::kTitle, title_, std::string("description"), m.shown); });
+         [&](const Match& m) {
+           return assign(Field::kTitle, title_, std::string("description"), m.shown);
+         });
   }
 
   bool is_filler(std::string_view w) const {
@@ -782,14 +882,16 @@ class Parser {
     for (const auto& w : unknown) {
       list += (list.empty() ? "" : chinese_ ? "、" : ", ") + (chinese_ ? "“" + w + "”" : quoted(w));
     }
-    problem(Outcome::kQuestion,
-            chinese_ ? fmt::format("我没看懂{}。它指的是格式、质量、比特率、时间范围、音轨、采样率还是声道？"
-                                   "请换个说法，或直接用 peel 的参数（peel --help）。",
-                                   list)
-                     : fmt::format("I did not understand {}. Is it about the format, quality, "
-                                   "bitrate, time range, track, sample rate or channels? Say it "
-                                   "another way, or use peel's flags (peel --help).",
-                                   list));
+    problem(
+        Outcome::kQuestion,
+        chinese_
+            ? fmt::format("我没看懂{}。它指的是格式、质量、比特率、时间范围、音轨、采样率还是声道？"
+                          "请换个说法，或直接用 peel 的参数（peel --help）。",
+                          list)
+            : fmt::format("I did not understand {}. Is it about the format, quality, "
+                          "bitrate, time range, track, sample rate or channels? Say it "
+                          "another way, or use peel's flags (peel --help).",
+                          list));
   }
 
   // ---- Putting it together --------------------------------------------------------------
@@ -824,18 +926,20 @@ class Parser {
         } else if (f == "ogg") {
           bps = 256'000;
         } else if (f == "auto") {
-          note(std::string(say("no format was named, so the audio is kept as it is: nothing "
-                               "beats the original",
-                               "没有指定格式，保持原始音频不变：原始音质就是最高的")));
+          note(
+              std::string(say("no format was named, so the audio is kept as it is: nothing "
+                              "beats the original",
+                              "没有指定格式，保持原始音频不变：原始音质就是最高的")));
         } else {
           note(chinese_ ? fmt::format("{} 是无损格式，本身就是最高质量", f)
                         : fmt::format("{} is lossless: already the highest quality", f));
         }
         if (bps > 0 && bitrate_ && *bitrate_ != bps) {
-          note(chinese_ ? fmt::format("使用你给的比特率“{}”，而不是高质量默认值", said(Field::kBitrate))
-                        : fmt::format("used the bitrate you gave ({}) rather than the high-quality "
-                                      "default",
-                                      said(Field::kBitrate)));
+          note(chinese_
+                   ? fmt::format("使用你给的比特率“{}”，而不是高质量默认值", said(Field::kBitrate))
+                   : fmt::format("used the bitrate you gave ({}) rather than the high-quality "
+                                 "default",
+                                 said(Field::kBitrate)));
         } else if (bps > 0) {
           bitrate_ = bps;
         }
@@ -843,18 +947,20 @@ class Parser {
       }
       case Intent::kSmall: {
         if (f != "auto" && lossless_format(f)) {
-          contradiction(fmt::format("{} is lossless, so it cannot make a small file; choose mp3, "
-                                    "aac or opus for a small one, or drop {}",
-                                    f, quoted(said(Field::kIntent))),
-                        fmt::format("{} 是无损格式，文件不会小；要小文件请选 mp3、aac 或 opus，或去掉“{}”",
-                                    f, said(Field::kIntent)));
+          contradiction(
+              fmt::format("{} is lossless, so it cannot make a small file; choose mp3, "
+                          "aac or opus for a small one, or drop {}",
+                          f, quoted(said(Field::kIntent))),
+              fmt::format("{} 是无损格式，文件不会小；要小文件请选 mp3、aac 或 opus，或去掉“{}”", f,
+                          said(Field::kIntent)));
           return;
         }
         if (f == "auto") {
           format_ = "opus";
-          note(std::string(say("no format was named: opus at 64 kbit/s makes the smallest file "
-                               "that still sounds good (say mp3 if it must play on old devices)",
-                               "没有指定格式：用 64 kbit/s 的 opus，文件最小且音质尚好（老设备请说 mp3）")));
+          note(std::string(
+              say("no format was named: opus at 64 kbit/s makes the smallest file "
+                  "that still sounds good (say mp3 if it must play on old devices)",
+                  "没有指定格式：用 64 kbit/s 的 opus，文件最小且音质尚好（老设备请说 mp3）")));
         }
         const int64_t bps = *format_ == "opus" ? 64'000 : 96'000;
         if (!bitrate_) bitrate_ = bps;
@@ -873,20 +979,22 @@ class Parser {
                                "无损：用 flac，无损压缩（要不压缩请说 wav）")));
         }
       } else if (!lossless_format(*format_)) {
-        contradiction(fmt::format("{} is lossy, so it cannot be {}. Choose flac or wav for "
-                                  "lossless, or drop {} to get {}.",
-                                  *format_, quoted(*lossless_), quoted(*lossless_), *format_),
-                      fmt::format("{} 是有损格式，做不到“{}”。要无损请选 flac 或 wav，或去掉“{}”保留 {}。",
-                                  *format_, *lossless_, *lossless_, *format_));
+        contradiction(
+            fmt::format("{} is lossy, so it cannot be {}. Choose flac or wav for "
+                        "lossless, or drop {} to get {}.",
+                        *format_, quoted(*lossless_), quoted(*lossless_), *format_),
+            fmt::format("{} 是有损格式，做不到“{}”。要无损请选 flac 或 wav，或去掉“{}”保留 {}。",
+                        *format_, *lossless_, *lossless_, *format_));
       }
     }
     const bool lossless_out = format_ && lossless_format(*format_);
     if (bitrate_ && lossless_out) {
-      contradiction(fmt::format("{} is lossless: it has no bitrate to set ({}). Drop the bitrate, "
-                                "or choose mp3, aac or opus.",
-                                *format_, quoted(said(Field::kBitrate))),
-                    fmt::format("{} 是无损格式，没有比特率可设（“{}”）。去掉比特率，或选 mp3、aac、opus。",
-                                *format_, said(Field::kBitrate)));
+      contradiction(
+          fmt::format("{} is lossless: it has no bitrate to set ({}). Drop the bitrate, "
+                      "or choose mp3, aac or opus.",
+                      *format_, quoted(said(Field::kBitrate))),
+          fmt::format("{} 是无损格式，没有比特率可设（“{}”）。去掉比特率，或选 mp3、aac、opus。",
+                      *format_, said(Field::kBitrate)));
     }
     if (sample_format_ && format_ && *format_ != "auto" && !lossless_out) {
       contradiction(fmt::format("{} applies to wav, flac and pcm, not {}; which do you want?",
@@ -896,13 +1004,14 @@ class Parser {
     }
     if (sample_format_ && (!format_ || *format_ == "auto")) {
       format_ = "wav";
-      note(std::string(say("a sample depth was asked for, so the output is wav",
-                           "指定了位深，输出为 wav")));
+      note(std::string(
+          say("a sample depth was asked for, so the output is wav", "指定了位深，输出为 wav")));
     }
     if (sample_format_ && *sample_format_ == "f32" && format_ && *format_ == "flac") {
-      contradiction("flac stores integer samples, not 32-bit float; choose wav for float, or 16-, "
-                    "24- or 32-bit for flac",
-                    "flac 只存整数采样，不能用 32 位浮点；浮点请用 wav，flac 请选 16、24 或 32 位");
+      contradiction(
+          "flac stores integer samples, not 32-bit float; choose wav for float, or 16-, "
+          "24- or 32-bit for flac",
+          "flac 只存整数采样，不能用 32 位浮点；浮点请用 wav，flac 请选 16、24 或 32 位");
     }
     if (quality_ && format_ && *format_ != "mp3" && *format_ != "ogg") {
       contradiction(fmt::format("a VBR quality ({}) applies to mp3 and ogg, not {}",
@@ -912,8 +1021,8 @@ class Parser {
     }
     if (quality_ && !format_) {
       format_ = "mp3";
-      note(std::string(say("a VBR quality was asked for, so the output is mp3",
-                           "指定了 VBR 质量，输出为 mp3")));
+      note(std::string(
+          say("a VBR quality was asked for, so the output is mp3", "指定了 VBR 质量，输出为 mp3")));
     }
     if (copy_ == CopyPolicy::kCopy) {
       std::vector<std::string_view> changes;
@@ -949,9 +1058,10 @@ class Parser {
                                 format_time(*from_)));
     }
     if (output_ && (named_.size() + args_.size() > 1 || !u_.folders.empty())) {
-      contradiction("one output file was named, but there are several inputs; name a folder "
-                    "instead",
-                    "指定了一个输出文件，但有多个输入；请改为指定文件夹");
+      contradiction(
+          "one output file was named, but there are several inputs; name a folder "
+          "instead",
+          "指定了一个输出文件，但有多个输入；请改为指定文件夹");
     }
   }
 

@@ -20,12 +20,12 @@ nlohmann::json ask_json(const std::vector<std::string>& args, int want_exit = 0)
 }
 
 TEST(Ask, DryRunJsonHasEveryKeyOfTheContract) {
-  const auto j = ask_json({"Extract the audio from this mp4 file and save it as an mp3",
-                           mp4_h264_aac()});
-  for (const char* key : {"inputs", "format", "copy_policy", "from", "to", "duration", "track",
-                          "lang", "title", "all_tracks", "bitrate", "quality", "sample_rate",
-                          "channels", "sample_format", "explanation", "peel_command",
-                          "ffmpeg_command"}) {
+  const auto j =
+      ask_json({"Extract the audio from this mp4 file and save it as an mp3", mp4_h264_aac()});
+  for (const char* key :
+       {"inputs", "format", "copy_policy", "from", "to", "duration", "track", "lang", "title",
+        "all_tracks", "bitrate", "quality", "sample_rate", "channels", "sample_format",
+        "explanation", "peel_command", "ffmpeg_command"}) {
     EXPECT_TRUE(j.contains(key)) << key;
   }
   EXPECT_EQ(j["inputs"], nlohmann::json::array({mp4_h264_aac()}));
@@ -50,8 +50,8 @@ TEST(Ask, TheIssuesExamplesInBothLanguages) {
     EXPECT_EQ(j["to"], 300.0) << s;
     EXPECT_TRUE(j["format"].is_null()) << s;
   }
-  const auto wav = ask_json({"Convert the audio from this mov file to a high-quality WAV file",
-                             mov_pcm24()});
+  const auto wav =
+      ask_json({"Convert the audio from this mov file to a high-quality WAV file", mov_pcm24()});
   EXPECT_EQ(wav["format"], "wav");
   EXPECT_EQ(wav["sample_format"], "s24");
   const auto zh = ask_json({"把这个mov文件的音频转换成高质量的WAV文件", mov_pcm24()});
@@ -60,8 +60,8 @@ TEST(Ask, TheIssuesExamplesInBothLanguages) {
 }
 
 TEST(Ask, NumbersAreSecondsBitsAndHertz) {
-  const auto j = ask_json({"for 90 seconds from 3:00, mp3 at 192k, 44.1 kHz, mono, track 2",
-                           "missing.mkv"});
+  const auto j =
+      ask_json({"for 90 seconds from 3:00, mp3 at 192k, 44.1 kHz, mono, track 2", "missing.mkv"});
   EXPECT_EQ(j["from"], 180.0);
   EXPECT_EQ(j["duration"], 90.0);
   EXPECT_EQ(j["bitrate"], 192000);
@@ -102,8 +102,8 @@ TEST(Ask, FoldersAreListedInOrder) {
 }
 
 TEST(Ask, WhatItCannotMapIsAQuestionAndANonZeroExit) {
-  for (const char* s : {"convert to mp3 with reverb", "mp3 lossless", "normalize the audio",
-                        "响度标准化"}) {
+  for (const char* s :
+       {"convert to mp3 with reverb", "mp3 lossless", "normalize the audio", "响度标准化"}) {
     const auto j = ask_json({s, mp4_h264_aac()}, 1);
     ASSERT_TRUE(j.contains("question")) << s;
     EXPECT_FALSE(std::string(j["question"]).empty()) << s;
@@ -116,8 +116,8 @@ TEST(Ask, WhatItCannotMapIsAQuestionAndANonZeroExit) {
 TEST(Ask, RunsWhatItPrints) {
   TempDir dir;
   const std::string out = dir / "first.mp3";
-  const auto r = peel({"ask", "--yes", "the first 3 seconds as mp3, save it as " + out,
-                       mp4_h264_aac()});
+  const auto r =
+      peel({"ask", "--yes", "the first 3 seconds as mp3, save it as " + out, mp4_h264_aac()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("peel " + mp4_h264_aac() + " -o " + out + " -f mp3 --to 3"),
             std::string::npos)

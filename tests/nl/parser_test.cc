@@ -1,12 +1,12 @@
 // understand(): every phrasing below must give exactly its Request; questions, contradictions
 // and unsupported asks must say so instead of guessing.
-#include "peel/nl.h"
-
 #include <gtest/gtest.h>
 
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "peel/nl.h"
 
 namespace peel::nl {
 namespace {
@@ -527,11 +527,10 @@ TEST(Understand, IsDeterministicAndTakesAnyBytes) {
   const auto b = understand(s, {"x.mkv"});
   EXPECT_EQ(a.explanation, b.explanation);
   EXPECT_EQ(a.request.from, b.request.from);
-  for (const std::string& bytes : {std::string("\xff\xfe mp3"), std::string("\xe4\xb8"),
-                                  std::string("mp3 \xed\xa0\x80"), std::string(1, '\0'),
-                                  std::string("\"unclosed"), std::string("'"),
-                                  std::string(3000, '9'), std::string("1:99:99"),
-                                  std::string("99999999999999999999 seconds")}) {
+  for (const std::string& bytes :
+       {std::string("\xff\xfe mp3"), std::string("\xe4\xb8"), std::string("mp3 \xed\xa0\x80"),
+        std::string(1, '\0'), std::string("\"unclosed"), std::string("'"), std::string(3000, '9'),
+        std::string("1:99:99"), std::string("99999999999999999999 seconds")}) {
     const auto u = understand(bytes, {"x.mkv"});
     EXPECT_FALSE(u.explanation.empty());
   }
