@@ -20,8 +20,8 @@
 # both tools read it from memory. That is the same for both and measures the tools rather
 # than the disk; on a cold cache a tool that reads fewer bytes would gain more than shown.
 #
-# peel flushes its output to disk (fsync) before renaming it into place; ffmpeg does not.
-# That cost (a few ms here) is part of peel's time, as it is part of what peel promises.
+# Neither tool forces its output to the disk (peel does with --sync); both leave it to the
+# OS's write-back, so the timing compares the work each tool does.
 #
 # Wall time is taken with bash's microsecond clock around each run (/usr/bin/time's %e
 # only has 10 ms steps); peak RSS is /usr/bin/time's %M. Needs: ffmpeg, ffprobe,

@@ -33,6 +33,9 @@ struct RunOptions {
   CancelToken cancel;
   // Called from the running thread, at most every few hundred milliseconds of audio.
   std::function<void(const Progress&)> on_progress;
+  // fsync the output before renaming it into place, so it survives a power cut whole. Off by
+  // default, as with cp and ffmpeg: a crash of peel itself never leaves a partial output.
+  bool sync = false;
 };
 
 // A span of the source timeline whose audio could not be read.

@@ -2,6 +2,7 @@
 #include "av/av.h"
 
 #include <sys/stat.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <array>
@@ -18,6 +19,55 @@ void OutputDeleter::operator()(AVFormatContext* c) const {
   if (c == nullptr) return;
   if (c->oformat != nullptr && (c->oformat->flags & AVFMT_NOFILE) == 0) avio_closep(&c->pb);
   avformat_free_context(c);
+}
+
+namespace {
+
+// The input file behind a custom AVIOContext: reads with pread at a position of our own.
+struct FileReader {
+  int fd = -1;
+  int64_t pos = 0;
+  int64_t size = 0;
+};
+
+int read_file(void* opaque, uint8_t* buf, int size) {
+  auto* r = static_cast<FileReader*>(opaque);
+  const ssize_t n = ::pread(r->fd, buf, static_cast<size_t>(size), r->pos);
+  if (n < 0) return AVERROR(errno);
+  if (n == 0) return AVERROR_EOF;
+  r->pos += n;
+  return static_cast<int>(n);
+}
+
+int64_t seek_file(void* opaque, int64_t offset, int whence) {
+  auto* r = static_cast<FileReader*>(opaque);
+  switch (whence & ~AVSEEK_FORCE) {
+    case AVSEEK_SIZE: return r->size;
+    case SEEK_SET: r->pos = offset; break;
+    case SEEK_CUR: r->pos += offset; break;
+    case SEEK_END: r->pos = r->size + offset; break;
+    default: return AVERROR(EINVAL);
+  }
+  return r->pos;
+}
+
+int refuse_nested_open(AVFormatContext*, AVIOContext**, const char*, int, AVDictionary**) {
+  return AVERROR(EPERM);
+}
+
+}  // namespace
+
+void InputDeleter::operator()(AVFormatContext* c) const {
+  AVIOContext* pb = c != nullptr ? c->pb : nullptr;
+  avformat_close_input(&c);
+  if (pb == nullptr) return;
+  auto* reader = static_cast<FileReader*>(pb->opaque);
+  av_freep(&pb->buffer);
+  avio_context_free(&pb);
+  if (reader != nullptr) {
+    ::close(reader->fd);
+    delete reader;
+  }
 }
 
 Packet make_packet() { return Packet(av_packet_alloc()); }
@@ -117,15 +167,32 @@ Result<InputContext> open_input(const std::string& path, const AVIOInterruptCB* 
                  fmt::format("{} is empty (0 bytes); it may still be copying or downloading", path)};
   }
 
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return Error{ErrorCode::kInputUnreadable,
+                 fmt::format("cannot open {} ({}); check the file's permissions", path,
+                             std::strerror(errno))};
+  }
+  constexpr int kBufferSize = 64 * 1024;
+  auto* reader = new FileReader{fd, 0, st.st_size};
+  auto* buffer = static_cast<uint8_t*>(av_malloc(kBufferSize));
+  AVIOContext* pb = avio_alloc_context(buffer, kBufferSize, 0, reader, read_file, nullptr,
+                                       seek_file);
   AVFormatContext* raw = avformat_alloc_context();
+  raw->pb = pb;
+  raw->flags |= AVFMT_FLAG_CUSTOM_IO;
+  raw->io_open = refuse_nested_open;
   if (interrupt != nullptr) raw->interrupt_callback = *interrupt;
-  AVDictionary* opts = nullptr;
-  // A local file must never make FFmpeg open other files or URLs on its own.
-  av_dict_set(&opts, "protocol_whitelist", "file,pipe", 0);
-  const std::string url = "file:" + path;
-  int rc = avformat_open_input(&raw, url.c_str(), nullptr, &opts);
-  av_dict_free(&opts);
+  // From here on the deleter owns the reader, whether opening succeeds or not.
+  InputContext guard(raw);
+  int rc = avformat_open_input(&raw, path.c_str(), nullptr, nullptr);
   if (rc < 0) {
+    // avformat_open_input freed the context on failure, but not our I/O context.
+    (void)guard.release();
+    av_freep(&pb->buffer);
+    avio_context_free(&pb);
+    ::close(reader->fd);
+    delete reader;
     if (rc == AVERROR_EXIT) return Error{ErrorCode::kCancelled, "cancelled", rc};
     if (is_mp4_without_index(path)) {
       return Error{ErrorCode::kTruncatedIndex,
@@ -143,13 +210,26 @@ Result<InputContext> open_input(const std::string& path, const AVIOInterruptCB* 
                                  "audio file?",
                                  path));
   }
-  InputContext ctx(raw);
+  InputContext ctx(guard.release());
+  const bool mov = std::string_view(ctx->iformat->name).starts_with("mov,");
+  if (mov) {
+    // MP4's header already describes every stream; decoding video frames to learn what it
+    // says would only cost time.
+    for (unsigned i = 0; i < ctx->nb_streams; ++i) {
+      if (ctx->streams[i]->codecpar->codec_type != AVMEDIA_TYPE_AUDIO) {
+        ctx->streams[i]->discard = AVDISCARD_ALL;
+      }
+    }
+  }
   rc = avformat_find_stream_info(ctx.get(), nullptr);
   if (rc < 0) {
     if (rc == AVERROR_EXIT) return Error{ErrorCode::kCancelled, "cancelled", rc};
     return translate(rc, ErrorCode::kUnsupportedFile,
                      fmt::format("cannot read the streams of {}", path));
   }
+  // MP4 reads samples by position: unbuffered, a seek over the other streams' bytes really
+  // skips them (buffered, avio reads through gaps under 64 KiB, i.e. most of the file).
+  if (mov) ctx->pb->direct = 1;
   return ctx;
 }
 

@@ -20,8 +20,9 @@ extern "C" {
 
 namespace peel::av {
 
+// Closes the input and the file reader open_input() gave it.
 struct InputDeleter {
-  void operator()(AVFormatContext* c) const { avformat_close_input(&c); }
+  void operator()(AVFormatContext* c) const;
 };
 // Closes the AVIO context it opened itself, then frees.
 struct OutputDeleter {
@@ -69,7 +70,9 @@ std::string error_text(int averror);
 // file name; the FFmpeg reason is appended.
 Error translate(int averror, ErrorCode code, const std::string& what);
 
-// Opens an input for demuxing and reads stream info. The interrupt callback (if any) is
+// Opens an input for demuxing and reads stream info. The file is read with pread through
+// peel's own I/O context (a seek costs no system call), and the demuxer may open no other file
+// or URL (playlists, external references). The interrupt callback (if any) is
 // installed before any I/O. Errors are classified (missing, folder, empty, truncated index,
 // unsupported).
 Result<InputContext> open_input(const std::string& path, const AVIOInterruptCB* interrupt);

@@ -85,7 +85,7 @@ void rewrite_ffmpeg_aliases(std::vector<std::string>& args) {
 struct Flags {
   std::string from, to, duration, bitrate, channels, sample_rate, copy_mode;
   bool copy = false, reencode = false, no_metadata = false, json = false, dry_run = false;
-  bool quiet = false, verbose = false;
+  bool quiet = false, verbose = false, sync = false;
 };
 
 void usage_error(const std::string& message, bool json) {
@@ -138,6 +138,7 @@ int extract_command(std::vector<std::string> args, const CancelToken& cancel) {
   app.add_flag("--no-metadata", f.no_metadata, "do not carry tags or chapters");
   app.add_flag("-y,--overwrite", req.overwrite, "replace an existing output (never an input)");
   app.add_flag("--strict", req.strict, "refuse damaged input instead of keeping what decodes");
+  app.add_flag("--sync", f.sync, "flush each output to the disk before renaming it into place");
   app.add_flag("--json", f.json, "print the result as JSON");
   app.add_flag("--dry-run", f.dry_run, "print the plan and the equivalent ffmpeg command");
   app.add_flag("-q,--quiet", f.quiet, "print nothing but errors");
@@ -234,6 +235,7 @@ int extract_command(std::vector<std::string> args, const CancelToken& cancel) {
       ProgressBar bar(fmt::format("{} track {}", p.input, p.track.number));
       RunOptions options;
       options.cancel = cancel;
+      options.sync = f.sync;
       if (show_progress) options.on_progress = [&bar](const Progress& pr) { bar.update(pr); };
       auto result = run(p, *opened, options);
       bar.clear();

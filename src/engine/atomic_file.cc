@@ -89,17 +89,23 @@ AtomicFile::~AtomicFile() {
   if (!done_) ::unlink(temp_.c_str());
 }
 
-Result<int64_t> AtomicFile::commit() {
-  const int fd = ::open(temp_.c_str(), O_RDONLY);
-  if (fd < 0 || ::fsync(fd) != 0) {
-    const int err = errno;
-    if (fd >= 0) ::close(fd);
-    return Error{ErrorCode::kWriteFailed,
-                 fmt::format("cannot flush {} to disk ({})", target_, std::strerror(err))};
-  }
+Result<int64_t> AtomicFile::commit(bool sync) {
   struct stat st {};
-  ::fstat(fd, &st);
-  ::close(fd);
+  if (sync) {
+    const int fd = ::open(temp_.c_str(), O_RDONLY);
+    if (fd < 0 || ::fsync(fd) != 0) {
+      const int err = errno;
+      if (fd >= 0) ::close(fd);
+      return Error{ErrorCode::kWriteFailed,
+                   fmt::format("cannot flush {} to disk ({})", target_, std::strerror(err))};
+    }
+    ::close(fd);
+  }
+  if (::stat(temp_.c_str(), &st) != 0) {
+    return Error{ErrorCode::kWriteFailed,
+                 fmt::format("the output {} vanished while being written ({})", target_,
+                             std::strerror(errno))};
+  }
   const unsigned flags = overwrite_ ? 0 : RENAME_NOREPLACE;
   if (::renameat2(AT_FDCWD, temp_.c_str(), AT_FDCWD, target_.c_str(), flags) != 0) {
     const int err = errno;

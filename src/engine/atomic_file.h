@@ -23,9 +23,10 @@ class AtomicFile {
   const std::string& temp_path() const { return temp_; }
   const std::string& target() const { return target_; }
 
-  // fsync, then rename over the target (refusing to replace a file that appeared meanwhile
-  // unless overwriting). Returns the final size in bytes.
-  Result<int64_t> commit();
+  // Renames over the target (refusing to replace a file that appeared meanwhile unless
+  // overwriting), after an fsync when `sync`. The writer has flushed and closed the file.
+  // Returns the final size in bytes.
+  Result<int64_t> commit(bool sync);
 
  private:
   AtomicFile(std::string target, std::string temp, bool overwrite)

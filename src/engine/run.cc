@@ -68,7 +68,7 @@ Result<OutputResult> run(const OutputPlan& plan, Input& input, const RunOptions&
         fmt::format("{} is damaged: audio lost at {} (the rest was kept)", plan.input, spans));
   }
 
-  auto bytes = file->commit();
+  auto bytes = file->commit(options.sync);
   if (!bytes) return bytes.error();
   result.bytes = *bytes;
   result.log = std::move(log);
