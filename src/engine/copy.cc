@@ -1,5 +1,7 @@
 // Stream copy: packets pass unchanged (through a bitstream filter where the container needs
 // another framing, e.g. ADTS→MP4). Cuts fall on packet boundaries.
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "engine/mux.h"
@@ -130,6 +132,8 @@ Result<void> copy_stream(Job& job) {
       if (auto r = sink->start(); !r) return r.error();
     }
     job.result.end = t1;
+    // A demuxer that found the packet damaged says so; copying cannot repair it.
+    if ((pkt->flags & AV_PKT_FLAG_CORRUPT) != 0) src.add_lost(t0, t1);
     pkt->pts -= shift;
     if (pkt->dts != AV_NOPTS_VALUE) pkt->dts -= shift;
     if (counted) {
@@ -163,7 +167,13 @@ Result<void> copy_stream(Job& job) {
                  fmt::format("{} has no audio packets in the range asked for", plan.input)};
   }
   src.finish(job.result.end, plan.to ? std::min(*plan.to, track_end) : track_end);
-  job.result.samples = micros_to_samples(job.result.end - job.result.start, rate);
+  // Samples the output holds: its span, less the holes damage left in it.
+  Micros held = job.result.end - job.result.start;
+  for (const auto& lost : src.lost()) {
+    held -= std::max<Micros>(0, std::min(lost.to, job.result.end) -
+                                    std::max(lost.from, job.result.start));
+  }
+  job.result.samples = micros_to_samples(held, rate);
   job.result.sample_rate = rate;
   job.result.channels = in->codecpar->ch_layout.nb_channels;
   return sink->finish();

@@ -46,7 +46,7 @@ Result<std::vector<AudioTrack>> select_tracks(const TrackSelector& sel, const Me
   if (info.audio.empty()) {
     return Error{ErrorCode::kNoAudio,
                  fmt::format("{} has no audio track ({} video stream(s)); there is nothing to "
-                             "extract",
+                             "extract (peel probe shows what it holds)",
                              info.path, info.video.size())};
   }
   if (sel.all) return info.audio;
@@ -194,8 +194,9 @@ Result<std::vector<OutputPlan>> plan(const Request& r, const MediaInfo& info) {
   }
   if (info.duration > 0 && from >= info.duration) {
     return Error{ErrorCode::kBadRange,
-                 fmt::format("the range starts at {} but {} is only {} long", format_time(from),
-                             info.path, format_time(info.duration))};
+                 fmt::format("the range starts at {} but {} is only {} long; start before {}",
+                             format_time(from), info.path, format_time(info.duration),
+                             format_time(info.duration))};
   }
   if (to && info.duration > 0 && *to > info.duration) to.reset();  // to the end, said in JSON
   const bool has_range = from > 0 || to.has_value();
