@@ -36,6 +36,10 @@ struct RunOptions {
   // fsync the output before renaming it into place, so it survives a power cut whole. Off by
   // default, as with cp and ffmpeg: a crash of peel itself never leaves a partial output.
   bool sync = false;
+  // Told the hidden temporary output's path when it is created (true) and when it is gone,
+  // renamed into place or removed (false): lets a front end that must exit abruptly (a second
+  // Ctrl-C) remove it.
+  std::function<void(const std::string& path, bool exists)> on_temp_file;
 };
 
 // A span of the source timeline whose audio could not be read.

@@ -17,6 +17,9 @@ inline constexpr int kExitInterrupted = 130;
 
 int exit_code_for(ErrorCode code);
 
+// Ctrl-C (and SIGTERM) fire `cancel`; a second one exits at once, leaving no partial output.
+void install_interrupt_handler(const CancelToken& cancel);
+
 int extract_command(std::vector<std::string> args, const CancelToken& cancel);
 int probe_command(std::vector<std::string> args);
 int formats_command(std::vector<std::string> args);

@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <filesystem>
 #include <cstdio>
 #include <iostream>
 
@@ -10,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/extract.h"
 #include "cli/json.h"
 #include "cli/progress.h"
 #include "peel/formats.h"
@@ -82,11 +84,7 @@ void rewrite_ffmpeg_aliases(std::vector<std::string>& args) {
   }
 }
 
-struct Flags {
-  std::string from, to, duration, bitrate, channels, sample_rate, copy_mode;
-  bool copy = false, reencode = false, no_metadata = false, json = false, dry_run = false;
-  bool quiet = false, verbose = false, sync = false;
-};
+}  // namespace
 
 void usage_error(const std::string& message, bool json) {
   if (json) {
@@ -98,12 +96,14 @@ void usage_error(const std::string& message, bool json) {
   std::cerr << "peel: " << message << "\n";
 }
 
-}  // namespace
+namespace {
 
-int extract_command(std::vector<std::string> args, const CancelToken& cancel) {
+// Parses the extract command line into `opts`; returns an exit code when that ends the
+// command (help, or a usage error already reported).
+std::optional<int> parse_extract(std::vector<std::string> args, ExtractOptions& opts) {
   rewrite_ffmpeg_aliases(args);
-  Request req;
-  Flags f;
+  Request& req = opts.request;
+  ExtractOptions& f = opts;
   std::optional<double> quality;
   std::optional<int> track;
   std::optional<std::string> lang, title, sample_format;
@@ -143,6 +143,11 @@ int extract_command(std::vector<std::string> args, const CancelToken& cancel) {
   app.add_flag("--dry-run", f.dry_run, "print the plan and the equivalent ffmpeg command");
   app.add_flag("-q,--quiet", f.quiet, "print nothing but errors");
   app.add_flag("-v,--verbose", f.verbose, "also print FFmpeg's warnings and the plan");
+  app.add_flag("-R,--recursive", f.recursive, "take the videos in folders and their subfolders");
+  app.add_option("-j,--jobs", f.jobs, "files (or segments) worked on at once; default: cores")
+      ->check(CLI::Range(1, 1024));
+  app.add_flag("--skip-existing", f.skip_existing,
+               "skip inputs whose outputs exist (resume an interrupted batch)");
 
   // Looked up before parsing: CLI11 consumes `args` as it goes, so after a parse error the
   // flag may be gone, and a --json caller would get no JSON.
@@ -195,6 +200,12 @@ int extract_command(std::vector<std::string> args, const CancelToken& cancel) {
     req.sample_rate = *r;
   }
 
+  return std::nullopt;
+}
+
+// One input named on the command line: the plain single-file behaviour and JSON object.
+int run_single(const ExtractOptions& f, const CancelToken& cancel) {
+  const Request& req = f.request;
   const bool tty = ::isatty(STDOUT_FILENO) != 0 && ::isatty(STDERR_FILENO) != 0;
   const bool show_progress = tty && !f.json && !f.quiet && !f.dry_run;
   nlohmann::json outputs = nlohmann::json::array();
@@ -236,6 +247,7 @@ int extract_command(std::vector<std::string> args, const CancelToken& cancel) {
       RunOptions options;
       options.cancel = cancel;
       options.sync = f.sync;
+      options.on_temp_file = track_temp_file;
       if (show_progress) options.on_progress = [&bar](const Progress& pr) { bar.update(pr); };
       auto result = run(p, *opened, options);
       bar.clear();
@@ -248,14 +260,7 @@ int extract_command(std::vector<std::string> args, const CancelToken& cancel) {
       if (f.json) {
         outputs.push_back(to_json(*result));
       } else if (!f.quiet) {
-        std::cout << fmt::format("{} -> {}  ({} {}, track {}{}, {}–{}, {} Hz, {} ch, {:.1f} MB)\n",
-                                 result->input, result->output,
-                                 result->mode == Mode::kCopy ? "copied" : "transcoded to",
-                                 result->codec, result->track,
-                                 result->lang.empty() ? "" : " [" + result->lang + "]",
-                                 format_time(result->start), format_time(result->end),
-                                 result->sample_rate, result->channels,
-                                 static_cast<double>(result->bytes) / 1e6);
+        std::cout << describe_result(*result) << "\n";
       }
       if (f.verbose) {
         for (const auto& line : result->log) std::cerr << "ffmpeg: " << line << "\n";
@@ -273,6 +278,30 @@ int extract_command(std::vector<std::string> args, const CancelToken& cancel) {
   if (interrupted) return kExitInterrupted;
   if (worst != kExitOk) return worst;
   return damaged ? kExitDamaged : kExitOk;
+}
+
+bool is_glob(const std::string& s) { return s.find_first_of("*?[") != std::string::npos; }
+
+}  // namespace
+
+std::string describe_result(const OutputResult& r) {
+  return fmt::format("{} -> {}  ({} {}, track {}{}, {}–{}, {} Hz, {} ch, {:.1f} MB)", r.input,
+                     r.output, r.mode == Mode::kCopy ? "copied" : "transcoded to", r.codec,
+                     r.track, r.lang.empty() ? "" : " [" + r.lang + "]", format_time(r.start),
+                     format_time(r.end), r.sample_rate, r.channels,
+                     static_cast<double>(r.bytes) / 1e6);
+}
+
+int extract_command(std::vector<std::string> args, const CancelToken& cancel) {
+  ExtractOptions opts;
+  if (auto rc = parse_extract(std::move(args), opts)) return *rc;
+  // One plain file is the single-file command; several inputs, a pattern or a folder taken
+  // with -R make a batch.
+  const auto& inputs = opts.request.inputs;
+  std::error_code ec;
+  const bool batch = inputs.size() > 1 || is_glob(inputs[0]) || opts.skip_existing ||
+                     (opts.recursive && std::filesystem::is_directory(inputs[0], ec));
+  return batch ? run_batch_command(opts, cancel) : run_single(opts, cancel);
 }
 
 }  // namespace peel::cli

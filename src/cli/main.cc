@@ -1,21 +1,10 @@
 // The `peel` executable: picks the subcommand, wires Ctrl-C to the cancel token.
-#include <csignal>
-#include <cstring>
 #include <string>
 #include <vector>
 
 #include "cli/commands.h"
 
 namespace {
-
-// The one piece of process state: the token Ctrl-C fires. A second Ctrl-C ends the process
-// at once; partial outputs are hidden temporary files that the first cancel removes.
-peel::CancelToken* g_cancel = nullptr;
-
-void on_interrupt(int /*signal*/) {
-  if (g_cancel->cancelled()) std::_Exit(peel::cli::kExitInterrupted);
-  g_cancel->cancel();
-}
 
 struct Subcommand {
   const char* name;
@@ -40,12 +29,7 @@ constexpr Subcommand kSubcommands[] = {
 
 int main(int argc, char** argv) {
   peel::CancelToken cancel;
-  g_cancel = &cancel;
-  struct sigaction sa {};
-  sa.sa_handler = on_interrupt;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
+  peel::cli::install_interrupt_handler(cancel);
 
   std::vector<std::string> args(argv + 1, argv + argc);
   if (!args.empty()) {

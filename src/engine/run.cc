@@ -24,6 +24,14 @@ Result<OutputResult> run(const OutputPlan& plan, Input& input, const RunOptions&
   if (!source) return source.error();
   auto file = engine::AtomicFile::create(plan.output, plan.input, plan.overwrite);
   if (!file) return file.error();
+  struct TempNotice {
+    const RunOptions& options;
+    const std::string path;
+    ~TempNotice() {
+      if (options.on_temp_file) options.on_temp_file(path, false);
+    }
+  } notice{options, file->temp_path()};
+  if (options.on_temp_file) options.on_temp_file(notice.path, true);
 
   OutputResult result;
   result.input = plan.input;

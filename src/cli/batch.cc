@@ -1,0 +1,235 @@
+// The batch half of the extract command: many inputs on all cores, JSON Lines, a summary.
+#include <unistd.h>
+
+#include <chrono>
+#include <iostream>
+#include <map>
+#include <thread>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/extract.h"
+#include "cli/json.h"
+#include "peel/batch.h"
+#include "peel/plan.h"
+
+namespace peel::cli {
+
+namespace {
+
+// On a terminal: one overall line (files, audio seconds, speed, ETA) and one line per worker.
+class BatchDisplay {
+ public:
+  explicit BatchDisplay(size_t files) : files_(files), start_(std::chrono::steady_clock::now()) {}
+
+  void on_event(const BatchEvent& e) {
+    switch (e.kind) {
+      case BatchEvent::Kind::kPlanned: planned_ = e.progress.total; break;
+      case BatchEvent::Kind::kStarted: running_[e.worker] = {e.input, 0, 0}; break;
+      case BatchEvent::Kind::kProgress:
+        running_[e.worker].done = e.progress.done;
+        running_[e.worker].total = e.progress.total;
+        break;
+      case BatchEvent::Kind::kFinished:
+        ++finished_;
+        for (const auto& r : e.outcome->outputs) finished_seconds_ += to_seconds(r.end - r.start);
+        if (running_.count(e.worker) != 0 && running_[e.worker].input == e.input) {
+          running_.erase(e.worker);
+        }
+        break;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (e.kind == BatchEvent::Kind::kProgress && now - last_draw_ < std::chrono::milliseconds(100)) {
+      return;
+    }
+    last_draw_ = now;
+    draw(now);
+  }
+
+  // Prints a line above the display (a finished file, an error).
+  void print(const std::string& text) {
+    erase();
+    std::cerr << text << "\n";
+  }
+
+  void erase() {
+    if (drawn_ == 0) return;
+    std::cerr << fmt::format("\033[{}A\r\033[J", drawn_);
+    drawn_ = 0;
+  }
+
+ private:
+  struct Line {
+    std::string input;
+    double done = 0;
+    double total = 0;
+  };
+
+  void draw(std::chrono::steady_clock::time_point now) {
+    erase();
+    double seconds = finished_seconds_;
+    for (const auto& [w, l] : running_) seconds += l.done;
+    const double elapsed = std::chrono::duration<double>(now - start_).count();
+    const double speed = elapsed > 0 ? seconds / elapsed : 0;
+    const double eta = speed > 0 ? (planned_ - seconds) / speed : 0;
+    std::string out = fmt::format("{}/{} files  {}/{} of audio  {:.0f}x  ETA {:.0f}s\n",
+                                  finished_, files_, format_time(seconds * 1e6),
+                                  format_time(planned_ * 1e6), speed, std::max(0.0, eta));
+    drawn_ = 1;
+    for (const auto& [w, l] : running_) {
+      const double pct = l.total > 0 ? 100 * l.done / l.total : 0;
+      std::string name = l.input;
+      if (name.size() > 60) name = fmt::format("…{}", name.substr(name.size() - 59));
+      out += fmt::format("  [{}] {:3.0f}%  {}\n", w + 1, pct, name);
+      ++drawn_;
+    }
+    std::cerr << out << std::flush;
+  }
+
+  size_t files_;
+  double planned_ = 0;
+  std::chrono::steady_clock::time_point start_;
+  std::chrono::steady_clock::time_point last_draw_{};
+  std::map<int, Line> running_;
+  size_t finished_ = 0;
+  double finished_seconds_ = 0;
+  int drawn_ = 0;
+};
+
+const char* status_name(FileOutcome::Status s) {
+  switch (s) {
+    case FileOutcome::Status::kDone: return "done";
+    case FileOutcome::Status::kSkipped: return "skipped";
+    case FileOutcome::Status::kFailed: return "failed";
+  }
+  return "failed";
+}
+
+nlohmann::json outcome_json(const FileOutcome& o, bool plans) {
+  nlohmann::json outputs = nlohmann::json::array();
+  if (plans) {
+    for (const auto& p : o.plans) outputs.push_back(to_json(p));
+  } else {
+    for (const auto& r : o.outputs) outputs.push_back(to_json(r));
+  }
+  nlohmann::json errors = nlohmann::json::array();
+  if (o.error) errors.push_back(error_json(o.input, *o.error));
+  nlohmann::json j = {{"input", o.input},
+                      {"status", status_name(o.status)},
+                      {"outputs", outputs},
+                      {"errors", errors}};
+  if (o.skip_reason) {
+    j["reason"] = *o.skip_reason == SkipReason::kExists ? "output exists" : "not a video";
+  }
+  return j;
+}
+
+}  // namespace
+
+int run_batch_command(const ExtractOptions& f, const CancelToken& cancel) {
+  const Request& req = f.request;
+  if (!req.output.empty()) {
+    usage_error("-o names one file, but a batch makes several; use -d DIR (and --name)", f.json);
+    return kExitUsage;
+  }
+  if (!req.out_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(req.out_dir, ec);
+  }
+  const Discovery found = discover(req.inputs, f.recursive, req.out_dir);
+
+  const bool tty = ::isatty(STDOUT_FILENO) != 0 && ::isatty(STDERR_FILENO) != 0;
+  const bool live = tty && !f.json && !f.quiet && !f.dry_run;
+  const int jobs = f.jobs > 0 ? f.jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  std::optional<BatchDisplay> display;  // declared before options: its handler uses it
+
+  int failed_discovery = 0;
+  for (const auto& [path, error] : found.errors) {
+    ++failed_discovery;
+    if (f.json) {
+      std::cout << nlohmann::json{{"input", path},
+                                  {"status", "failed"},
+                                  {"outputs", nlohmann::json::array()},
+                                  {"errors", {error_json(path, error)}}}
+                       .dump()
+                << "\n";
+    } else {
+      std::cerr << "peel: " << error.message << "\n";
+    }
+  }
+
+  BatchOptions options;
+  options.jobs = jobs;
+  options.skip_existing = f.skip_existing;
+  options.plan_only = f.dry_run;
+  options.cancel = cancel;
+  options.on_temp_file = track_temp_file;
+  if (live) display.emplace(found.files.size());
+  options.on_event = [&](const BatchEvent& e) {
+    if (display) display->on_event(e);
+    if (e.kind != BatchEvent::Kind::kFinished) return;
+    const FileOutcome& o = *e.outcome;
+    if (f.json) {
+      std::cout << outcome_json(o, f.dry_run).dump() << "\n" << std::flush;
+      return;
+    }
+    std::vector<std::string> lines;
+    if (o.error) lines.push_back(fmt::format("peel: {}", o.error->message));
+    for (const auto& p : f.dry_run ? o.plans : std::vector<OutputPlan>{}) {
+      lines.push_back(fmt::format("{}  ffmpeg: {}", explain(p), ffmpeg_command(p)));
+    }
+    for (const auto& r : o.outputs) {
+      if (!f.quiet) lines.push_back(describe_result(r));
+      for (const auto& w : r.warnings) lines.push_back(fmt::format("peel: warning: {}", w));
+    }
+    if (lines.empty()) return;
+    const std::string text = fmt::format("{}", fmt::join(lines, "\n"));
+    if (display) display->print(text);
+    else (o.error ? std::cerr : std::cout) << text << "\n";
+  };
+
+  auto summary = run_batch(req, found.files, options);
+  if (display) display->erase();
+  if (!summary) {
+    usage_error(summary.error().message, f.json);
+    return exit_code_for(summary.error().code);
+  }
+
+  const int failed = summary->failed + failed_discovery;
+  const double speed = summary->wall_seconds > 0 ? summary->audio_seconds / summary->wall_seconds : 0;
+  if (f.json) {
+    nlohmann::json failures = nlohmann::json::array();
+    for (const auto& o : summary->outcomes) {
+      if (o.status == FileOutcome::Status::kFailed && o.error &&
+          o.error->code != ErrorCode::kCancelled) {
+        failures.push_back(error_json(o.input, *o.error));
+      }
+    }
+    for (const auto& [path, error] : found.errors) failures.push_back(error_json(path, error));
+    std::cout << nlohmann::json{{"summary",
+                                 {{"done", summary->done},
+                                  {"skipped", summary->skipped},
+                                  {"failed", failed},
+                                  {"interrupted", summary->cancelled},
+                                  {"failures", failures},
+                                  {"audio_seconds", summary->audio_seconds},
+                                  {"wall_seconds", summary->wall_seconds},
+                                  {"speed", speed}}}}
+                     .dump()
+              << "\n";
+  } else if (!f.quiet || failed > 0) {
+    std::cerr << fmt::format("peel: {} {}, {} skipped, {} failed; {} of audio in {:.2f} s ({:.0f}x "
+                             "real time){}\n",
+                             summary->done, f.dry_run ? "planned" : "done", summary->skipped,
+                             failed, format_time(static_cast<Micros>(summary->audio_seconds * 1e6)),
+                             summary->wall_seconds, speed,
+                             summary->cancelled ? "; interrupted" : "");
+  }
+  if (summary->cancelled) return kExitInterrupted;
+  if (failed > 0) return kExitFailed;
+  return summary->damaged ? kExitDamaged : kExitOk;
+}
+
+}  // namespace peel::cli
