@@ -25,7 +25,6 @@
 #include "support/fixtures.h"
 #include "support/support.h"
 
-extern char** environ;
 
 namespace peel::test {
 namespace {
@@ -57,7 +56,6 @@ constexpr int kExitFailed = 2;
 constexpr int kExitDamaged = 3;
 constexpr int kExitInterrupted = 130;
 
-constexpr int kNobody = 65534;
 
 // ---- Fixtures made for these tests ----------------------------------------------------------
 
@@ -178,43 +176,6 @@ std::string expect_error(const std::vector<std::string>& args, int exit_code, in
   EXPECT_EQ(plain.out, "");
   return message;
 }
-
-// Runs peel as an unprivileged user: as root, permission bits stop nothing.
-RunResult peel_unprivileged(const std::vector<std::string>& args) {
-  std::vector<std::string> argv;
-  if (::geteuid() == 0) {
-    argv = {"setpriv", "--reuid=" + std::to_string(kNobody), "--regid=" + std::to_string(kNobody),
-            "--clear-groups"};
-  }
-  argv.push_back(peel());
-  argv.insert(argv.end(), args.begin(), args.end());
-  return run(argv);
-}
-
-bool can_drop_privileges() {
-  if (::geteuid() != 0) return true;
-  return run({"setpriv", "--reuid=" + std::to_string(kNobody), "--regid=" + std::to_string(kNobody),
-              "--clear-groups", "true"})
-             .exit_code == 0;
-}
-
-// A tmpfs mounted over a folder for the life of the object, where the system lets us.
-class Mount {
- public:
-  Mount(const std::string& where, const std::string& options) : where_(where) {
-    mounted_ = run({"mount", "-t", "tmpfs", "-o", options, "tmpfs", where}).exit_code == 0;
-  }
-  ~Mount() {
-    if (mounted_) run({"umount", where_});
-  }
-  Mount(const Mount&) = delete;
-  Mount& operator=(const Mount&) = delete;
-  bool mounted() const { return mounted_; }
-
- private:
-  std::string where_;
-  bool mounted_ = false;
-};
 
 // ---- 1–4: inputs that are not there or not files --------------------------------------------
 
@@ -782,53 +743,17 @@ TEST(DamageMp4, CutAfterItsIndexIsSalvagedLikeAnyOther) {
 // passed, sends SIGINT; returns the exit code and stdout.
 RunResult interrupt_peel(const std::vector<std::string>& args, const TempDir& out,
                          std::chrono::milliseconds delay) {
-  TempDir logs;
-  const std::string out_log = logs / "stdout";
-  const std::string err_log = logs / "stderr";
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, out_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                   0644);
-  posix_spawn_file_actions_addopen(&actions, 2, err_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                   0644);
-  std::vector<std::string> argv = {peel()};
-  argv.insert(argv.end(), args.begin(), args.end());
-  std::vector<char*> cargs;
-  for (auto& a : argv) cargs.push_back(a.data());
-  cargs.push_back(nullptr);
-  pid_t pid = 0;
-  const int spawned = posix_spawn(&pid, cargs[0], &actions, nullptr, cargs.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  RunResult result;
-  if (spawned != 0) {
-    ADD_FAILURE() << "cannot start " << argv[0];
-    return result;
-  }
-
+  Child child(args);
   const auto started = std::chrono::steady_clock::now();
-  int status = 0;
-  bool exited = false;
   // Poll: the signal must arrive while peel is writing, however slow this machine is.
-  while (true) {
-    if (::waitpid(pid, &status, WNOHANG) == pid) {
-      exited = true;
-      break;
-    }
-    if (std::chrono::steady_clock::now() - started >= delay && !out.entries().empty()) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  if (exited) {
-    ADD_FAILURE() << "peel finished before it could be interrupted";
-  } else {
-    EXPECT_FALSE(out.entries().empty());
-    ::kill(pid, SIGINT);
-    ::waitpid(pid, &status, 0);
-  }
-  EXPECT_TRUE(WIFEXITED(status)) << "peel died of a signal instead of exiting";
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  result.out = read_bytes(out_log);
-  result.err = read_bytes(err_log);
+  const bool writing = eventually([&] {
+    return !child.running() ||
+           (std::chrono::steady_clock::now() - started >= delay && !out.entries().empty());
+  });
+  EXPECT_TRUE(writing && child.running()) << "peel finished before it could be interrupted";
+  child.signal(SIGINT);
+  const RunResult result = child.wait();
+  EXPECT_EQ(result.signal, 0) << "peel died of a signal instead of exiting";
   return result;
 }
 

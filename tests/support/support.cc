@@ -11,6 +11,8 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
+#include <csignal>
 
 #include <gtest/gtest.h>
 
@@ -72,6 +74,7 @@ RunResult run(const std::vector<std::string>& argv) {
     int status = 0;
     ::waitpid(pid, &status, 0);
     result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    result.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
   }
   posix_spawn_file_actions_destroy(&actions);
   ::lseek(out_fd, 0, SEEK_SET);
@@ -180,6 +183,110 @@ nlohmann::json json_of(const RunResult& r) {
   auto j = nlohmann::json::parse(r.out, nullptr, false);
   EXPECT_FALSE(j.is_discarded()) << "not JSON: " << r.out << "\nstderr: " << r.err;
   return j;
+}
+
+}  // namespace peel::test
+
+namespace peel::test {
+
+namespace {
+constexpr int kNobody = 65534;
+}  // namespace
+
+RunResult peel_unprivileged(const std::vector<std::string>& args) {
+  std::vector<std::string> argv;
+  if (::geteuid() == 0) {
+    argv = {"setpriv", "--reuid=" + std::to_string(kNobody), "--regid=" + std::to_string(kNobody),
+            "--clear-groups"};
+  }
+  argv.push_back(peel());
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run(argv);
+}
+
+bool can_drop_privileges() {
+  if (::geteuid() != 0) return true;
+  return run({"setpriv", "--reuid=" + std::to_string(kNobody), "--regid=" + std::to_string(kNobody),
+              "--clear-groups", "true"})
+             .exit_code == 0;
+}
+
+Mount::Mount(const std::string& where, const std::string& options) : where_(where) {
+  mounted_ = run({"mount", "-t", "tmpfs", "-o", options, "tmpfs", where}).exit_code == 0;
+}
+
+Mount::~Mount() {
+  if (mounted_) run({"umount", where_});
+}
+
+Child::Child(const std::vector<std::string>& peel_args) {
+  const std::string out_log = logs_ / "stdout";
+  const std::string err_log = logs_ / "stderr";
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, out_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0644);
+  posix_spawn_file_actions_addopen(&actions, 2, err_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0644);
+  std::vector<std::string> argv = {peel()};
+  argv.insert(argv.end(), peel_args.begin(), peel_args.end());
+  std::vector<char*> cargs;
+  for (auto& a : argv) cargs.push_back(a.data());
+  cargs.push_back(nullptr);
+  pid_t pid = 0;
+  if (posix_spawn(&pid, cargs[0], &actions, nullptr, cargs.data(), environ) == 0) {
+    pid_ = pid;
+  } else {
+    ADD_FAILURE() << "cannot start " << argv[0];
+    exited_ = true;
+  }
+  posix_spawn_file_actions_destroy(&actions);
+}
+
+Child::~Child() {
+  if (!exited_ && pid_ > 0) {
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, &status_, 0);
+  }
+}
+
+bool Child::running() {
+  if (exited_) return false;
+  if (::waitpid(pid_, &status_, WNOHANG) == pid_) exited_ = true;
+  return !exited_;
+}
+
+void Child::signal(int sig) {
+  if (running()) ::kill(pid_, sig);
+}
+
+RunResult Child::wait() {
+  if (!exited_ && pid_ > 0) {
+    ::waitpid(pid_, &status_, 0);
+    exited_ = true;
+  }
+  RunResult r;
+  r.exit_code = WIFEXITED(status_) ? WEXITSTATUS(status_) : 128 + WTERMSIG(status_);
+  r.signal = WIFSIGNALED(status_) ? WTERMSIG(status_) : 0;
+  std::ifstream out(logs_ / "stdout"), err(logs_ / "stderr");
+  r.out.assign(std::istreambuf_iterator<char>(out), {});
+  r.err.assign(std::istreambuf_iterator<char>(err), {});
+  return r;
+}
+
+std::string Child::out() const {
+  std::ifstream out(logs_ / "stdout");
+  return std::string(std::istreambuf_iterator<char>(out), {});
+}
+
+bool eventually(const std::function<bool()>& done, double seconds) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (true) {
+    if (done()) return true;
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
 }
 
 }  // namespace peel::test

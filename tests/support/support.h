@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,7 @@ namespace peel::test {
 
 struct RunResult {
   int exit_code = -1;
+  int signal = 0;  // the signal that ended it, if one did
   std::string out;
   std::string err;
 };
@@ -62,6 +64,50 @@ int channels_of(const std::string& path);
 
 // The stderr of `ffmpeg -v warning -i path -f null -`: empty when ffmpeg decodes cleanly.
 std::string ffmpeg_warnings(const std::string& path);
+
+// Runs peel as the unprivileged user nobody when running as root (permission bits stop
+// nothing for root); as itself otherwise.
+RunResult peel_unprivileged(const std::vector<std::string>& args);
+// False when running as root and setpriv cannot drop to nobody (tests then skip).
+bool can_drop_privileges();
+
+// A tmpfs mounted over a folder for the life of the object, where the system lets us.
+class Mount {
+ public:
+  Mount(const std::string& where, const std::string& options);
+  ~Mount();
+  Mount(const Mount&) = delete;
+  Mount& operator=(const Mount&) = delete;
+  bool mounted() const { return mounted_; }
+
+ private:
+  std::string where_;
+  bool mounted_ = false;
+};
+
+// peel started in the background (stdin /dev/null, output to files), to be signalled.
+class Child {
+ public:
+  explicit Child(const std::vector<std::string>& peel_args);
+  ~Child();  // kills it (SIGKILL) if still running
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+
+  bool running();
+  void signal(int sig);
+  // Waits for the exit; returns what it printed and its exit code (128+N if killed by N).
+  RunResult wait();
+  std::string out() const;  // what it has printed on stdout so far
+
+ private:
+  TempDir logs_;
+  int pid_ = -1;
+  int status_ = 0;
+  bool exited_ = false;
+};
+
+// Polls `done` every 20 ms until true or `seconds` pass; returns its last value.
+bool eventually(const std::function<bool()>& done, double seconds = 20);
 
 // Parses peel's --json stdout; fails the test on malformed JSON.
 nlohmann::json json_of(const RunResult& r);
