@@ -76,6 +76,7 @@ class Collector {
       }
       if (!fs::is_regular_file(path, ec)) return;
     }
+    ++matched_;
     struct stat st {};
     if (::stat(path.c_str(), &st) == 0) {
       // The same file through two names (globs that overlap, links) is done once.
@@ -172,7 +173,7 @@ class Collector {
         segments.push_back(s);
       }
     }
-    const size_t before = result_.files.size();
+    const size_t before = matched_;
     const size_t errors_before = result_.errors.size();
     std::error_code ec;
     if (!base.empty() && !fs::is_directory(base, ec)) {
@@ -181,7 +182,7 @@ class Collector {
       return;
     }
     match(base, segments, 0, base.empty() ? "." : base.string());
-    if (result_.files.size() == before && result_.errors.size() == errors_before) {
+    if (matched_ == before && result_.errors.size() == errors_before) {
       error(pattern, ErrorCode::kInputNotFound,
             fmt::format("the pattern {} matches no file", pattern));
     }
@@ -190,6 +191,7 @@ class Collector {
   bool recursive_;
   fs::path exclude_;
   std::set<std::pair<dev_t, ino_t>> seen_;
+  size_t matched_ = 0;  // files matched, counting those already taken
   Discovery result_;
 };
 

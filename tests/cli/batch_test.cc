@@ -1,0 +1,253 @@
+// Batch mode: many inputs in one process, folders and globs, mirroring, collisions, resume,
+// failures that do not stop the others, Ctrl-C.
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "support/fixtures.h"
+#include "support/support.h"
+
+namespace peel::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The JSON Lines of a batch run: the per-file objects, and the summary (last line).
+struct Lines {
+  std::vector<nlohmann::json> files;
+  nlohmann::json summary;
+};
+
+Lines lines_of(const RunResult& r) {
+  Lines l;
+  std::istringstream in(r.out);
+  for (std::string line; std::getline(in, line);) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    EXPECT_FALSE(j.is_discarded()) << "not a JSON line: " << line;
+    if (j.contains("summary")) l.summary = j["summary"];
+    else l.files.push_back(j);
+  }
+  EXPECT_FALSE(l.summary.is_null()) << r.out << r.err;
+  return l;
+}
+
+nlohmann::json line_for(const Lines& l, const std::string& input_suffix) {
+  for (const auto& f : l.files) {
+    const std::string in = f["input"];
+    if (in.size() >= input_suffix.size() &&
+        in.compare(in.size() - input_suffix.size(), input_suffix.size(), input_suffix) == 0) {
+      return f;
+    }
+  }
+  ADD_FAILURE() << "no line for " << input_suffix;
+  return {};
+}
+
+void copy(const std::string& from, const std::string& to) {
+  fs::create_directories(fs::path(to).parent_path());
+  fs::copy_file(from, to, fs::copy_options::overwrite_existing);
+}
+
+// Every file below `dir`, relative, sorted; hidden ones included.
+std::vector<std::string> tree(const std::string& dir) {
+  std::vector<std::string> names;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    if (e.is_regular_file()) names.push_back(fs::relative(e.path(), dir).string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+TEST(Batch, FolderTreeIsMirroredAndOnlyVideosAreTaken) {
+  TempDir in, out;
+  copy(mp4_h264_aac(), in / "a.mp4");
+  copy(mkv_opus(), in / "talks/b.mkv");
+  copy(mkv_h264_pcm16(), in / "talks/2024/c.mkv");
+  copy(mp4_h264_aac(), in / "talks/recording.dat");  // a video, whatever its name says
+  copy(mp3_lame(), in / "music/song.mp3");             // audio only: not a video to extract
+  copy(mp4_h264_aac(), in / ".hidden/d.mp4");           // hidden folders are skipped
+  std::ofstream(in / "notes.txt") << "not media";
+  auto r = peel({"-R", in.path(), "-d", out.path(), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(tree(out.path()), (std::vector<std::string>{"a.m4a", "talks/2024/c.wav", "talks/b.opus",
+                                                         "talks/recording.m4a"}));
+  const auto l = lines_of(r);
+  EXPECT_EQ(l.summary["done"], 4);
+  EXPECT_EQ(l.summary["skipped"], 2);  // song.mp3, notes.txt
+  EXPECT_EQ(l.summary["failed"], 0);
+  EXPECT_NEAR(l.summary["audio_seconds"].get<double>(), 4 * 6.0, 0.2);
+  EXPECT_EQ(line_for(l, "song.mp3")["reason"], "not a video");
+  EXPECT_EQ(line_for(l, "c.mkv")["outputs"][0]["mode"], "copy");
+  EXPECT_TRUE(decode_f32(out / "talks/b.opus") == decode_f32(mkv_opus()));
+}
+
+TEST(Batch, AFolderWithoutRecursiveIsRefusedWithAHint) {
+  TempDir in;
+  copy(mp4_h264_aac(), in / "a.mp4");
+  auto r = peel({in.path(), in / "a.mp4", "--json"});
+  EXPECT_EQ(r.exit_code, 2);
+  const auto l = lines_of(r);
+  EXPECT_EQ(l.summary["done"], 1);
+  EXPECT_EQ(l.summary["failures"][0]["name"], "input_is_directory");
+  EXPECT_NE(l.summary["failures"][0]["message"].get<std::string>().find("-R"), std::string::npos);
+}
+
+TEST(Batch, OutputsBesideTheInputsAreNotTakenAgain) {
+  TempDir in;
+  copy(mp4_h264_aac(), in / "a.mp4");
+  copy(mkv_flac24(), in / "sub/b.mkv");
+  ASSERT_EQ(peel({"-R", in.path()}).exit_code, 0);
+  EXPECT_EQ(tree(in.path()),
+            (std::vector<std::string>{"a.m4a", "a.mp4", "sub/b.flac", "sub/b.mkv"}));
+  auto again = peel({"-R", in.path(), "--json", "-y"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  const auto l = lines_of(again);
+  EXPECT_EQ(l.summary["done"], 2);
+  EXPECT_EQ(line_for(l, "a.m4a")["reason"], "not a video");
+  EXPECT_EQ(tree(in.path()).size(), 4u);
+}
+
+TEST(Batch, AnOutputFolderInsideTheInputFolderIsNotReadBack) {
+  TempDir in;
+  copy(mp4_h264_aac(), in / "a.mp4");
+  const std::string out = in / "audio";
+  ASSERT_EQ(peel({"-R", in.path(), "-d", out, "-f", "mka"}).exit_code, 0);
+  auto again = peel({"-R", in.path(), "-d", out, "-f", "mka", "--json", "-y"});
+  const auto l = lines_of(again);
+  EXPECT_EQ(l.files.size(), 1u) << again.out;  // a.mp4 only: audio/a.mka is never looked at
+  EXPECT_EQ(tree(in.path()), (std::vector<std::string>{"a.mp4", "audio/a.mka"}));
+}
+
+TEST(Batch, GlobsWithDeepWildcardsAndOverlapsDoEachFileOnce) {
+  TempDir in, out;
+  copy(mkv_opus(), in / "x/one.mkv");
+  copy(mkv_opus(), in / "x/y/two.mkv");
+  copy(mp4_h264_aac(), in / "x/three.mp4");
+  auto r = peel({in / "**/*.mkv", in / "x/*.mkv", in / "x/y/two.mkv", "-d", out.path(), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto l = lines_of(r);
+  EXPECT_EQ(l.files.size(), 2u);
+  EXPECT_EQ(tree(out.path()), (std::vector<std::string>{"x/one.opus", "x/y/two.opus"}));
+  auto none = peel({in / "**/*.avi", "-d", out.path(), "--json"});
+  EXPECT_EQ(none.exit_code, 2);
+  EXPECT_NE(none.out.find("matches no file"), std::string::npos);
+}
+
+TEST(Batch, TwoInputsForOneOutputAreRefusedBeforeAnythingRuns) {
+  TempDir in, out;
+  copy(mp4_h264_aac(), in / "a/talk.mp4");
+  copy(mp4_h264_aac(), in / "b/talk.mp4");
+  auto r = peel({in / "a/talk.mp4", in / "b/talk.mp4", "-d", out.path(), "--json"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("would both be written to"), std::string::npos) << r.out;
+  EXPECT_TRUE(out.entries().empty());
+  // A name template makes them unique instead.
+  auto named = peel({in / "a/talk.mp4", in / "b/talk.mp4", "-d", out.path(), "--name",
+                     "{stem}.{ext}", "--json"});
+  ASSERT_EQ(named.exit_code, 0) << named.err;
+  EXPECT_EQ(out.entries(), (std::vector<std::string>{"talk-2.m4a", "talk.m4a"}));
+}
+
+TEST(Batch, OneBadFileDoesNotStopTheOthers) {
+  TempDir in, out;
+  copy(mp4_h264_aac(), in / "good1.mp4");
+  copy(mkv_opus(), in / "good2.mkv");
+  std::ofstream(in / "bad.mp4") << "this is not a video";
+  fs::create_symlink(in / "gone.mp4", in / "broken.mp4");
+  auto r = peel({in / "good1.mp4", in / "bad.mp4", "-R", in.path(), "-d", out.path(), "--json"});
+  EXPECT_EQ(r.exit_code, 2);
+  const auto l = lines_of(r);
+  EXPECT_EQ(l.summary["done"], 2);
+  EXPECT_EQ(l.summary["failed"], 2);  // bad.mp4 (named, so reported), broken.mp4
+  std::set<std::string> names;
+  for (const auto& f : l.summary["failures"]) names.insert(f["name"]);
+  EXPECT_EQ(names, (std::set<std::string>{"unsupported_file", "input_not_found"}));
+  EXPECT_EQ(tree(out.path()), (std::vector<std::string>{"good1.m4a", "good2.opus"}));
+  // The human summary says the same.
+  auto human = peel({in / "good1.mp4", in / "bad.mp4", "-d", out.path(), "-y"});
+  EXPECT_NE(human.err.find("1 done, 0 skipped, 1 failed"), std::string::npos) << human.err;
+}
+
+TEST(Batch, SkipExistingRedoesOnlyWhatIsMissing) {
+  TempDir in, out;
+  for (int i = 0; i < 4; ++i) copy(mp4_h264_aac(), in / ("v" + std::to_string(i) + ".mp4"));
+  ASSERT_EQ(peel({"-R", in.path(), "-d", out.path(), "-f", "mp3"}).exit_code, 0);
+  const auto before = fs::last_write_time(out / "v0.mp3");
+  fs::remove(out / "v2.mp3");
+  // A partial output of a crashed run is a hidden temporary file: it never counts as done.
+  std::ofstream(out / ".v3.mp3.peel-abc123") << "partial";
+  fs::remove(out / "v3.mp3");
+  auto r = peel({"-R", in.path(), "-d", out.path(), "-f", "mp3", "--skip-existing", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto l = lines_of(r);
+  EXPECT_EQ(l.summary["done"], 2);
+  EXPECT_EQ(l.summary["skipped"], 2);
+  EXPECT_EQ(fs::last_write_time(out / "v0.mp3"), before);
+  EXPECT_TRUE(fs::exists(out / "v2.mp3"));
+  EXPECT_TRUE(fs::exists(out / "v3.mp3"));
+}
+
+TEST(Batch, JobsRunFilesAtOnceWithTheSameResults) {
+  TempDir in, serial, parallel;
+  for (int i = 0; i < 6; ++i) copy(mkv_h264_pcm16(), in / ("v" + std::to_string(i) + ".mkv"));
+  ASSERT_EQ(peel({"-R", in.path(), "-d", serial.path(), "-f", "flac", "-j", "1"}).exit_code, 0);
+  ASSERT_EQ(peel({"-R", in.path(), "-d", parallel.path(), "-f", "flac", "-j", "4"}).exit_code, 0);
+  for (int i = 0; i < 6; ++i) {
+    const std::string name = "v" + std::to_string(i) + ".flac";
+    EXPECT_TRUE(decode_s16(serial / name) == decode_s16(parallel / name)) << name;
+  }
+}
+
+TEST(Batch, DryRunPlansEveryFileAndWritesNothing) {
+  TempDir in, out;
+  copy(mp4_h264_aac(), in / "a.mp4");
+  copy(mkv_opus(), in / "b.mkv");
+  auto r = peel({"-R", in.path(), "-d", out.path(), "--dry-run", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto l = lines_of(r);
+  ASSERT_EQ(l.files.size(), 2u);
+  EXPECT_NE(line_for(l, "b.mkv")["outputs"][0]["ffmpeg_command"].get<std::string>().find("ffmpeg"),
+            std::string::npos);
+  EXPECT_TRUE(out.entries().empty());
+}
+
+TEST(Batch, FullDiskFailsThatFileCleanlyAndSaysSo) {
+  TempDir in, out;
+  Mount small(out.path(), "size=256k");
+  if (!small.mounted()) GTEST_SKIP() << "cannot mount a small tmpfs here";
+  copy(mp4_h264_aac(), in / "small.mp4");        // ~100 KB of AAC: fits
+  copy(mkv_h264_pcm16(), in / "big.mkv");        // ~1.1 MB as WAV: does not
+  auto r = peel({"-R", in.path(), "-d", out.path(), "-j", "1", "--json"});
+  EXPECT_EQ(r.exit_code, 2);
+  const auto l = lines_of(r);
+  EXPECT_EQ(line_for(l, "big.mkv")["errors"][0]["name"], "write_failed");
+  EXPECT_NE(line_for(l, "big.mkv")["errors"][0]["message"].get<std::string>().find("disk is full"),
+            std::string::npos);
+  EXPECT_EQ(out.entries(), (std::vector<std::string>{"small.m4a"}));  // no partial left
+}
+
+TEST(Batch, CtrlCStopsStartingFilesCancelsRunningOnesAndLeavesNoPartials) {
+  TempDir in, out;
+  for (int i = 0; i < 8; ++i) copy(mkv_h264_pcm16(), in / ("v" + std::to_string(i) + ".mkv"));
+  // A slow transcode: every file is re-encoded to mp3 at a low sample rate... and there are
+  // many of them, so some are still waiting when the signal comes.
+  Child child({"-R", in.path(), "-d", out.path(), "-f", "mp3", "-j", "2", "--json"});
+  ASSERT_TRUE(eventually([&] { return !tree(out.path()).empty() || !child.running(); }));
+  child.signal(SIGINT);
+  const auto r = child.wait();
+  if (r.exit_code == 0) GTEST_SKIP() << "the batch finished before the signal";
+  EXPECT_EQ(r.exit_code, 130) << r.err;
+  EXPECT_EQ(r.signal, 0);
+  const auto l = lines_of(r);
+  EXPECT_TRUE(l.summary["interrupted"].get<bool>());
+  for (const auto& name : tree(out.path())) {
+    EXPECT_NE(name[0], '.') << "partial output left: " << name;
+  }
+  EXPECT_LT(tree(out.path()).size(), 8u);
+}
+
+}  // namespace
+}  // namespace peel::test
