@@ -220,6 +220,20 @@ int run_batch_command(const ExtractOptions& f, const CancelToken& cancel) {
                      .dump()
               << "\n";
   } else if (!f.quiet || failed > 0) {
+    if (failed > 0 && summary->done + summary->skipped + failed > 1) {
+      std::cerr << "peel: failed:\n";
+      for (const auto& o : summary->outcomes) {
+        if (o.status == FileOutcome::Status::kFailed && o.error &&
+            o.error->code != ErrorCode::kCancelled) {
+          std::cerr << fmt::format("  {} [{} {}]: {}\n", o.input, static_cast<int>(o.error->code),
+                                   error_name(o.error->code), o.error->message);
+        }
+      }
+      for (const auto& [path, error] : found.errors) {
+        std::cerr << fmt::format("  {} [{} {}]: {}\n", path, static_cast<int>(error.code),
+                                 error_name(error.code), error.message);
+      }
+    }
     std::cerr << fmt::format("peel: {} {}, {} skipped, {} failed; {} of audio in {:.2f} s ({:.0f}x "
                              "real time){}\n",
                              summary->done, f.dry_run ? "planned" : "done", summary->skipped,

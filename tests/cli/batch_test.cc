@@ -166,9 +166,10 @@ TEST(Batch, OneBadFileDoesNotStopTheOthers) {
   for (const auto& f : l.summary["failures"]) names.insert(f["name"]);
   EXPECT_EQ(names, (std::set<std::string>{"unsupported_file", "input_not_found"}));
   EXPECT_EQ(tree(out.path()), (std::vector<std::string>{"good1.m4a", "good2.opus"}));
-  // The human summary says the same.
+  // The human summary says the same, with each failure's code.
   auto human = peel({in / "good1.mp4", in / "bad.mp4", "-d", out.path(), "-y"});
   EXPECT_NE(human.err.find("1 done, 0 skipped, 1 failed"), std::string::npos) << human.err;
+  EXPECT_NE(human.err.find("bad.mp4 [4001 unsupported_file]"), std::string::npos) << human.err;
 }
 
 TEST(Batch, SkipExistingRedoesOnlyWhatIsMissing) {
@@ -247,6 +248,25 @@ TEST(Batch, CtrlCStopsStartingFilesCancelsRunningOnesAndLeavesNoPartials) {
     EXPECT_NE(name[0], '.') << "partial output left: " << name;
   }
   EXPECT_LT(tree(out.path()).size(), 8u);
+}
+
+TEST(Batch, ASecondCtrlCExitsAtOnceAndStillLeavesNoPartials) {
+  TempDir in, out;
+  for (int i = 0; i < 4; ++i) copy(mkv_h264_pcm16(), in / ("v" + std::to_string(i) + ".mkv"));
+  Child child({"-R", in.path(), "-d", out.path(), "-f", "flac", "-j", "2"});
+  ASSERT_TRUE(eventually([&] {
+    for (const auto& e : out.entries()) {
+      if (e[0] == '.') return true;  // a temporary output exists: files are being written
+    }
+    return !child.running();
+  }));
+  child.signal(SIGINT);
+  child.signal(SIGINT);
+  const auto r = child.wait();
+  if (r.exit_code == 0) GTEST_SKIP() << "the batch finished before the signal";
+  EXPECT_EQ(r.exit_code, 130);
+  EXPECT_EQ(r.signal, 0);
+  for (const auto& name : out.entries()) EXPECT_NE(name[0], '.') << "partial left: " << name;
 }
 
 }  // namespace
