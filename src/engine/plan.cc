@@ -125,11 +125,12 @@ std::string sample_format_of_source(const AudioTrack& t) {
 // supported rate above it (else the highest).
 Result<int> output_rate(const AVCodec* enc, int wanted, bool asked) {
   if (enc->supported_samplerates == nullptr) return wanted;
-  int best = 0;
+  int above = 0;    // the lowest supported rate above the wanted one
+  int highest = 0;
   for (const int* r = enc->supported_samplerates; *r != 0; ++r) {
     if (*r == wanted) return wanted;
-    if (*r > wanted && (best == 0 || *r < best)) best = *r;
-    if (best == 0 && *r > best) best = std::max(best, *r);
+    if (*r > wanted && (above == 0 || *r < above)) above = *r;
+    highest = std::max(highest, *r);
   }
   if (asked) {
     std::string rates;
@@ -140,7 +141,7 @@ Result<int> output_rate(const AVCodec* enc, int wanted, bool asked) {
                  fmt::format("{} cannot encode at {} Hz; choose one of {}", enc->name, wanted,
                              rates)};
   }
-  return best != 0 ? best : wanted;
+  return above != 0 ? above : highest;
 }
 
 std::string render_name(const std::string& tmpl, const std::string& input, const AudioTrack& t,

@@ -143,6 +143,9 @@ TEST(Plan, EncodersGetRatesAndChannelsTheyCanTake) {
   r.format = "mp3";
   auto p = plan(r, file({track(1, "aac", 48000, 6)}));
   EXPECT_EQ((*p)[0].channels, 2);
+  // No mp3 at 96 kHz: the highest rate it has; 40 kHz: the nearest above.
+  EXPECT_EQ((*plan(r, file({track(1, "pcm_s24le", 96000)})))[0].sample_rate, 48000);
+  EXPECT_EQ((*plan(r, file({track(1, "pcm_s16le", 40000)})))[0].sample_rate, 44100);
   r.sample_rate = 12345;
   EXPECT_EQ(plan(r, file({track(1, "aac")})).error().code, ErrorCode::kBadOutputOption);
 }
