@@ -15,16 +15,19 @@ namespace peel::engine {
 
 namespace {
 
-// Opus/Vorbis end trimming arrives as skip-samples side data on the last packet; Ogg
-// carries it only as a shorter last packet (granule position), so fold it into duration.
-void fold_end_trim(AVPacket* pkt, int rate, AVRational tb) {
+// Samples the decoder is told to drop from the end of this packet (Opus/Vorbis end trimming,
+// from Matroska's DiscardPadding).
+int64_t end_trim(const AVPacket* pkt) {
   size_t size = 0;
   const uint8_t* side = av_packet_get_side_data(pkt, AV_PKT_DATA_SKIP_SAMPLES, &size);
-  if (side == nullptr || size < 8) return;
-  const uint32_t end_trim = AV_RL32(side + 4);
-  if (end_trim == 0 || rate <= 0) return;
-  const int64_t trim = av_rescale_q(end_trim, AVRational{1, rate}, tb);
-  if (trim < pkt->duration) pkt->duration -= trim;
+  return side != nullptr && size >= 8 ? AV_RL32(side + 4) : 0;
+}
+
+// Ogg carries end trimming only as a shorter last packet (granule position): fold it into the
+// packet's duration.
+void fold_end_trim(AVPacket* pkt, int rate, AVRational tb) {
+  const int64_t trim = av_rescale_q(end_trim(pkt), AVRational{1, rate}, tb);
+  if (trim > 0 && trim < pkt->duration) pkt->duration -= trim;
 }
 
 // Samples the decoder is told to drop from the start of this packet (priming).
@@ -106,7 +109,9 @@ Result<void> copy_stream(Job& job) {
     if (!more) return more.error();
     if (!*more) break;
     const Micros t0 = src.to_timeline(pkt->pts);
-    const Micros t1 = t0 + av_rescale_q(pkt->duration, in->time_base, av::micros_tb());
+    // Where the packet's audio ends, less the samples its decoder is told to drop.
+    const Micros t1 = t0 + av_rescale_q(pkt->duration, in->time_base, av::micros_tb()) -
+                      av_rescale_q(end_trim(pkt.get()), AVRational{1, rate}, av::micros_tb());
     if (has_range && t1 <= plan.from) continue;
     if (plan.to && t0 >= *plan.to) break;
     if (first) {
@@ -148,7 +153,7 @@ Result<void> copy_stream(Job& job) {
       pkt->pts = pkt->dts = pts;
       next_pts = pts + pkt->duration;
     }
-    if (ogg) fold_end_trim(pkt.get(), rate, out_tb);
+    if (ogg && rate > 0) fold_end_trim(pkt.get(), rate, out_tb);
 
     if (bsf) {
       if (const int rc = av_bsf_send_packet(bsf.get(), pkt.get()); rc < 0) {

@@ -5,6 +5,8 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+
 extern "C" {
 #include <libavutil/channel_layout.h>
 }
@@ -31,7 +33,10 @@ MediaInfo describe(const AVFormatContext& ctx, const std::string& path) {
   info.path = path;
   info.container = ctx.iformat->name;
   info.container_long = ctx.iformat->long_name != nullptr ? ctx.iformat->long_name : "";
-  info.start = ctx.start_time == AV_NOPTS_VALUE ? 0 : ctx.start_time;  // AV_TIME_BASE is µs
+  // The timeline's zero: where the file starts, but never before 0. A start before 0 is
+  // codec priming (Opus pre-skip in Matroska starts at -6.5 ms) that decoders drop: the first
+  // sample anyone hears is at 0.
+  info.start = ctx.start_time == AV_NOPTS_VALUE ? 0 : std::max<int64_t>(0, ctx.start_time);
   info.duration = ctx.duration == AV_NOPTS_VALUE ? 0 : ctx.duration;
   struct stat st {};
   if (::stat(path.c_str(), &st) == 0) info.size = st.st_size;
@@ -65,7 +70,9 @@ MediaInfo describe(const AVFormatContext& ctx, const std::string& path) {
       if (t.title.empty()) t.title = tag(s->metadata, "handler_name");
       if (t.title == "SoundHandler" || t.title == "Core Media Audio") t.title.clear();
       t.is_default = (s->disposition & AV_DISPOSITION_DEFAULT) != 0;
-      t.start = s->start_time == AV_NOPTS_VALUE ? info.start : to_micros(s->start_time, s->time_base);
+      t.start = s->start_time == AV_NOPTS_VALUE
+                    ? info.start
+                    : std::max(info.start, to_micros(s->start_time, s->time_base));
       t.duration = s->duration != AV_NOPTS_VALUE ? to_micros(s->duration, s->time_base)
                                                   : info.duration;
       info.audio.push_back(std::move(t));

@@ -131,6 +131,11 @@ TEST(CopyGapless, OpusEndTrimmingSurvivesIntoOgg) {
   ASSERT_EQ(peel({mkv_opus(), "-o", out}).exit_code, 0);
   EXPECT_EQ(decode_f32(out).size(), decode_f32(mkv_opus()).size());
   EXPECT_EQ(decode_f32(out).size(), 6u * 48000 * 2);
+  // The JSON counts what decodes: the end trimming is not audio. (Matroska's timestamps, which
+  // the bounds are read from, are rounded to the millisecond.)
+  auto r = peel({mkv_opus(), "-o", out, "-y", "--json"});
+  EXPECT_NEAR(json_of(r)["outputs"][0]["end"].get<double>(), 6.0, 0.0015);
+  EXPECT_NEAR(json_of(r)["outputs"][0]["samples"].get<double>(), 6.0 * 48000, 48 * 1.5);
 }
 
 TEST(CopyGapless, AacPrimingSurvivesIntoM4a) {
