@@ -17,7 +17,7 @@ namespace peel {
 // One input file found by discover().
 struct InputFile {
   std::string path;
-  std::string root;       // the folder it was found under (mirrored below --out-dir), or its own
+  std::string root;    // the folder it was found under (mirrored below --out-dir), or its own
   bool named = false;  // named on the command line: errors about it are reported, never skipped
 };
 
@@ -41,7 +41,7 @@ struct FileOutcome {
   std::string input;
   enum class Status { kDone, kSkipped, kFailed } status = Status::kDone;
   std::optional<SkipReason> skip_reason;
-  std::vector<OutputPlan> plans;     // what it was (or, planning only, would be) written to
+  std::vector<OutputPlan> plans;  // what it was (or, planning only, would be) written to
   std::vector<OutputResult> outputs;
   std::optional<Error> error;
 };
@@ -51,15 +51,15 @@ struct FileOutcome {
 struct BatchEvent {
   enum class Kind { kPlanned, kStarted, kProgress, kFinished } kind = Kind::kStarted;
   std::string input;
-  int worker = 0;            // which worker thread (0-based): one terminal line each
-  Progress progress;         // kProgress: this file's progress; kPlanned: total = planned audio
+  int worker = 0;     // which worker thread (0-based): one terminal line each
+  Progress progress;  // kProgress: this file's progress; kPlanned: total = planned audio
   const FileOutcome* outcome = nullptr;  // kFinished
 };
 
 struct BatchOptions {
-  int jobs = 0;               // worker threads; 0: the number of cores
-  bool skip_existing = false; // resume: an input whose outputs all exist is skipped
-  bool plan_only = false;     // --dry-run: plan and check everything, write nothing
+  int jobs = 0;                // worker threads; 0: the number of cores
+  bool skip_existing = false;  // resume: an input whose outputs all exist is skipped
+  bool plan_only = false;      // --dry-run: plan and check everything, write nothing
   CancelToken cancel;
   // As in RunOptions (called from worker threads, not serialized).
   std::function<void(const std::string& path, bool exists)> on_temp_file;
@@ -72,9 +72,9 @@ struct BatchSummary {
   int skipped = 0;
   int failed = 0;
   bool cancelled = false;
-  bool damaged = false;         // some output lost audio to damage
-  double audio_seconds = 0;     // audio written
-  double planned_seconds = 0;   // audio the batch set out to write
+  bool damaged = false;        // some output lost audio to damage
+  double audio_seconds = 0;    // audio written
+  double planned_seconds = 0;  // audio the batch set out to write
   double wall_seconds = 0;
   std::vector<FileOutcome> outcomes;  // in input order
 };

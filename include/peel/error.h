@@ -11,26 +11,26 @@ namespace peel {
 // Stable error codes, shared by every front end (CLI exit codes and JSON, HTTP API).
 // Documented in docs/errors.md; never renumber.
 enum class ErrorCode : int {
-  kUsage = 1001,              // a flag or value the caller gave is malformed
-  kInputNotFound = 2001,      // the input path does not exist
-  kInputIsDirectory = 2002,   // the input is a folder
-  kInputUnreadable = 2003,    // no permission to read the input
-  kInputEmpty = 2004,         // the input is a zero-byte file
-  kUnsupportedFile = 4001,    // not a media file FFmpeg can read
-  kFileTooLarge = 4002,       // reserved for the HTTP service's upload limit
-  kNoAudio = 4003,            // a media file without any audio track
-  kTrackNotFound = 4004,      // --track / --lang / --title names no track
-  kBadRange = 4005,           // range outside the file, or --to before --from
-  kCannotCopy = 4006,         // --copy into a format that cannot carry the codec
-  kTruncatedIndex = 4007,     // an mp4/mov cut off before its index (moov)
-  kDamagedInput = 4008,       // damage found and --strict asked to refuse
-  kBadOutputOption = 4009,    // an option the output format cannot honour
-  kOutputExists = 5001,       // output exists and overwrite was not asked for
-  kOutputIsInput = 5002,      // the output path names the input file
-  kOutputUnwritable = 5003,   // the output folder cannot be written
-  kWriteFailed = 5004,        // writing failed midway (disk full, I/O error)
-  kCancelled = 6001,          // the cancel token fired
-  kInternal = 7001,           // FFmpeg failed in a way peel did not foresee
+  kUsage = 1001,             // a flag or value the caller gave is malformed
+  kInputNotFound = 2001,     // the input path does not exist
+  kInputIsDirectory = 2002,  // the input is a folder
+  kInputUnreadable = 2003,   // no permission to read the input
+  kInputEmpty = 2004,        // the input is a zero-byte file
+  kUnsupportedFile = 4001,   // not a media file FFmpeg can read
+  kFileTooLarge = 4002,      // reserved for the HTTP service's upload limit
+  kNoAudio = 4003,           // a media file without any audio track
+  kTrackNotFound = 4004,     // --track / --lang / --title names no track
+  kBadRange = 4005,          // range outside the file, or --to before --from
+  kCannotCopy = 4006,        // --copy into a format that cannot carry the codec
+  kTruncatedIndex = 4007,    // an mp4/mov cut off before its index (moov)
+  kDamagedInput = 4008,      // damage found and --strict asked to refuse
+  kBadOutputOption = 4009,   // an option the output format cannot honour
+  kOutputExists = 5001,      // output exists and overwrite was not asked for
+  kOutputIsInput = 5002,     // the output path names the input file
+  kOutputUnwritable = 5003,  // the output folder cannot be written
+  kWriteFailed = 5004,       // writing failed midway (disk full, I/O error)
+  kCancelled = 6001,         // the cancel token fired
+  kInternal = 7001,          // FFmpeg failed in a way peel did not foresee
 };
 
 // Short stable name of a code, such as "input_not_found".
@@ -47,7 +47,7 @@ struct Error {
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
   Result(Error error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const { return v_.index() == 0; }

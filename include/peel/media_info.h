@@ -13,10 +13,10 @@
 namespace peel {
 
 struct AudioTrack {
-  int number = 0;            // 1-based among audio tracks, as --track counts them
-  int stream_index = 0;      // index among all streams of the container
-  std::string codec;         // FFmpeg codec name: "aac", "mp3", "pcm_s24le", ...
-  std::string profile;       // "LC", "HE-AAC", ... or empty
+  int number = 0;        // 1-based among audio tracks, as --track counts them
+  int stream_index = 0;  // index among all streams of the container
+  std::string codec;     // FFmpeg codec name: "aac", "mp3", "pcm_s24le", ...
+  std::string profile;   // "LC", "HE-AAC", ... or empty
   int sample_rate = 0;
   int channels = 0;
   std::string channel_layout;  // "stereo", "5.1(side)", ...
@@ -25,8 +25,8 @@ struct AudioTrack {
   std::string lang;            // as tagged (often ISO 639-2), or empty
   std::string title;
   bool is_default = false;
-  Micros start = 0;            // first sample's time on the file's timeline
-  Micros duration = 0;         // 0 if unknown
+  Micros start = 0;     // first sample's time on the file's timeline
+  Micros duration = 0;  // 0 if unknown
 };
 
 struct VideoStream {
@@ -40,11 +40,11 @@ struct VideoStream {
 
 struct MediaInfo {
   std::string path;
-  std::string container;       // FFmpeg demuxer name(s): "mov,mp4,m4a,3gp,3g2,mj2"
+  std::string container;  // FFmpeg demuxer name(s): "mov,mp4,m4a,3gp,3g2,mj2"
   std::string container_long;
-  Micros start = 0;            // container start time; the timeline's zero
+  Micros start = 0;  // container start time; the timeline's zero
   Micros duration = 0;
-  int64_t size = 0;            // bytes
+  int64_t size = 0;  // bytes
   std::vector<AudioTrack> audio;
   std::vector<VideoStream> video;
   std::map<std::string, std::string> tags;

@@ -19,15 +19,15 @@ struct OutputPlan {
   std::string input;
   std::string output;
   Mode mode = Mode::kCopy;
-  std::string reason;        // why copy or transcode, in plain words
-  std::string format;        // format table name
-  std::string codec;         // output codec name (FFmpeg's), e.g. "mp3", "pcm_s24le"
-  AudioTrack track;          // the source track
-  Micros from = 0;           // on the file's timeline; 0 = its start
-  std::optional<Micros> to;  // empty: to the end
-  int sample_rate = 0;       // output rate
-  int channels = 0;          // output channel count
-  std::string sample_format; // "s16", "s24", "s32", "f32" or empty (codec's choice)
+  std::string reason;         // why copy or transcode, in plain words
+  std::string format;         // format table name
+  std::string codec;          // output codec name (FFmpeg's), e.g. "mp3", "pcm_s24le"
+  AudioTrack track;           // the source track
+  Micros from = 0;            // on the file's timeline; 0 = its start
+  std::optional<Micros> to;   // empty: to the end
+  int sample_rate = 0;        // output rate
+  int channels = 0;           // output channel count
+  std::string sample_format;  // "s16", "s24", "s32", "f32" or empty (codec's choice)
   std::optional<int64_t> bitrate;
   std::optional<double> quality;
   bool keep_metadata = true;

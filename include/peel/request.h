@@ -27,27 +27,27 @@ struct TrackSelector {
 
 struct Request {
   std::vector<std::string> inputs;
-  std::string output;                     // explicit output path; empty: derived
-  std::string out_dir;                    // folder for derived outputs; empty: beside input
-  std::string name_template;              // "{stem}.{ext}" style; empty: the default
-  std::string format = "auto";            // a format table name, or "auto"
+  std::string output;           // explicit output path; empty: derived
+  std::string out_dir;          // folder for derived outputs; empty: beside input
+  std::string name_template;    // "{stem}.{ext}" style; empty: the default
+  std::string format = "auto";  // a format table name, or "auto"
   CopyPolicy copy_policy = CopyPolicy::kAuto;
 
   std::optional<Micros> from;
   std::optional<Micros> to;
-  std::optional<Micros> duration;         // exclusive with `to`
+  std::optional<Micros> duration;  // exclusive with `to`
 
   TrackSelector track;
 
-  std::optional<int64_t> bitrate;         // bits per second (CBR)
-  std::optional<double> quality;          // codec VBR quality (LAME V0..9, vorbis -1..10, ...)
-  std::optional<int> sample_rate;         // Hz
-  std::optional<int> channels;            // count; down-mix uses the standard matrix
+  std::optional<int64_t> bitrate;            // bits per second (CBR)
+  std::optional<double> quality;             // codec VBR quality (LAME V0..9, vorbis -1..10, ...)
+  std::optional<int> sample_rate;            // Hz
+  std::optional<int> channels;               // count; down-mix uses the standard matrix
   std::optional<std::string> sample_format;  // s16, s24, s32, f32 (wav, flac, pcm)
 
   bool keep_metadata = true;
   bool overwrite = false;
-  bool strict = false;                    // refuse damaged input instead of salvaging it
+  bool strict = false;  // refuse damaged input instead of salvaging it
 };
 
 }  // namespace peel

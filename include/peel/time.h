@@ -25,8 +25,8 @@ inline double to_seconds(Micros t) { return static_cast<double>(t) / kMicrosPerS
 inline int64_t micros_to_samples(Micros t, int hz) {
   if (t < 0) return -micros_to_samples(-t, hz);
   // Whole seconds and the remainder separately: exact and free of overflow.
-  return t / kMicrosPerSecond * hz + (t % kMicrosPerSecond * hz + kMicrosPerSecond / 2) /
-                                         kMicrosPerSecond;
+  return t / kMicrosPerSecond * hz +
+         (t % kMicrosPerSecond * hz + kMicrosPerSecond / 2) / kMicrosPerSecond;
 }
 
 }  // namespace peel

@@ -1,8 +1,9 @@
 // RAII helpers, error translation, input opening and log routing.
 #include "av/av.h"
 
-#include <sys/stat.h>
 #include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <array>
@@ -10,8 +11,6 @@
 #include <cstdio>
 #include <cstring>
 #include <mutex>
-
-#include <fmt/format.h>
 
 namespace peel::av {
 
@@ -42,11 +41,19 @@ int read_file(void* opaque, uint8_t* buf, int size) {
 int64_t seek_file(void* opaque, int64_t offset, int whence) {
   auto* r = static_cast<FileReader*>(opaque);
   switch (whence & ~AVSEEK_FORCE) {
-    case AVSEEK_SIZE: return r->size;
-    case SEEK_SET: r->pos = offset; break;
-    case SEEK_CUR: r->pos += offset; break;
-    case SEEK_END: r->pos = r->size + offset; break;
-    default: return AVERROR(EINVAL);
+    case AVSEEK_SIZE:
+      return r->size;
+    case SEEK_SET:
+      r->pos = offset;
+      break;
+    case SEEK_CUR:
+      r->pos += offset;
+      break;
+    case SEEK_END:
+      r->pos = r->size + offset;
+      break;
+    default:
+      return AVERROR(EINVAL);
   }
   return r->pos;
 }
@@ -146,25 +153,25 @@ Result<InputContext> open_input(const std::string& path, const AVIOInterruptCB* 
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
     if (errno == EACCES) {
-      return Error{ErrorCode::kInputUnreadable,
-                   fmt::format("cannot read {}: permission denied; check the file's permissions",
-                               path)};
+      return Error{
+          ErrorCode::kInputUnreadable,
+          fmt::format("cannot read {}: permission denied; check the file's permissions", path)};
     }
-    return Error{ErrorCode::kInputNotFound,
-                 fmt::format("{} does not exist; check the path", path)};
+    return Error{ErrorCode::kInputNotFound, fmt::format("{} does not exist; check the path", path)};
   }
   if (S_ISDIR(st.st_mode)) {
     return Error{ErrorCode::kInputIsDirectory,
                  fmt::format("{} is a folder, not a file; name the video files inside it", path)};
   }
   if (::access(path.c_str(), R_OK) != 0) {
-    return Error{ErrorCode::kInputUnreadable,
-                 fmt::format("cannot read {}: permission denied; check the file's permissions",
-                             path)};
+    return Error{
+        ErrorCode::kInputUnreadable,
+        fmt::format("cannot read {}: permission denied; check the file's permissions", path)};
   }
   if (S_ISREG(st.st_mode) && st.st_size == 0) {
-    return Error{ErrorCode::kInputEmpty,
-                 fmt::format("{} is empty (0 bytes); it may still be copying or downloading", path)};
+    return Error{
+        ErrorCode::kInputEmpty,
+        fmt::format("{} is empty (0 bytes); it may still be copying or downloading", path)};
   }
 
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -176,8 +183,8 @@ Result<InputContext> open_input(const std::string& path, const AVIOInterruptCB* 
   constexpr int kBufferSize = 64 * 1024;
   auto* reader = new FileReader{fd, 0, st.st_size};
   auto* buffer = static_cast<uint8_t*>(av_malloc(kBufferSize));
-  AVIOContext* pb = avio_alloc_context(buffer, kBufferSize, 0, reader, read_file, nullptr,
-                                       seek_file);
+  AVIOContext* pb =
+      avio_alloc_context(buffer, kBufferSize, 0, reader, read_file, nullptr, seek_file);
   AVFormatContext* raw = avformat_alloc_context();
   raw->pb = pb;
   raw->flags |= AVFMT_FLAG_CUSTOM_IO;

@@ -4,6 +4,9 @@
 // first (the classic LPT rule), each worker taking the next file when it finishes one, so a few
 // huge files start early and small ones fill the gaps. Only `jobs` files are open at once and
 // per-file state is small, so memory does not grow with the number of files.
+#include "peel/batch.h"
+
+#include <fmt/format.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -15,9 +18,6 @@
 #include <numeric>
 #include <thread>
 
-#include <fmt/format.h>
-
-#include "peel/batch.h"
 #include "peel/plan.h"
 
 namespace peel {
@@ -62,8 +62,9 @@ struct Planned {
 Result<BatchSummary> run_batch(const Request& request, const std::vector<InputFile>& files,
                                const BatchOptions& options) {
   const auto started = std::chrono::steady_clock::now();
-  const int jobs = options.jobs > 0 ? options.jobs
-                                    : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  const int jobs = options.jobs > 0
+                       ? options.jobs
+                       : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   BatchSummary summary;
   summary.outcomes.resize(files.size());
   std::vector<Planned> planned(files.size());
@@ -196,10 +197,14 @@ Result<BatchSummary> run_batch(const Request& request, const std::vector<InputFi
       case FileOutcome::Status::kDone:
         if (!o.outputs.empty() || (options.plan_only && !o.plans.empty())) ++summary.done;
         break;
-      case FileOutcome::Status::kSkipped: ++summary.skipped; break;
+      case FileOutcome::Status::kSkipped:
+        ++summary.skipped;
+        break;
       case FileOutcome::Status::kFailed:
-        if (o.error && o.error->code == ErrorCode::kCancelled) summary.cancelled = true;
-        else ++summary.failed;
+        if (o.error && o.error->code == ErrorCode::kCancelled)
+          summary.cancelled = true;
+        else
+          ++summary.failed;
         break;
     }
     for (const auto& r : o.outputs) {

@@ -1,12 +1,11 @@
 // discover(): files, folders and globs into a deduplicated list of input files.
+#include <fmt/format.h>
 #include <fnmatch.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <set>
-
-#include <fmt/format.h>
 
 #include "peel/batch.h"
 
@@ -121,8 +120,7 @@ class Collector {
       if (ec) return;
       for (const auto& e : it) {
         std::error_code sec;
-        if (!hidden(e.path()) && e.is_directory(sec) && !e.is_symlink(sec) &&
-            !excluded(e.path())) {
+        if (!hidden(e.path()) && e.is_directory(sec) && !e.is_symlink(sec) && !excluded(e.path())) {
           match(dir / e.path().filename(), segments, index, root);
         }
       }

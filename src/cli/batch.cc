@@ -1,18 +1,18 @@
 // The batch half of the extract command: many inputs on all cores, JSON Lines, a summary.
+#include "peel/batch.h"
+
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <iostream>
 #include <map>
-#include <thread>
-
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "cli/commands.h"
 #include "cli/extract.h"
 #include "cli/json.h"
-#include "peel/batch.h"
 #include "peel/plan.h"
 
 namespace peel::cli {
@@ -26,8 +26,12 @@ class BatchDisplay {
 
   void on_event(const BatchEvent& e) {
     switch (e.kind) {
-      case BatchEvent::Kind::kPlanned: planned_ = e.progress.total; break;
-      case BatchEvent::Kind::kStarted: running_[e.worker] = {e.input, 0, 0}; break;
+      case BatchEvent::Kind::kPlanned:
+        planned_ = e.progress.total;
+        break;
+      case BatchEvent::Kind::kStarted:
+        running_[e.worker] = {e.input, 0, 0};
+        break;
       case BatchEvent::Kind::kProgress:
         running_[e.worker].done = e.progress.done;
         running_[e.worker].total = e.progress.total;
@@ -41,7 +45,8 @@ class BatchDisplay {
         break;
     }
     const auto now = std::chrono::steady_clock::now();
-    if (e.kind == BatchEvent::Kind::kProgress && now - last_draw_ < std::chrono::milliseconds(100)) {
+    if (e.kind == BatchEvent::Kind::kProgress &&
+        now - last_draw_ < std::chrono::milliseconds(100)) {
       return;
     }
     last_draw_ = now;
@@ -74,9 +79,9 @@ class BatchDisplay {
     const double elapsed = std::chrono::duration<double>(now - start_).count();
     const double speed = elapsed > 0 ? seconds / elapsed : 0;
     const double eta = speed > 0 ? (planned_ - seconds) / speed : 0;
-    std::string out = fmt::format("{}/{} files  {}/{} of audio  {:.0f}x  ETA {:.0f}s\n",
-                                  finished_, files_, format_time(seconds * 1e6),
-                                  format_time(planned_ * 1e6), speed, std::max(0.0, eta));
+    std::string out = fmt::format("{}/{} files  {}/{} of audio  {:.0f}x  ETA {:.0f}s\n", finished_,
+                                  files_, format_time(seconds * 1e6), format_time(planned_ * 1e6),
+                                  speed, std::max(0.0, eta));
     drawn_ = 1;
     for (const auto& [w, l] : running_) {
       const double pct = l.total > 0 ? 100 * l.done / l.total : 0;
@@ -100,9 +105,12 @@ class BatchDisplay {
 
 const char* status_name(FileOutcome::Status s) {
   switch (s) {
-    case FileOutcome::Status::kDone: return "done";
-    case FileOutcome::Status::kSkipped: return "skipped";
-    case FileOutcome::Status::kFailed: return "failed";
+    case FileOutcome::Status::kDone:
+      return "done";
+    case FileOutcome::Status::kSkipped:
+      return "skipped";
+    case FileOutcome::Status::kFailed:
+      return "failed";
   }
   return "failed";
 }
@@ -142,7 +150,8 @@ int run_batch_command(const ExtractOptions& f, const CancelToken& cancel) {
 
   const bool tty = ::isatty(STDOUT_FILENO) != 0 && ::isatty(STDERR_FILENO) != 0;
   const bool live = tty && !f.json && !f.quiet && !f.dry_run;
-  const int jobs = f.jobs > 0 ? f.jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int jobs =
+      f.jobs > 0 ? f.jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   std::optional<BatchDisplay> display;  // declared before options: its handler uses it
 
   int failed_discovery = 0;
@@ -186,8 +195,10 @@ int run_batch_command(const ExtractOptions& f, const CancelToken& cancel) {
     }
     if (lines.empty()) return;
     const std::string text = fmt::format("{}", fmt::join(lines, "\n"));
-    if (display) display->print(text);
-    else (o.error ? std::cerr : std::cout) << text << "\n";
+    if (display)
+      display->print(text);
+    else
+      (o.error ? std::cerr : std::cout) << text << "\n";
   };
 
   auto summary = run_batch(req, found.files, options);
@@ -198,7 +209,8 @@ int run_batch_command(const ExtractOptions& f, const CancelToken& cancel) {
   }
 
   const int failed = summary->failed + failed_discovery;
-  const double speed = summary->wall_seconds > 0 ? summary->audio_seconds / summary->wall_seconds : 0;
+  const double speed =
+      summary->wall_seconds > 0 ? summary->audio_seconds / summary->wall_seconds : 0;
   if (f.json) {
     nlohmann::json failures = nlohmann::json::array();
     for (const auto& o : summary->outcomes) {
@@ -234,12 +246,12 @@ int run_batch_command(const ExtractOptions& f, const CancelToken& cancel) {
                                  error_name(error.code), error.message);
       }
     }
-    std::cerr << fmt::format("peel: {} {}, {} skipped, {} failed; {} of audio in {:.2f} s ({:.0f}x "
-                             "real time){}\n",
-                             summary->done, f.dry_run ? "planned" : "done", summary->skipped,
-                             failed, format_time(static_cast<Micros>(summary->audio_seconds * 1e6)),
-                             summary->wall_seconds, speed,
-                             summary->cancelled ? "; interrupted" : "");
+    std::cerr << fmt::format(
+        "peel: {} {}, {} skipped, {} failed; {} of audio in {:.2f} s ({:.0f}x "
+        "real time){}\n",
+        summary->done, f.dry_run ? "planned" : "done", summary->skipped, failed,
+        format_time(static_cast<Micros>(summary->audio_seconds * 1e6)), summary->wall_seconds,
+        speed, summary->cancelled ? "; interrupted" : "");
   }
   if (summary->cancelled) return kExitInterrupted;
   if (failed > 0) return kExitFailed;

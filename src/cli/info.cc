@@ -1,8 +1,8 @@
 // `peel probe` and `peel formats`.
-#include <iostream>
+#include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
-#include <fmt/format.h>
+#include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
@@ -43,8 +43,8 @@ void print_info(const MediaInfo& m) {
     std::cout << "\n";
   }
   for (const auto& v : m.video) {
-    std::cout << fmt::format("  video (stream {}): {} {}x{}{}\n", v.stream_index, v.codec,
-                             v.width, v.height, v.attached_pic ? " cover art" : "");
+    std::cout << fmt::format("  video (stream {}): {} {}x{}{}\n", v.stream_index, v.codec, v.width,
+                             v.height, v.attached_pic ? " cover art" : "");
   }
   if (m.audio.empty()) std::cout << "  no audio\n";
 }
@@ -70,8 +70,10 @@ int probe_command(std::vector<std::string> args) {
       rc = kExitFailed;
       continue;
     }
-    if (json) files.push_back(to_json(*info));
-    else print_info(*info);
+    if (json)
+      files.push_back(to_json(*info));
+    else
+      print_info(*info);
   }
   if (json) std::cout << nlohmann::json{{"files", files}, {"errors", errors}}.dump(2) << "\n";
   return rc;
@@ -88,8 +90,8 @@ int formats_command(std::vector<std::string> args) {
     std::cout << all.dump(2) << "\n";
     return kExitOk;
   }
-  std::cout << fmt::format("{:<6} {:<5} {:<10} {:<30} {}\n", "format", "ext", "encodes",
-                           "copies", "description");
+  std::cout << fmt::format("{:<6} {:<5} {:<10} {:<30} {}\n", "format", "ext", "encodes", "copies",
+                           "description");
   for (const auto& f : formats()) {
     std::string copies;
     for (const auto& c : f.copyable) copies += (copies.empty() ? "" : ",") + c;

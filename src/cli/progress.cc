@@ -1,10 +1,10 @@
 // Terminal progress bar on stderr.
 #include "cli/progress.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cstdio>
-
-#include <fmt/format.h>
 
 namespace peel::cli {
 
@@ -20,8 +20,8 @@ void ProgressBar::update(const Progress& p) {
   constexpr int kWidth = 24;
   const int filled = static_cast<int>(fraction * kWidth);
   const std::string bar = std::string(filled, '#') + std::string(kWidth - filled, '-');
-  std::fputs(fmt::format("\r{} [{}] {:3.0f}%  {:.0f}x  ETA {:.0f}s ", label_, bar,
-                         fraction * 100, speed, std::max(0.0, eta))
+  std::fputs(fmt::format("\r{} [{}] {:3.0f}%  {:.0f}x  ETA {:.0f}s ", label_, bar, fraction * 100,
+                         speed, std::max(0.0, eta))
                  .c_str(),
              stderr);
   std::fflush(stderr);

@@ -2,6 +2,7 @@
 #include "engine/atomic_file.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,8 +11,6 @@
 #include <cstring>
 #include <filesystem>
 #include <vector>
-
-#include <fmt/format.h>
 
 namespace peel::engine {
 
@@ -30,14 +29,14 @@ Result<AtomicFile> AtomicFile::create(const std::string& target, const std::stri
                                target)};
     }
     if (S_ISDIR(out_st.st_mode)) {
-      return Error{ErrorCode::kOutputExists,
-                   fmt::format("the output {} is a folder; name a file, or use -d for a folder",
-                               target)};
+      return Error{
+          ErrorCode::kOutputExists,
+          fmt::format("the output {} is a folder; name a file, or use -d for a folder", target)};
     }
     if (!overwrite) {
-      return Error{ErrorCode::kOutputExists,
-                   fmt::format("{} already exists; add -y to replace it, or choose another name",
-                               target)};
+      return Error{
+          ErrorCode::kOutputExists,
+          fmt::format("{} already exists; add -y to replace it, or choose another name", target)};
     }
   }
   fs::path dir = fs::path(target).parent_path();
@@ -52,8 +51,7 @@ Result<AtomicFile> AtomicFile::create(const std::string& target, const std::stri
                                dir.string())};
     }
     return Error{ErrorCode::kOutputUnwritable,
-                 fmt::format("the output folder {} does not exist; create it first",
-                             dir.string())};
+                 fmt::format("the output folder {} does not exist; create it first", dir.string())};
   }
   if (!S_ISDIR(dir_st.st_mode)) {
     return Error{ErrorCode::kOutputUnwritable,
@@ -72,7 +70,12 @@ Result<AtomicFile> AtomicFile::create(const std::string& target, const std::stri
                              "write to with -d or -o",
                              dir.string(), std::strerror(errno))};
   }
-  ::fchmod(fd, 0644 & ~[] { mode_t m = ::umask(0); ::umask(m); return m; }());
+  ::fchmod(
+      fd, 0644 & ~[] {
+        mode_t m = ::umask(0);
+        ::umask(m);
+        return m;
+      }());
   ::close(fd);
   return AtomicFile(target, buf.data(), overwrite);
 }
@@ -110,9 +113,9 @@ Result<int64_t> AtomicFile::commit(bool sync) {
   if (::renameat2(AT_FDCWD, temp_.c_str(), AT_FDCWD, target_.c_str(), flags) != 0) {
     const int err = errno;
     if (err == EEXIST) {
-      return Error{ErrorCode::kOutputExists,
-                   fmt::format("{} appeared while peel was writing it; add -y to replace it",
-                               target_)};
+      return Error{
+          ErrorCode::kOutputExists,
+          fmt::format("{} appeared while peel was writing it; add -y to replace it", target_)};
     }
     return Error{ErrorCode::kWriteFailed,
                  fmt::format("cannot move the finished output into place as {} ({})", target_,

@@ -1,8 +1,8 @@
 // Stream copy: packets pass unchanged (through a bitstream filter where the container needs
 // another framing, e.g. ADTS→MP4). Cuts fall on packet boundaries.
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "engine/mux.h"
 #include "engine/stages.h"
@@ -82,9 +82,7 @@ Result<void> copy_stream(Job& job) {
   // Formats that signal priming hide the first packet's decoder warm-up behind it.
   const int64_t priming_in_samples = priming_samples(*in->codecpar);
   const int64_t priming =
-      ogg || spec.name == "m4a"
-          ? av_rescale_q(priming_in_samples, AVRational{1, rate}, out_tb)
-          : 0;
+      ogg || spec.name == "m4a" ? av_rescale_q(priming_in_samples, AVRational{1, rate}, out_tb) : 0;
   const av::CodecParameters out_par(avcodec_parameters_alloc());
   avcodec_parameters_copy(out_par.get(), par);
   if (out_par->initial_padding == 0) {
@@ -101,8 +99,7 @@ Result<void> copy_stream(Job& job) {
   int64_t next_pts = AV_NOPTS_VALUE;  // counted mode, out_tb
   bool first = true;
   const Micros track_end = plan.track.start - src.info().start + plan.track.duration;
-  ProgressReporter progress(job.options,
-                            to_seconds((plan.to ? *plan.to : track_end) - plan.from));
+  ProgressReporter progress(job.options, to_seconds((plan.to ? *plan.to : track_end) - plan.from));
 
   while (true) {
     auto more = src.read(pkt.get());
@@ -175,8 +172,8 @@ Result<void> copy_stream(Job& job) {
   // Samples the output holds: its span, less the holes damage left in it.
   Micros held = job.result.end - job.result.start;
   for (const auto& lost : src.lost()) {
-    held -= std::max<Micros>(0, std::min(lost.to, job.result.end) -
-                                    std::max(lost.from, job.result.start));
+    held -= std::max<Micros>(
+        0, std::min(lost.to, job.result.end) - std::max(lost.from, job.result.start));
   }
   job.result.samples = micros_to_samples(held, rate);
   job.result.sample_rate = rate;

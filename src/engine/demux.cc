@@ -1,9 +1,9 @@
 // Source: demuxing one audio stream, with damage tracking.
 #include "engine/demux.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "engine/probe.h"
 
@@ -47,8 +47,8 @@ Result<Source> Source::open(Input& input, int stream_index, const CancelToken& c
   }
   file.cancel = cancel;
   for (unsigned i = 0; i < ctx->nb_streams; ++i) {
-    ctx->streams[i]->discard = static_cast<int>(i) == stream_index ? AVDISCARD_DEFAULT
-                                                                   : AVDISCARD_ALL;
+    ctx->streams[i]->discard =
+        static_cast<int>(i) == stream_index ? AVDISCARD_DEFAULT : AVDISCARD_ALL;
   }
   if (file.read_from) rewind(ctx, file.info.start);
   file.read_from = true;

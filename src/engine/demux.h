@@ -18,8 +18,8 @@ namespace peel::engine {
 struct OpenFile {
   av::InputContext ctx;
   MediaInfo info;
-  CancelToken cancel;        // the current run's token, polled by the interrupt callback
-  bool read_from = false;    // a run has read packets: the next one rewinds first
+  CancelToken cancel;      // the current run's token, polled by the interrupt callback
+  bool read_from = false;  // a run has read packets: the next one rewinds first
 };
 
 Result<std::unique_ptr<OpenFile>> open_file(const std::string& path);

@@ -21,43 +21,113 @@ const std::vector<CopyRule> kPcmCopy = {
 
 std::vector<FormatSpec> build_table() {
   std::vector<FormatSpec> t;
-  t.push_back({"mp3", "mp3", "mp3", "MP3 (MPEG audio layer 3), plays everywhere",
-               AV_CODEC_ID_MP3, "libmp3lame", {{AV_CODEC_ID_MP3, nullptr}},
-               false, true, false, false, false, true, 192'000});
-  t.push_back({"aac", "aac", "adts", "raw AAC in ADTS frames (no gapless information)",
-               AV_CODEC_ID_AAC, "aac", {{AV_CODEC_ID_AAC, "aac_adtstoasc"}},
-               false, false, false, false, false, true, 192'000});
-  t.push_back({"m4a", "m4a", "ipod", "AAC or ALAC in an MPEG-4 audio file, gapless",
-               AV_CODEC_ID_AAC, "aac",
-               {{AV_CODEC_ID_AAC, "aac_adtstoasc"}, {AV_CODEC_ID_ALAC, nullptr},
-                {AV_CODEC_ID_AC3, nullptr}, {AV_CODEC_ID_EAC3, nullptr}},
-               false, true, true, false, false, true, 192'000});
-  t.push_back({"flac", "flac", "flac", "FLAC, lossless and compressed",
-               AV_CODEC_ID_FLAC, "flac", {{AV_CODEC_ID_FLAC, nullptr}},
-               false, true, false, true, true, true, 0});
-  t.push_back({"wav", "wav", "wav", "WAV, uncompressed PCM",
-               AV_CODEC_ID_PCM_S16LE, "pcm_s16le", kPcmCopy,
-               false, true, false, true, true, true, 0});
-  t.push_back({"opus", "opus", "opus", "Opus in Ogg, small and good for speech and music",
-               AV_CODEC_ID_OPUS, "libopus", {{AV_CODEC_ID_OPUS, nullptr}},
-               false, true, false, false, false, true, 128'000});
-  t.push_back({"ogg", "ogg", "ogg", "Ogg Vorbis (also carries Opus and FLAC by copy)",
-               AV_CODEC_ID_VORBIS, "libvorbis",
-               {{AV_CODEC_ID_VORBIS, nullptr}, {AV_CODEC_ID_OPUS, nullptr},
-                {AV_CODEC_ID_FLAC, nullptr}},
-               false, true, false, false, false, true, 160'000});
-  t.push_back({"mka", "mka", "matroska", "Matroska audio, carries any codec by copy",
-               AV_CODEC_ID_FLAC, "flac", {{AV_CODEC_ID_AAC, "aac_adtstoasc"}},
-               true, true, true, false, false, true, 0});
-  t.push_back({"pcm", "pcm", "", "raw PCM samples, no header (s16le unless --sample-format)",
-               AV_CODEC_ID_PCM_S16LE, "pcm_s16le", kPcmCopy,
-               false, false, false, true, true, true, 0});
-  t.push_back({"ac3", "ac3", "ac3", "Dolby Digital, raw (reached through auto)",
-               AV_CODEC_ID_AC3, "ac3", {{AV_CODEC_ID_AC3, nullptr}},
-               false, false, false, false, false, false, 448'000});
-  t.push_back({"eac3", "eac3", "eac3", "Dolby Digital Plus, raw (reached through auto)",
-               AV_CODEC_ID_EAC3, "eac3", {{AV_CODEC_ID_EAC3, nullptr}},
-               false, false, false, false, false, false, 640'000});
+  t.push_back({.name = "mp3",
+               .extension = "mp3",
+               .muxer = "mp3",
+               .description = "MP3 (MPEG audio layer 3), plays everywhere",
+               .codec = AV_CODEC_ID_MP3,
+               .encoder = "libmp3lame",
+               .copy = {{AV_CODEC_ID_MP3, nullptr}},
+               .tags = true,
+               .default_bitrate = 192'000});
+  t.push_back({.name = "aac",
+               .extension = "aac",
+               .muxer = "adts",
+               .description = "raw AAC in ADTS frames (no gapless information)",
+               .codec = AV_CODEC_ID_AAC,
+               .encoder = "aac",
+               .copy = {{AV_CODEC_ID_AAC, "aac_adtstoasc"}},
+               .default_bitrate = 192'000});
+  t.push_back({.name = "m4a",
+               .extension = "m4a",
+               .muxer = "ipod",
+               .description = "AAC or ALAC in an MPEG-4 audio file, gapless",
+               .codec = AV_CODEC_ID_AAC,
+               .encoder = "aac",
+               .copy = {{AV_CODEC_ID_AAC, "aac_adtstoasc"},
+                        {AV_CODEC_ID_ALAC, nullptr},
+                        {AV_CODEC_ID_AC3, nullptr},
+                        {AV_CODEC_ID_EAC3, nullptr}},
+               .tags = true,
+               .chapters = true,
+               .default_bitrate = 192'000});
+  t.push_back({.name = "flac",
+               .extension = "flac",
+               .muxer = "flac",
+               .description = "FLAC, lossless and compressed",
+               .codec = AV_CODEC_ID_FLAC,
+               .encoder = "flac",
+               .copy = {{AV_CODEC_ID_FLAC, nullptr}},
+               .tags = true,
+               .lossless = true,
+               .sample_formats = true});
+  t.push_back({.name = "wav",
+               .extension = "wav",
+               .muxer = "wav",
+               .description = "WAV, uncompressed PCM",
+               .codec = AV_CODEC_ID_PCM_S16LE,
+               .encoder = "pcm_s16le",
+               .copy = kPcmCopy,
+               .tags = true,
+               .lossless = true,
+               .sample_formats = true});
+  t.push_back({.name = "opus",
+               .extension = "opus",
+               .muxer = "opus",
+               .description = "Opus in Ogg, small and good for speech and music",
+               .codec = AV_CODEC_ID_OPUS,
+               .encoder = "libopus",
+               .copy = {{AV_CODEC_ID_OPUS, nullptr}},
+               .tags = true,
+               .default_bitrate = 128'000});
+  t.push_back({.name = "ogg",
+               .extension = "ogg",
+               .muxer = "ogg",
+               .description = "Ogg Vorbis (also carries Opus and FLAC by copy)",
+               .codec = AV_CODEC_ID_VORBIS,
+               .encoder = "libvorbis",
+               .copy = {{AV_CODEC_ID_VORBIS, nullptr},
+                        {AV_CODEC_ID_OPUS, nullptr},
+                        {AV_CODEC_ID_FLAC, nullptr}},
+               .tags = true,
+               .default_bitrate = 160'000});
+  t.push_back({.name = "mka",
+               .extension = "mka",
+               .muxer = "matroska",
+               .description = "Matroska audio, carries any codec by copy",
+               .codec = AV_CODEC_ID_FLAC,
+               .encoder = "flac",
+               .copy = {{AV_CODEC_ID_AAC, "aac_adtstoasc"}},
+               .copy_any = true,
+               .tags = true,
+               .chapters = true});
+  t.push_back({.name = "pcm",
+               .extension = "pcm",
+               .muxer = "",
+               .description = "raw PCM samples, no header (s16le unless --sample-format)",
+               .codec = AV_CODEC_ID_PCM_S16LE,
+               .encoder = "pcm_s16le",
+               .copy = kPcmCopy,
+               .lossless = true,
+               .sample_formats = true});
+  t.push_back({.name = "ac3",
+               .extension = "ac3",
+               .muxer = "ac3",
+               .description = "Dolby Digital, raw (reached through auto)",
+               .codec = AV_CODEC_ID_AC3,
+               .encoder = "ac3",
+               .copy = {{AV_CODEC_ID_AC3, nullptr}},
+               .selectable = false,
+               .default_bitrate = 448'000});
+  t.push_back({.name = "eac3",
+               .extension = "eac3",
+               .muxer = "eac3",
+               .description = "Dolby Digital Plus, raw (reached through auto)",
+               .codec = AV_CODEC_ID_EAC3,
+               .encoder = "eac3",
+               .copy = {{AV_CODEC_ID_EAC3, nullptr}},
+               .selectable = false,
+               .default_bitrate = 640'000});
   return t;
 }
 
@@ -81,7 +151,8 @@ const FormatSpec* find_format(std::string_view name) {
 
 const FormatSpec* format_for_extension(std::string_view extension) {
   std::string ext(extension);
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   if (ext == "raw") ext = "pcm";
   if (ext == "oga") ext = "ogg";
   if (ext == "mp4") ext = "m4a";
@@ -95,15 +166,33 @@ const FormatSpec* format_for_extension(std::string_view extension) {
 const FormatSpec& natural_format(AVCodecID codec) {
   const char* name = "mka";
   switch (codec) {
-    case AV_CODEC_ID_AAC: name = "m4a"; break;
-    case AV_CODEC_ID_ALAC: name = "m4a"; break;
-    case AV_CODEC_ID_MP3: name = "mp3"; break;
-    case AV_CODEC_ID_OPUS: name = "opus"; break;
-    case AV_CODEC_ID_VORBIS: name = "ogg"; break;
-    case AV_CODEC_ID_FLAC: name = "flac"; break;
-    case AV_CODEC_ID_AC3: name = "ac3"; break;
-    case AV_CODEC_ID_EAC3: name = "eac3"; break;
-    default: name = is_pcm(codec) ? "wav" : "mka"; break;
+    case AV_CODEC_ID_AAC:
+      name = "m4a";
+      break;
+    case AV_CODEC_ID_ALAC:
+      name = "m4a";
+      break;
+    case AV_CODEC_ID_MP3:
+      name = "mp3";
+      break;
+    case AV_CODEC_ID_OPUS:
+      name = "opus";
+      break;
+    case AV_CODEC_ID_VORBIS:
+      name = "ogg";
+      break;
+    case AV_CODEC_ID_FLAC:
+      name = "flac";
+      break;
+    case AV_CODEC_ID_AC3:
+      name = "ac3";
+      break;
+    case AV_CODEC_ID_EAC3:
+      name = "eac3";
+      break;
+    default:
+      name = is_pcm(codec) ? "wav" : "mka";
+      break;
   }
   return *find_format(name);
 }
@@ -137,12 +226,18 @@ AVCodecID pcm_codec(std::string_view sample_format) {
 
 std::string_view raw_muxer(AVCodecID codec) {
   switch (codec) {
-    case AV_CODEC_ID_PCM_S24LE: return "s24le";
-    case AV_CODEC_ID_PCM_S32LE: return "s32le";
-    case AV_CODEC_ID_PCM_F32LE: return "f32le";
-    case AV_CODEC_ID_PCM_F64LE: return "f64le";
-    case AV_CODEC_ID_PCM_U8: return "u8";
-    default: return "s16le";
+    case AV_CODEC_ID_PCM_S24LE:
+      return "s24le";
+    case AV_CODEC_ID_PCM_S32LE:
+      return "s32le";
+    case AV_CODEC_ID_PCM_F32LE:
+      return "f32le";
+    case AV_CODEC_ID_PCM_F64LE:
+      return "f64le";
+    case AV_CODEC_ID_PCM_U8:
+      return "u8";
+    default:
+      return "s16le";
   }
 }
 

@@ -20,18 +20,18 @@ struct CopyRule {
 struct FormatSpec {
   std::string_view name;
   std::string_view extension;
-  std::string_view muxer;        // FFmpeg muxer; pcm rows pick it from the sample format
+  std::string_view muxer;  // FFmpeg muxer; pcm rows pick it from the sample format
   std::string_view description;
-  AVCodecID codec;               // codec when transcoding into this format
-  std::string_view encoder;      // FFmpeg encoder name
-  std::vector<CopyRule> copy;    // codecs taken by stream copy
-  bool copy_any = false;         // takes any codec by copy (Matroska)
+  AVCodecID codec;             // codec when transcoding into this format
+  std::string_view encoder;    // FFmpeg encoder name
+  std::vector<CopyRule> copy;  // codecs taken by stream copy
+  bool copy_any = false;       // takes any codec by copy (Matroska)
   bool tags = false;
   bool chapters = false;
   bool lossless = false;
-  bool sample_formats = false;   // --sample-format applies (wav, flac, pcm)
-  bool selectable = true;        // listed for -f
-  int64_t default_bitrate = 0;   // bits/s for lossy codecs, 0: codec default or lossless
+  bool sample_formats = false;  // --sample-format applies (wav, flac, pcm)
+  bool selectable = true;       // listed for -f
+  int64_t default_bitrate = 0;  // bits/s for lossy codecs, 0: codec default or lossless
 };
 
 const std::vector<FormatSpec>& format_table();

@@ -1,10 +1,10 @@
 // Sink: muxing into the temporary output file.
 #include "engine/mux.h"
 
+#include <fmt/format.h>
+
 #include <cerrno>
 #include <set>
-
-#include <fmt/format.h>
 
 extern "C" {
 #include <libavutil/mathematics.h>
@@ -20,9 +20,9 @@ int interrupt(void* opaque) noexcept {
 
 // Container bookkeeping that describes the source file, not the audio.
 bool is_container_tag(const char* key) {
-  static const std::set<std::string> kSkip = {"major_brand", "minor_version",
-                                              "compatible_brands", "encoder", "handler_name",
-                                              "vendor_id", "duration", "ENCODER", "DURATION"};
+  static const std::set<std::string> kSkip = {"major_brand", "minor_version", "compatible_brands",
+                                              "encoder",     "handler_name",  "vendor_id",
+                                              "duration",    "ENCODER",       "DURATION"};
   return kSkip.count(key) != 0;
 }
 
@@ -103,8 +103,7 @@ Result<Sink> Sink::open(const OutputPlan& plan, const std::string& path,
   AVDictionary* io_opts = nullptr;
   av_dict_set(&io_opts, "protocol_whitelist", "file", 0);
   const std::string url = "file:" + path;
-  rc = avio_open2(&s.ctx_->pb, url.c_str(), AVIO_FLAG_WRITE, &s.ctx_->interrupt_callback,
-                  &io_opts);
+  rc = avio_open2(&s.ctx_->pb, url.c_str(), AVIO_FLAG_WRITE, &s.ctx_->interrupt_callback, &io_opts);
   av_dict_free(&io_opts);
   if (rc < 0) {
     return av::translate(rc, ErrorCode::kOutputUnwritable,
@@ -135,9 +134,9 @@ Result<void> Sink::start() {
   av_dict_free(&opts);
   if (rc < 0) {
     if (rc == AVERROR(EINVAL) || rc == AVERROR_INVALIDDATA || rc == AVERROR_PATCHWELCOME) {
-      return av::translate(rc, ErrorCode::kCannotCopy,
-                           fmt::format("the {} format cannot hold this audio for {}",
-                                       ctx_->oformat->name, target_));
+      return av::translate(
+          rc, ErrorCode::kCannotCopy,
+          fmt::format("the {} format cannot hold this audio for {}", ctx_->oformat->name, target_));
     }
     return write_error(rc);
   }

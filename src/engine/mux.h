@@ -18,8 +18,8 @@ class Sink {
   // are taken from the source unless the plan drops metadata; chapters are kept when they
   // overlap [start, plan.to) and shifted so that `start` (timeline µs) is zero.
   static Result<Sink> open(const OutputPlan& plan, const std::string& path,
-                           const AVCodecParameters& par, AVRational time_base,
-                           const Source& source, Micros start, const CancelToken& cancel);
+                           const AVCodecParameters& par, AVRational time_base, const Source& source,
+                           Micros start, const CancelToken& cancel);
 
   AVStream* stream() const { return ctx_->streams[0]; }
 

@@ -1,10 +1,10 @@
 // plan(): decides, for one input, which tracks become which files, copied or transcoded.
 #include "peel/plan.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <filesystem>
-
-#include <fmt/format.h>
 
 #include "engine/format_table.h"
 #include "engine/languages.h"
@@ -21,9 +21,9 @@ using engine::FormatSpec;
 namespace {
 
 std::string describe_track(const AudioTrack& t) {
-  std::string s = fmt::format("track {}: {} {} Hz {}", t.number, t.codec, t.sample_rate,
-                              t.channel_layout.empty() ? fmt::format("{} ch", t.channels)
-                                                       : t.channel_layout);
+  std::string s =
+      fmt::format("track {}: {} {} Hz {}", t.number, t.codec, t.sample_rate,
+                  t.channel_layout.empty() ? fmt::format("{} ch", t.channels) : t.channel_layout);
   if (!t.lang.empty()) s += " [" + t.lang + "]";
   if (!t.title.empty()) s += " \"" + t.title + "\"";
   if (t.is_default) s += " (default)";
@@ -64,9 +64,8 @@ Result<std::vector<AudioTrack>> select_tracks(const TrackSelector& sel, const Me
     if (sel.number) asked = fmt::format("audio track {}", *sel.number);
     if (sel.lang) asked += (asked.empty() ? "" : ", ") + fmt::format("language '{}'", *sel.lang);
     if (sel.title) asked += (asked.empty() ? "" : ", ") + fmt::format("title '{}'", *sel.title);
-    return Error{ErrorCode::kTrackNotFound,
-                 fmt::format("{} has no {}; its audio tracks are: {}", info.path, asked,
-                             list_tracks(info))};
+    return Error{ErrorCode::kTrackNotFound, fmt::format("{} has no {}; its audio tracks are: {}",
+                                                        info.path, asked, list_tracks(info))};
   }
   if (sel.number || sel.lang || sel.title) return std::vector<AudioTrack>{matches.front()};
   for (const auto& t : info.audio) {
@@ -125,7 +124,7 @@ std::string sample_format_of_source(const AudioTrack& t) {
 // supported rate above it (else the highest).
 Result<int> output_rate(const AVCodec* enc, int wanted, bool asked) {
   if (enc->supported_samplerates == nullptr) return wanted;
-  int above = 0;    // the lowest supported rate above the wanted one
+  int above = 0;  // the lowest supported rate above the wanted one
   int highest = 0;
   for (const int* r = enc->supported_samplerates; *r != 0; ++r) {
     if (*r == wanted) return wanted;
@@ -137,9 +136,9 @@ Result<int> output_rate(const AVCodec* enc, int wanted, bool asked) {
     for (const int* r = enc->supported_samplerates; *r != 0; ++r) {
       rates += (rates.empty() ? "" : ", ") + std::to_string(*r);
     }
-    return Error{ErrorCode::kBadOutputOption,
-                 fmt::format("{} cannot encode at {} Hz; choose one of {}", enc->name, wanted,
-                             rates)};
+    return Error{
+        ErrorCode::kBadOutputOption,
+        fmt::format("{} cannot encode at {} Hz; choose one of {}", enc->name, wanted, rates)};
   }
   return above != 0 ? above : highest;
 }
@@ -159,13 +158,20 @@ std::string render_name(const std::string& tmpl, const std::string& input, const
       break;
     }
     const std::string key = tmpl.substr(i + 1, close - i - 1);
-    if (key == "stem") out += in.stem().string();
-    else if (key == "ext") out += f.extension;
-    else if (key == "track") out += std::to_string(t.number);
-    else if (key == "lang") out += t.lang.empty() ? "und" : t.lang;
-    else if (key == "title") out += t.title.empty() ? "untitled" : t.title;
-    else if (key == "dir") out += in.parent_path().filename().string();
-    else out += "{" + key + "}";
+    if (key == "stem")
+      out += in.stem().string();
+    else if (key == "ext")
+      out += f.extension;
+    else if (key == "track")
+      out += std::to_string(t.number);
+    else if (key == "lang")
+      out += t.lang.empty() ? "und" : t.lang;
+    else if (key == "title")
+      out += t.title.empty() ? "untitled" : t.title;
+    else if (key == "dir")
+      out += in.parent_path().filename().string();
+    else
+      out += "{" + key + "}";
     i = close;
   }
   return out;
@@ -189,9 +195,8 @@ Result<std::vector<OutputPlan>> plan(const Request& r, const MediaInfo& info) {
   }
   if (from < 0) return Error{ErrorCode::kBadRange, "--from cannot be negative"};
   if (to && *to <= from) {
-    return Error{ErrorCode::kBadRange,
-                 fmt::format("--to ({}) must be after --from ({})", format_time(*to),
-                             format_time(from))};
+    return Error{ErrorCode::kBadRange, fmt::format("--to ({}) must be after --from ({})",
+                                                   format_time(*to), format_time(from))};
   }
   if (info.duration > 0 && from >= info.duration) {
     return Error{ErrorCode::kBadRange,
@@ -207,9 +212,9 @@ Result<std::vector<OutputPlan>> plan(const Request& r, const MediaInfo& info) {
                  "-o names one file, but this makes several; use -d DIR (and --name) instead"};
   }
   if (r.sample_format && engine::pcm_codec(*r.sample_format) == AV_CODEC_ID_NONE) {
-    return Error{ErrorCode::kUsage,
-                 fmt::format("unknown sample format '{}'; use s16, s24, s32 or f32",
-                             *r.sample_format)};
+    return Error{
+        ErrorCode::kUsage,
+        fmt::format("unknown sample format '{}'; use s16, s24, s32 or f32", *r.sample_format)};
   }
 
   std::vector<OutputPlan> plans;
@@ -280,16 +285,17 @@ Result<std::vector<OutputPlan>> plan(const Request& r, const MediaInfo& info) {
     } else if (!processing.empty() || has_range) {
       if (has_range) processing.insert(processing.begin(), "a sample-exact range cut");
       p.mode = Mode::kTranscode;
-      p.reason = fmt::format("re-encode: {} needs decoding (use --copy for a packet-boundary "
-                             "cut without re-encoding)",
-                             fmt::join(processing, " and "));
+      p.reason = fmt::format(
+          "re-encode: {} needs decoding (use --copy for a packet-boundary "
+          "cut without re-encoding)",
+          fmt::join(processing, " and "));
       if (!has_range) {
         p.reason = fmt::format("re-encode: {} needs decoding", fmt::join(processing, " and "));
       }
     } else {
       p.mode = Mode::kCopy;
-      p.reason = fmt::format("copy: .{} carries {} as it is, no quality lost", f.extension,
-                             track.codec);
+      p.reason =
+          fmt::format("copy: .{} carries {} as it is, no quality lost", f.extension, track.codec);
     }
 
     if (p.mode == Mode::kCopy) {
@@ -323,8 +329,8 @@ Result<std::vector<OutputPlan>> plan(const Request& r, const MediaInfo& info) {
                                  f.encoder)};
       }
       p.codec = avcodec_get_name(enc->id);
-      auto rate = output_rate(enc, r.sample_rate.value_or(track.sample_rate),
-                              r.sample_rate.has_value());
+      auto rate =
+          output_rate(enc, r.sample_rate.value_or(track.sample_rate), r.sample_rate.has_value());
       if (!rate) return rate.error();
       p.sample_rate = *rate;
       p.channels = r.channels.value_or(track.channels);
@@ -338,9 +344,9 @@ Result<std::vector<OutputPlan>> plan(const Request& r, const MediaInfo& info) {
         p.reason += fmt::format("; down-mixed to stereo ({} holds at most 2 channels)", f.name);
       }
       if (r.quality && enc->id != AV_CODEC_ID_MP3 && enc->id != AV_CODEC_ID_VORBIS) {
-        return Error{ErrorCode::kBadOutputOption,
-                     fmt::format("--quality applies to mp3 and ogg (Vorbis); use --bitrate for {}",
-                                 f.name)};
+        return Error{
+            ErrorCode::kBadOutputOption,
+            fmt::format("--quality applies to mp3 and ogg (Vorbis); use --bitrate for {}", f.name)};
       }
       if (!p.bitrate && !p.quality && f.default_bitrate > 0) p.bitrate = f.default_bitrate;
     }
@@ -350,9 +356,10 @@ Result<std::vector<OutputPlan>> plan(const Request& r, const MediaInfo& info) {
       p.output = r.output;
     } else {
       const std::string tmpl = !r.name_template.empty() ? r.name_template
-                               : r.track.all          ? "{stem}.{track}.{lang}.{ext}"
-                                                      : "{stem}.{ext}";
-      const fs::path dir = !r.out_dir.empty() ? fs::path(r.out_dir) : fs::path(info.path).parent_path();
+                               : r.track.all            ? "{stem}.{track}.{lang}.{ext}"
+                                                        : "{stem}.{ext}";
+      const fs::path dir =
+          !r.out_dir.empty() ? fs::path(r.out_dir) : fs::path(info.path).parent_path();
       p.output = (dir / render_name(tmpl, info.path, track, f)).string();
     }
     plans.push_back(std::move(p));
@@ -400,8 +407,10 @@ std::string seconds(Micros t) {
 
 std::string ffmpeg_command(const OutputPlan& p) {
   std::vector<std::string> a = {"ffmpeg", "-hide_banner"};
-  if (p.overwrite) a.push_back("-y");
-  else a.push_back("-n");
+  if (p.overwrite)
+    a.push_back("-y");
+  else
+    a.push_back("-n");
   a.push_back("-i");
   a.push_back(p.input);
   // Output-side -ss/-to decode from the start: slower, but sample-accurate like peel.

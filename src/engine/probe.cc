@@ -1,11 +1,11 @@
 // probe(): MediaInfo from an opened input.
 #include "engine/probe.h"
 
-#include "engine/demux.h"
-
 #include <sys/stat.h>
 
 #include <algorithm>
+
+#include "engine/demux.h"
 
 extern "C" {
 #include <libavutil/channel_layout.h>
@@ -73,8 +73,8 @@ MediaInfo describe(const AVFormatContext& ctx, const std::string& path) {
       t.start = s->start_time == AV_NOPTS_VALUE
                     ? info.start
                     : std::max(info.start, to_micros(s->start_time, s->time_base));
-      t.duration = s->duration != AV_NOPTS_VALUE ? to_micros(s->duration, s->time_base)
-                                                  : info.duration;
+      t.duration =
+          s->duration != AV_NOPTS_VALUE ? to_micros(s->duration, s->time_base) : info.duration;
       info.audio.push_back(std::move(t));
     } else if (par->codec_type == AVMEDIA_TYPE_VIDEO) {
       VideoStream v;

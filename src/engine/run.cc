@@ -1,9 +1,9 @@
 // run(): opens the source and the atomic output, runs copy or transcode, commits.
 #include "peel/run.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "engine/atomic_file.h"
 #include "engine/stages.h"

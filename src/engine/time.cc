@@ -1,8 +1,9 @@
 // Time parsing: plain seconds, clock notation and unit notation, all to exact microseconds.
 #include "peel/time.h"
 
-#include <cctype>
 #include <fmt/format.h>
+
+#include <cctype>
 
 namespace peel {
 
@@ -92,8 +93,9 @@ Result<Micros> parse_time(std::string_view text) {
     }
     if (rank >= last_rank) return bad_time(text);
     last_rank = rank;
-    total += unit == 1000 ? value / 1000 : value / kMicrosPerSecond * unit +
-                                               value % kMicrosPerSecond * (unit / kMicrosPerSecond);
+    total += unit == 1000 ? value / 1000
+                          : value / kMicrosPerSecond * unit +
+                                value % kMicrosPerSecond * (unit / kMicrosPerSecond);
     if (pos == text.size()) return total;
     if (!parse_decimal(text, pos, value) || pos == text.size()) return bad_time(text);
   }

@@ -27,8 +27,10 @@ Lines lines_of(const RunResult& r) {
   for (std::string line; std::getline(in, line);) {
     auto j = nlohmann::json::parse(line, nullptr, false);
     EXPECT_FALSE(j.is_discarded()) << "not a JSON line: " << line;
-    if (j.contains("summary")) l.summary = j["summary"];
-    else l.files.push_back(j);
+    if (j.contains("summary"))
+      l.summary = j["summary"];
+    else
+      l.files.push_back(j);
   }
   EXPECT_FALSE(l.summary.is_null()) << r.out << r.err;
   return l;
@@ -67,13 +69,13 @@ TEST(Batch, FolderTreeIsMirroredAndOnlyVideosAreTaken) {
   copy(mkv_opus(), in / "talks/b.mkv");
   copy(mkv_h264_pcm16(), in / "talks/2024/c.mkv");
   copy(mp4_h264_aac(), in / "talks/recording.dat");  // a video, whatever its name says
-  copy(mp3_lame(), in / "music/song.mp3");             // audio only: not a video to extract
-  copy(mp4_h264_aac(), in / ".hidden/d.mp4");           // hidden folders are skipped
+  copy(mp3_lame(), in / "music/song.mp3");           // audio only: not a video to extract
+  copy(mp4_h264_aac(), in / ".hidden/d.mp4");        // hidden folders are skipped
   std::ofstream(in / "notes.txt") << "not media";
   auto r = peel({"-R", in.path(), "-d", out.path(), "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(tree(out.path()), (std::vector<std::string>{"a.m4a", "talks/2024/c.wav", "talks/b.opus",
-                                                         "talks/recording.m4a"}));
+                                                        "talks/recording.m4a"}));
   const auto l = lines_of(r);
   EXPECT_EQ(l.summary["done"], 4);
   EXPECT_EQ(l.summary["skipped"], 2);  // song.mp3, notes.txt
@@ -145,8 +147,8 @@ TEST(Batch, TwoInputsForOneOutputAreRefusedBeforeAnythingRuns) {
   EXPECT_NE(r.out.find("would both be written to"), std::string::npos) << r.out;
   EXPECT_TRUE(out.entries().empty());
   // A name template makes them unique instead.
-  auto named = peel({in / "a/talk.mp4", in / "b/talk.mp4", "-d", out.path(), "--name",
-                     "{stem}.{ext}", "--json"});
+  auto named = peel(
+      {in / "a/talk.mp4", in / "b/talk.mp4", "-d", out.path(), "--name", "{stem}.{ext}", "--json"});
   ASSERT_EQ(named.exit_code, 0) << named.err;
   EXPECT_EQ(out.entries(), (std::vector<std::string>{"talk-2.m4a", "talk.m4a"}));
 }
@@ -219,8 +221,8 @@ TEST(Batch, FullDiskFailsThatFileCleanlyAndSaysSo) {
   TempDir in, out;
   Mount small(out.path(), "size=256k");
   if (!small.mounted()) GTEST_SKIP() << "cannot mount a small tmpfs here";
-  copy(mp4_h264_aac(), in / "small.mp4");        // ~100 KB of AAC: fits
-  copy(mkv_h264_pcm16(), in / "big.mkv");        // ~1.1 MB as WAV: does not
+  copy(mp4_h264_aac(), in / "small.mp4");  // ~100 KB of AAC: fits
+  copy(mkv_h264_pcm16(), in / "big.mkv");  // ~1.1 MB as WAV: does not
   auto r = peel({"-R", in.path(), "-d", out.path(), "-j", "1", "--json"});
   EXPECT_EQ(r.exit_code, 2);
   const auto l = lines_of(r);

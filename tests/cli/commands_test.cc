@@ -44,10 +44,11 @@ TEST(Formats, ListsEveryFormatOfTheContract) {
   for (const auto& f : json_of(r)) {
     if (f["selectable"]) names.insert(f["name"]);
   }
-  EXPECT_EQ(names, (std::set<std::string>{"mp3", "aac", "m4a", "flac", "wav", "opus", "ogg",
-                                          "mka", "pcm"}));
+  EXPECT_EQ(names, (std::set<std::string>{"mp3", "aac", "m4a", "flac", "wav", "opus", "ogg", "mka",
+                                          "pcm"}));
   const std::string table = peel({"formats"}).out;
-  for (const auto& name : names) EXPECT_NE(table.find("\n" + name + " "), std::string::npos) << name;
+  for (const auto& name : names)
+    EXPECT_NE(table.find("\n" + name + " "), std::string::npos) << name;
 }
 
 TEST(DryRun, WritesNothingAndExplainsItself) {
@@ -68,12 +69,12 @@ TEST(DryRun, TheEquivalentFfmpegCommandMatchesWhatPeelWrites) {
   struct Case {
     std::vector<std::string> args;
   };
-  for (const auto& c : std::vector<Case>{{{mp4_h264_aac(), "-o", dir / "a.m4a"}},
-                                         {{mkv_opus(), "-o", dir / "b.opus"}},
-                                         {{mkv_flac24(), "--from", "1", "-t", "2", "-o",
-                                           dir / "c.wav"}},
-                                         {{mkv_two_tracks(), "--lang", "eng", "-b", "128k",
-                                           "--sample-rate", "44100", "-o", dir / "d.mp3"}}}) {
+  for (const auto& c :
+       std::vector<Case>{{{mp4_h264_aac(), "-o", dir / "a.m4a"}},
+                         {{mkv_opus(), "-o", dir / "b.opus"}},
+                         {{mkv_flac24(), "--from", "1", "-t", "2", "-o", dir / "c.wav"}},
+                         {{mkv_two_tracks(), "--lang", "eng", "-b", "128k", "--sample-rate",
+                           "44100", "-o", dir / "d.mp3"}}}) {
     auto args = c.args;
     args.push_back("--dry-run");
     args.push_back("--json");
@@ -93,7 +94,8 @@ TEST(DryRun, TheEquivalentFfmpegCommandMatchesWhatPeelWrites) {
     EXPECT_EQ(a["sample_rate"], b["sample_rate"]) << cmd;
     EXPECT_EQ(a["channels"], b["channels"]) << cmd;
     EXPECT_NEAR(static_cast<double>(decode_f32(out).size()),
-                static_cast<double>(decode_f32(by_ffmpeg).size()), 2 * 2048) << cmd;
+                static_cast<double>(decode_f32(by_ffmpeg).size()), 2 * 2048)
+        << cmd;
     std::filesystem::remove(by_ffmpeg);
     std::filesystem::remove(out);
   }

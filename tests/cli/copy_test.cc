@@ -13,8 +13,8 @@ namespace {
 struct CopyCase {
   const char* name;
   std::string (*input)();
-  const char* ext;       // expected natural output extension
-  const char* codec;     // expected output codec (ffprobe name)
+  const char* ext;    // expected natural output extension
+  const char* codec;  // expected output codec (ffprobe name)
 };
 
 class WholeFileCopy : public ::testing::TestWithParam<CopyCase> {};
@@ -49,7 +49,8 @@ TEST_P(WholeFileCopy, DecodesToTheSourcePcmExactly) {
     // either (a header would make decoders drop 529 real samples); ffmpeg then notes that it
     // estimates the duration.
     const auto at = warnings.find("Estimating duration from bitrate");
-    if (at != std::string::npos) warnings.erase(warnings.rfind('[', at), warnings.find('\n', at) + 1);
+    if (at != std::string::npos)
+      warnings.erase(warnings.rfind('[', at), warnings.find('\n', at) + 1);
   }
   EXPECT_EQ(warnings, "");
 }

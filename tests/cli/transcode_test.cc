@@ -94,8 +94,11 @@ TEST(LosslessWhole, BigEndianPcmBecomesWavWithoutLoss) {
 
 TEST(LosslessFormats, SampleFormatFlagSetsTheDepth) {
   TempDir dir;
-  for (const auto& [fmt, codec] : std::vector<std::pair<std::string, std::string>>{
-           {"s16", "pcm_s16le"}, {"s24", "pcm_s24le"}, {"s32", "pcm_s32le"}, {"f32", "pcm_f32le"}}) {
+  for (const auto& [fmt, codec] :
+       std::vector<std::pair<std::string, std::string>>{{"s16", "pcm_s16le"},
+                                                        {"s24", "pcm_s24le"},
+                                                        {"s32", "pcm_s32le"},
+                                                        {"f32", "pcm_f32le"}}) {
     const std::string out = dir / (fmt + ".wav");
     run_ok({mp4_h264_aac(), "--sample-format", fmt, "-o", out});
     EXPECT_EQ(ffprobe(out)["streams"][0]["codec_name"], codec) << fmt;
@@ -165,8 +168,8 @@ void PrintTo(const LossyCase& c, std::ostream* os) { *os << c.ext; }
 TEST(Resample, CountsSamplesAtTheOutputRate) {
   TempDir dir;
   const std::string out = dir / "r.wav";
-  const auto o = run_ok({mkv_h264_pcm16(), "--from", "1", "--to", "3.00001", "--sample-rate",
-                         "44100", "-o", out});
+  const auto o = run_ok(
+      {mkv_h264_pcm16(), "--from", "1", "--to", "3.00001", "--sample-rate", "44100", "-o", out});
   EXPECT_EQ(o["sample_rate"], 44100);
   EXPECT_EQ(decode_s16(out).size(), static_cast<size_t>(std::llround(2.00001 * 44100)) * 2);
   EXPECT_NEAR(onset(decode_f32(out), 2), 44100, 44);

@@ -33,10 +33,18 @@ Request request() {
 }
 
 TEST(Plan, AutoCopiesIntoTheNaturalContainer) {
-  for (const auto& [codec, ext] : std::vector<std::pair<std::string, std::string>>{
-           {"aac", "m4a"}, {"mp3", "mp3"}, {"opus", "opus"}, {"vorbis", "ogg"},
-           {"flac", "flac"}, {"pcm_s16le", "wav"}, {"ac3", "ac3"}, {"eac3", "eac3"},
-           {"alac", "m4a"}, {"dts", "mka"}, {"pcm_s24le", "wav"}}) {
+  for (const auto& [codec, ext] :
+       std::vector<std::pair<std::string, std::string>>{{"aac", "m4a"},
+                                                        {"mp3", "mp3"},
+                                                        {"opus", "opus"},
+                                                        {"vorbis", "ogg"},
+                                                        {"flac", "flac"},
+                                                        {"pcm_s16le", "wav"},
+                                                        {"ac3", "ac3"},
+                                                        {"eac3", "eac3"},
+                                                        {"alac", "m4a"},
+                                                        {"dts", "mka"},
+                                                        {"pcm_s24le", "wav"}}) {
     auto p = plan(request(), file({track(1, codec)}));
     ASSERT_TRUE(p.ok()) << codec << ": " << p.error().message;
     EXPECT_EQ((*p)[0].mode, Mode::kCopy) << codec;

@@ -20,8 +20,8 @@ TEST(ParseTime, AcceptsEveryDocumentedShape) {
 }
 
 TEST(ParseTime, RefusesMalformedTimes) {
-  for (const char* bad : {"", "abc", "1:2:3:4", "1:60", "-5", "2x", "1m2h", "1..5", ":30",
-                          "1:", "5m3", "1.5:30"}) {
+  for (const char* bad :
+       {"", "abc", "1:2:3:4", "1:60", "-5", "2x", "1m2h", "1..5", ":30", "1:", "5m3", "1.5:30"}) {
     auto r = parse_time(bad);
     ASSERT_FALSE(r.ok()) << bad;
     EXPECT_EQ(r.error().code, ErrorCode::kUsage) << bad;
@@ -37,8 +37,8 @@ TEST(FormatTime, RoundTripsThroughParse) {
 
 TEST(MicrosToSamples, RoundsToNearest) {
   EXPECT_EQ(micros_to_samples(1'000'000, 48000), 48000);
-  EXPECT_EQ(micros_to_samples(10, 48000), 0);     // 0.48 samples
-  EXPECT_EQ(micros_to_samples(11, 48000), 1);     // 0.528 samples
+  EXPECT_EQ(micros_to_samples(10, 48000), 0);  // 0.48 samples
+  EXPECT_EQ(micros_to_samples(11, 48000), 1);  // 0.528 samples
   EXPECT_EQ(micros_to_samples(3'723'250'000, 44100), 164195325);
 }
 

@@ -12,9 +12,9 @@ const std::string kStep =
 const std::string kVideo = "testsrc=size=160x120:rate=25:duration=6";
 
 std::vector<std::string> av(const std::vector<std::string>& audio_codec) {
-  std::vector<std::string> a = {"-f", "lavfi", "-i", kVideo, "-f", "lavfi", "-i", kStep,
-                                "-map", "0:v", "-map", "1:a", "-c:v", "libx264",
-                                "-preset", "ultrafast"};
+  std::vector<std::string> a = {"-f",   "lavfi",   "-i",      kVideo,     "-f",   "lavfi",
+                                "-i",   kStep,     "-map",    "0:v",      "-map", "1:a",
+                                "-c:v", "libx264", "-preset", "ultrafast"};
   a.insert(a.end(), audio_codec.begin(), audio_codec.end());
   return a;
 }
@@ -28,9 +28,9 @@ std::string mkv_flac24() {
 }
 std::string mkv_opus() { return fixture("step-opus.mkv", av({"-c:a", "libopus", "-b:a", "96k"})); }
 std::string webm_vp9_opus() {
-  return fixture("step.webm", {"-f", "lavfi", "-i", kVideo, "-f", "lavfi", "-i", kStep, "-c:v",
-                               "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8", "-b:v",
-                               "100k", "-c:a", "libopus"});
+  return fixture("step.webm",
+                 {"-f", "lavfi", "-i", kVideo, "-f", "lavfi", "-i", kStep, "-c:v", "libvpx-vp9",
+                  "-deadline", "realtime", "-cpu-used", "8", "-b:v", "100k", "-c:a", "libopus"});
 }
 std::string ts_h264_aac() { return fixture("step.ts", av({"-c:a", "aac", "-b:a", "128k"})); }
 std::string avi_mp3() {
@@ -38,13 +38,42 @@ std::string avi_mp3() {
 }
 std::string mov_pcm24() { return fixture("step-pcm24.mov", av({"-c:a", "pcm_s24be"})); }
 std::string mkv_two_tracks() {
-  return fixture("two-tracks.mkv",
-                 {"-f", "lavfi", "-i", kVideo, "-f", "lavfi", "-i", kStep, "-f", "lavfi", "-i",
-                  "sine=frequency=1000:sample_rate=44100:duration=6", "-map", "0:v", "-map",
-                  "1:a", "-map", "2:a", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac",
-                  "-metadata:s:a:0", "language=eng", "-metadata:s:a:0", "title=Main",
-                  "-metadata:s:a:1", "language=jpn", "-metadata:s:a:1", "title=Commentary",
-                  "-disposition:a:0", "0", "-disposition:a:1", "default"});
+  return fixture("two-tracks.mkv", {"-f",
+                                    "lavfi",
+                                    "-i",
+                                    kVideo,
+                                    "-f",
+                                    "lavfi",
+                                    "-i",
+                                    kStep,
+                                    "-f",
+                                    "lavfi",
+                                    "-i",
+                                    "sine=frequency=1000:sample_rate=44100:duration=6",
+                                    "-map",
+                                    "0:v",
+                                    "-map",
+                                    "1:a",
+                                    "-map",
+                                    "2:a",
+                                    "-c:v",
+                                    "libx264",
+                                    "-preset",
+                                    "ultrafast",
+                                    "-c:a",
+                                    "aac",
+                                    "-metadata:s:a:0",
+                                    "language=eng",
+                                    "-metadata:s:a:0",
+                                    "title=Main",
+                                    "-metadata:s:a:1",
+                                    "language=jpn",
+                                    "-metadata:s:a:1",
+                                    "title=Commentary",
+                                    "-disposition:a:0",
+                                    "0",
+                                    "-disposition:a:1",
+                                    "default"});
 }
 std::string mp4_51() {
   return fixture("surround.mp4",
@@ -60,35 +89,65 @@ std::string mp4_video_only() {
                  {"-f", "lavfi", "-i", kVideo, "-c:v", "libx264", "-preset", "ultrafast"});
 }
 std::string mp4_tagged() {
-  const std::string meta = text_fixture("tags.ffmeta",
-                                        ";FFMETADATA1\n"
-                                        "title=Peel Test\nartist=The Artist\nalbum=The Album\n"
-                                        "date=2024\ncomment=A comment\n"
-                                        "[CHAPTER]\nTIMEBASE=1/1000\nSTART=0\nEND=2000\ntitle=One\n"
-                                        "[CHAPTER]\nTIMEBASE=1/1000\nSTART=2000\nEND=4000\ntitle=Two\n"
-                                        "[CHAPTER]\nTIMEBASE=1/1000\nSTART=4000\nEND=6000\ntitle=Three\n");
-  return fixture("tagged.mp4", {"-f", "lavfi", "-i", kVideo, "-f", "lavfi", "-i", kStep, "-i",
-                                meta, "-map", "0:v", "-map", "1:a", "-map_metadata", "2",
-                                "-map_chapters", "2", "-c:v", "libx264", "-preset", "ultrafast",
-                                "-c:a", "aac"});
+  const std::string meta =
+      text_fixture("tags.ffmeta",
+                   ";FFMETADATA1\n"
+                   "title=Peel Test\nartist=The Artist\nalbum=The Album\n"
+                   "date=2024\ncomment=A comment\n"
+                   "[CHAPTER]\nTIMEBASE=1/1000\nSTART=0\nEND=2000\ntitle=One\n"
+                   "[CHAPTER]\nTIMEBASE=1/1000\nSTART=2000\nEND=4000\ntitle=Two\n"
+                   "[CHAPTER]\nTIMEBASE=1/1000\nSTART=4000\nEND=6000\ntitle=Three\n");
+  return fixture("tagged.mp4", {"-f",
+                                "lavfi",
+                                "-i",
+                                kVideo,
+                                "-f",
+                                "lavfi",
+                                "-i",
+                                kStep,
+                                "-i",
+                                meta,
+                                "-map",
+                                "0:v",
+                                "-map",
+                                "1:a",
+                                "-map_metadata",
+                                "2",
+                                "-map_chapters",
+                                "2",
+                                "-c:v",
+                                "libx264",
+                                "-preset",
+                                "ultrafast",
+                                "-c:a",
+                                "aac"});
 }
 std::string mp4_delayed_audio() {
-  return fixture("delayed.mp4", {"-f", "lavfi", "-i", kVideo, "-itsoffset", "0.5", "-f", "lavfi",
-                                 "-i", kStep, "-map", "0:v", "-map", "1:a", "-c:v", "libx264",
-                                 "-preset", "ultrafast", "-c:a", "aac"});
+  return fixture("delayed.mp4",
+                 {"-f",    "lavfi",   "-i",      kVideo,      "-itsoffset", "0.5",  "-f",
+                  "lavfi", "-i",      kStep,     "-map",      "0:v",        "-map", "1:a",
+                  "-c:v",  "libx264", "-preset", "ultrafast", "-c:a",       "aac"});
 }
 
 std::string mkv_delayed_video() {
-  return fixture("late-video.mkv", {"-itsoffset", "0.5", "-f", "lavfi", "-i", kVideo, "-f",
-                                    "lavfi", "-i", kStep, "-map", "0:v", "-map", "1:a", "-c:v",
-                                    "libx264", "-preset", "ultrafast", "-c:a", "pcm_s16le"});
+  return fixture("late-video.mkv",
+                 {"-itsoffset", "0.5",     "-f",      "lavfi",     "-i",   kVideo,     "-f",
+                  "lavfi",      "-i",      kStep,     "-map",      "0:v",  "-map",     "1:a",
+                  "-c:v",       "libx264", "-preset", "ultrafast", "-c:a", "pcm_s16le"});
 }
 std::string mkv_vfr_pcm16() {
   // Frames 50 onward are pushed 0.3 s later: a real gap in the video timeline.
-  return fixture("vfr.mkv", {"-f", "lavfi", "-i", kVideo, "-f", "lavfi", "-i", kStep, "-map",
-                             "0:v", "-map", "1:a", "-vf", "setpts='N/(25*TB)+gte(N,50)*0.3/TB'",
-                             "-fps_mode", "vfr", "-c:v", "libx264", "-preset", "ultrafast",
-                             "-c:a", "pcm_s16le"});
+  return fixture("vfr.mkv", {"-f",        "lavfi",
+                             "-i",        kVideo,
+                             "-f",        "lavfi",
+                             "-i",        kStep,
+                             "-map",      "0:v",
+                             "-map",      "1:a",
+                             "-vf",       "setpts='N/(25*TB)+gte(N,50)*0.3/TB'",
+                             "-fps_mode", "vfr",
+                             "-c:v",      "libx264",
+                             "-preset",   "ultrafast",
+                             "-c:a",      "pcm_s16le"});
 }
 std::string mp3_lame() {
   return fixture("step.mp3", {"-f", "lavfi", "-i", kStep, "-c:a", "libmp3lame", "-b:a", "160k"});

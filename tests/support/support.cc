@@ -2,19 +2,18 @@
 #include "support/support.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
-#include <csignal>
-
-#include <gtest/gtest.h>
 
 extern char** environ;
 
@@ -41,8 +40,8 @@ std::string fixture_dir() {
 
 template <class T>
 std::vector<T> decode_as(const std::string& path, int stream, const char* format) {
-  auto r = run({"ffmpeg", "-v", "error", "-i", path, "-map", "0:a:" + std::to_string(stream),
-                "-f", format, "-"});
+  auto r = run({"ffmpeg", "-v", "error", "-i", path, "-map", "0:a:" + std::to_string(stream), "-f",
+                format, "-"});
   EXPECT_EQ(r.exit_code, 0) << "ffmpeg could not decode " << path << ": " << r.err;
   std::vector<T> samples(r.out.size() / sizeof(T));
   std::memcpy(samples.data(), r.out.data(), samples.size() * sizeof(T));
@@ -154,8 +153,8 @@ std::vector<float> decode_f32(const std::string& path, int stream) {
 }
 
 nlohmann::json ffprobe(const std::string& path) {
-  auto r = run({"ffprobe", "-v", "error", "-print_format", "json", "-show_streams",
-                "-show_format", "-show_chapters", path});
+  auto r = run({"ffprobe", "-v", "error", "-print_format", "json", "-show_streams", "-show_format",
+                "-show_chapters", path});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   return nlohmann::json::parse(r.out, nullptr, false);
 }
