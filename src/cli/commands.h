@@ -24,5 +24,6 @@ int extract_command(std::vector<std::string> args, const CancelToken& cancel);
 int probe_command(std::vector<std::string> args);
 int formats_command(std::vector<std::string> args);
 int ask_command(std::vector<std::string> args, const CancelToken& cancel);
+int watch_command(std::vector<std::string> args, const CancelToken& cancel);
 
 }  // namespace peel::cli

@@ -96,26 +96,12 @@ void usage_error(const std::string& message, bool json) {
   std::cerr << "peel: " << message << "\n";
 }
 
-namespace {
-
-// Parses the extract command line into `opts`; returns an exit code when that ends the
-// command (help, or a usage error already reported).
-std::optional<int> parse_extract(std::vector<std::string> args, ExtractOptions& opts) {
-  rewrite_ffmpeg_aliases(args);
-  Request& req = opts.request;
-  ExtractOptions& f = opts;
-  std::optional<double> quality;
-  std::optional<int> track;
-  std::optional<std::string> lang, title, sample_format;
-
+void add_extract_options(CLI::App& app, ExtractOptions& f) {
+  Request& req = f.request;
   std::string format_names;
   for (const auto& v : formats()) {
     if (v.selectable) format_names += (format_names.empty() ? "" : ", ") + v.name;
   }
-  CLI::App app{"peel: pull the audio out of video files, exact and lossless where it can be.\n"
-               "Subcommands: peel probe [--json] INPUT..., peel formats [--json]",
-               "peel"};
-  app.add_option("inputs", req.inputs, "video or audio files")->required();
   app.add_option("-o,--output", req.output, "output file; its extension picks the format");
   app.add_option("-d,--out-dir", req.out_dir, "folder for outputs, named {stem}.{ext}");
   app.add_option("--name", req.name_template,
@@ -126,15 +112,16 @@ std::optional<int> parse_extract(std::vector<std::string> args, ExtractOptions& 
   app.add_option("--from", f.from, "start time (also -ss): 90, 1:30, 01:02:03.250, 2m, 1h2m3.5s");
   app.add_option("--to", f.to, "end time (also -to)");
   app.add_option("--duration", f.duration, "length (also -t)");
-  app.add_option("--track", track, "N-th audio track, 1-based");
-  app.add_option("--lang", lang, "audio track by language (ISO 639: en, eng, ja, jpn...)");
-  app.add_option("--title", title, "audio track whose title contains TEXT");
+  app.add_option("--track", req.track.number, "N-th audio track, 1-based");
+  app.add_option("--lang", req.track.lang,
+                 "audio track by language (ISO 639: en, eng, ja, jpn...)");
+  app.add_option("--title", req.track.title, "audio track whose title contains TEXT");
   app.add_flag("--all-tracks", req.track.all, "one output per audio track");
   app.add_option("-b,--bitrate", f.bitrate, "bitrate, like 192k");
-  app.add_option("--quality", quality, "VBR quality: LAME 0 (best) to 9; Vorbis -1 to 10");
+  app.add_option("--quality", req.quality, "VBR quality: LAME 0 (best) to 9; Vorbis -1 to 10");
   app.add_option("--sample-rate", f.sample_rate, "output sample rate in Hz");
   app.add_option("--channels", f.channels, "mono, stereo, 5.1 or a count");
-  app.add_option("--sample-format", sample_format, "s16, s24, s32 or f32 (wav, flac, pcm)");
+  app.add_option("--sample-format", req.sample_format, "s16, s24, s32 or f32 (wav, flac, pcm)");
   app.add_flag("--no-metadata", f.no_metadata, "do not carry tags or chapters");
   app.add_flag("-y,--overwrite", req.overwrite, "replace an existing output (never an input)");
   app.add_flag("--strict", req.strict, "refuse damaged input instead of keeping what decodes");
@@ -146,9 +133,18 @@ std::optional<int> parse_extract(std::vector<std::string> args, ExtractOptions& 
   app.add_flag("-R,--recursive", f.recursive, "take the videos in folders and their subfolders");
   app.add_option("-j,--jobs", f.jobs, "files (or segments) worked on at once; default: cores")
       ->check(CLI::Range(1, 1024));
+  app.add_option("--segment-parallel", f.segment_parallel,
+                 "encode a long transcode in segments on -j threads: auto (60 s or more), "
+                 "on or off")
+      ->check(CLI::IsMember({"auto", "on", "off"}));
   app.add_flag("--skip-existing", f.skip_existing,
                "skip inputs whose outputs exist (resume an interrupted batch)");
+}
 
+std::optional<int> parse_extract_options(CLI::App& app, std::vector<std::string> args,
+                                         ExtractOptions& f) {
+  rewrite_ffmpeg_aliases(args);
+  Request& req = f.request;
   // Looked up before parsing: CLI11 consumes `args` as it goes, so after a parse error the
   // flag may be gone, and a --json caller would get no JSON.
   const bool wants_json = std::find(args.begin(), args.end(), "--json") != args.end();
@@ -171,12 +167,9 @@ std::optional<int> parse_extract(std::vector<std::string> args, ExtractOptions& 
   req.copy_policy = f.copy ? CopyPolicy::kCopy : f.reencode ? CopyPolicy::kReencode
                                                             : CopyPolicy::kAuto;
   req.keep_metadata = !f.no_metadata;
-  req.track.number = track;
-  req.track.lang = lang;
-  req.track.title = title;
-  req.quality = quality;
-  req.sample_format = sample_format;
-  if (track && *track < 1) return fail_usage({ErrorCode::kUsage, "--track counts from 1"});
+  if (req.track.number && *req.track.number < 1) {
+    return fail_usage({ErrorCode::kUsage, "--track counts from 1"});
+  }
   for (auto [text, slot] : {std::pair{&f.from, &req.from}, std::pair{&f.to, &req.to},
                             std::pair{&f.duration, &req.duration}}) {
     if (text->empty()) continue;
@@ -199,9 +192,10 @@ std::optional<int> parse_extract(std::vector<std::string> args, ExtractOptions& 
     if (!r) return fail_usage(r.error());
     req.sample_rate = *r;
   }
-
   return std::nullopt;
 }
+
+namespace {
 
 // One input named on the command line: the plain single-file behaviour and JSON object.
 int run_single(const ExtractOptions& f, const CancelToken& cancel) {
@@ -247,6 +241,10 @@ int run_single(const ExtractOptions& f, const CancelToken& cancel) {
       RunOptions options;
       options.cancel = cancel;
       options.sync = f.sync;
+      options.jobs = f.jobs;
+      options.segment_parallel = f.segment_parallel == "on"    ? SegmentParallel::kOn
+                                 : f.segment_parallel == "off" ? SegmentParallel::kOff
+                                                               : SegmentParallel::kAuto;
       options.on_temp_file = track_temp_file;
       if (show_progress) options.on_progress = [&bar](const Progress& pr) { bar.update(pr); };
       auto result = run(p, *opened, options);
@@ -294,7 +292,13 @@ std::string describe_result(const OutputResult& r) {
 
 int extract_command(std::vector<std::string> args, const CancelToken& cancel) {
   ExtractOptions opts;
-  if (auto rc = parse_extract(std::move(args), opts)) return *rc;
+  CLI::App app{"peel: pull the audio out of video files, exact and lossless where it can be.\n"
+               "Subcommands: peel probe [--json] INPUT..., peel formats [--json], "
+               "peel watch DIR -d OUT",
+               "peel"};
+  app.add_option("inputs", opts.request.inputs, "video or audio files")->required();
+  add_extract_options(app, opts);
+  if (auto rc = parse_extract_options(app, std::move(args), opts)) return *rc;
   // One plain file is the single-file command; several inputs, a pattern or a folder taken
   // with -R make a batch.
   const auto& inputs = opts.request.inputs;

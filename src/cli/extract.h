@@ -1,10 +1,16 @@
 // Shared by the single-file and batch halves of the extract command.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "peel/request.h"
 #include "peel/run.h"
+
+namespace CLI {
+class App;
+}
 
 namespace peel::cli {
 
@@ -16,7 +22,18 @@ struct ExtractOptions {
   bool quiet = false, verbose = false, sync = false;
   bool recursive = false, skip_existing = false;
   int jobs = 0;
+  std::string segment_parallel = "auto";  // auto, on or off (docs/parallel.md)
 };
+
+// Adds every extraction option but the inputs to `app`, bound to `options`; the command adds
+// its own positionals and options (and may remove the ones it has no use for).
+void add_extract_options(CLI::App& app, ExtractOptions& options);
+
+// Parses `args` (argv without the program and subcommand names) with `app`, then turns the
+// option texts into options.request. Returns an exit code when that ends the command: help was
+// printed, or a usage error was reported (as JSON too with --json).
+std::optional<int> parse_extract_options(CLI::App& app, std::vector<std::string> args,
+                                         ExtractOptions& options);
 
 // Many inputs (folders, patterns): the batch behaviour, JSON Lines and a summary.
 int run_batch_command(const ExtractOptions& options, const CancelToken& cancel);

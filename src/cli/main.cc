@@ -23,6 +23,7 @@ constexpr Subcommand kSubcommands[] = {
     {"probe", "list the streams inside files", probe},
     {"formats", "print the output format table", formats},
     {"ask", "say what you want in plain English or Chinese", peel::cli::ask_command},
+    {"watch", "extract every video that appears in a folder", peel::cli::watch_command},
 };
 
 }  // namespace

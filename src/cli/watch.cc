@@ -1,0 +1,166 @@
+// `peel watch DIR -d OUT`: extract every video that appears in a folder, until Ctrl-C.
+#include "peel/watch.h"
+
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
+#include <cmath>
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/extract.h"
+#include "cli/json.h"
+#include "peel/time.h"
+
+namespace peel::cli {
+
+namespace {
+
+const char* status_name(FileOutcome::Status s) {
+  switch (s) {
+    case FileOutcome::Status::kDone:
+      return "done";
+    case FileOutcome::Status::kSkipped:
+      return "skipped";
+    case FileOutcome::Status::kFailed:
+      return "failed";
+  }
+  return "failed";
+}
+
+// One JSON line per file, as the batch prints it.
+nlohmann::json outcome_json(const FileOutcome& o) {
+  nlohmann::json outputs = nlohmann::json::array();
+  for (const auto& r : o.outputs) outputs.push_back(to_json(r));
+  nlohmann::json errors = nlohmann::json::array();
+  if (o.error) errors.push_back(error_json(o.input, *o.error));
+  nlohmann::json j = {{"input", o.input},
+                      {"status", status_name(o.status)},
+                      {"outputs", outputs},
+                      {"errors", errors}};
+  if (o.skip_reason) {
+    j["reason"] = *o.skip_reason == SkipReason::kExists ? "output exists" : "not a video";
+  }
+  return j;
+}
+
+nlohmann::json failed_json(const std::string& path, const Error& e) {
+  return {{"input", path},
+          {"status", "failed"},
+          {"outputs", nlohmann::json::array()},
+          {"errors", {error_json(path, e)}}};
+}
+
+void print_outcome(const FileOutcome& o, const ExtractOptions& f) {
+  if (f.json) {
+    std::cout << outcome_json(o).dump() << "\n" << std::flush;
+    return;
+  }
+  if (o.error) std::cerr << "peel: " << o.error->message << "\n";
+  if (o.skip_reason == SkipReason::kNotVideo && !f.quiet) {
+    std::cerr << "peel: skipped " << o.input << ": not a video\n";
+  }
+  if (o.skip_reason == SkipReason::kExists && f.verbose) {
+    std::cerr << "peel: skipped " << o.input << ": its output exists\n";
+  }
+  for (const auto& r : o.outputs) {
+    if (!f.quiet) std::cout << describe_result(r) << "\n" << std::flush;
+    for (const auto& w : r.warnings) std::cerr << "peel: warning: " << w << "\n";
+  }
+}
+
+}  // namespace
+
+int watch_command(std::vector<std::string> args, const CancelToken& cancel) {
+  ExtractOptions f;
+  std::string dir;
+  double settle = 1.0;
+  bool once = false;
+  CLI::App app{
+      "peel watch: extract the audio of every video that appears in DIR or its "
+      "subfolders into OUT (mirroring the subfolders), until Ctrl-C.\n"
+      "Takes the options of peel; inputs whose outputs exist are skipped.",
+      "peel watch"};
+  app.add_option("dir", dir, "the folder to watch")->required();
+  add_extract_options(app, f);
+  // One folder in, one folder out: a single output file or a plan makes no sense here.
+  app.remove_option(app.get_option("--output"));
+  app.remove_option(app.get_option("--dry-run"));
+  app.add_option("--settle", settle,
+                 "seconds a new file must stay unchanged, and closed, before it is taken "
+                 "(default 1)")
+      ->check(CLI::Range(0.0, 86400.0));
+  app.add_flag("--once", once, "extract the videos already there, then exit");
+  if (auto rc = parse_extract_options(app, std::move(args), f)) return *rc;
+
+  const Request& req = f.request;
+  if (req.out_dir.empty()) {
+    usage_error("peel watch needs an output folder: add -d OUT", f.json);
+    return kExitUsage;
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(req.out_dir, ec);
+
+  WatchOptions options;
+  options.jobs = f.jobs;
+  options.settle = std::chrono::milliseconds(std::llround(settle * 1000));
+  options.once = once;
+  options.cancel = cancel;
+  options.on_temp_file = track_temp_file;
+  options.on_event = [&](const BatchEvent& e) {
+    if (e.kind == BatchEvent::Kind::kFinished) print_outcome(*e.outcome, f);
+  };
+  options.on_error = [&](const std::string& path, const Error& e) {
+    if (f.json)
+      std::cout << failed_json(path, e).dump() << "\n" << std::flush;
+    else
+      std::cerr << "peel: " << e.message << "\n";
+  };
+  if (!f.json && !f.quiet && !once) {
+    std::cerr << fmt::format("peel: watching {} for videos, extracting into {} (Ctrl-C to stop)\n",
+                             dir, req.out_dir);
+  }
+
+  auto summary = watch(dir, req, options);
+  if (!summary) {
+    const Error& e = summary.error();
+    if (e.code == ErrorCode::kUsage) {
+      usage_error(e.message, f.json);
+    } else {
+      options.on_error(dir, e);
+    }
+    return exit_code_for(e.code);
+  }
+
+  const double speed =
+      summary->wall_seconds > 0 ? summary->audio_seconds / summary->wall_seconds : 0;
+  if (f.json) {
+    nlohmann::json failures = nlohmann::json::array();
+    for (const auto& o : summary->failures) {
+      if (o.error) failures.push_back(error_json(o.input, *o.error));
+    }
+    std::cout << nlohmann::json{{"summary",
+                                 {{"done", summary->done},
+                                  {"skipped", summary->skipped},
+                                  {"failed", summary->failed},
+                                  {"interrupted", summary->cancelled},
+                                  {"failures", failures},
+                                  {"audio_seconds", summary->audio_seconds},
+                                  {"wall_seconds", summary->wall_seconds},
+                                  {"speed", speed}}}}
+                     .dump()
+              << "\n";
+  } else if (!f.quiet || summary->failed > 0) {
+    std::cerr << fmt::format("peel: {} done, {} skipped, {} failed; {} of audio in {:.2f} s{}\n",
+                             summary->done, summary->skipped, summary->failed,
+                             format_time(static_cast<Micros>(summary->audio_seconds * 1e6)),
+                             summary->wall_seconds, summary->cancelled ? "; interrupted" : "");
+  }
+  if (summary->cancelled) return kExitInterrupted;
+  if (summary->failed > 0) return kExitFailed;
+  return summary->damaged ? kExitDamaged : kExitOk;
+}
+
+}  // namespace peel::cli
