@@ -60,6 +60,7 @@ struct BatchOptions {
   int jobs = 0;                // worker threads; 0: the number of cores
   bool skip_existing = false;  // resume: an input whose outputs all exist is skipped
   bool plan_only = false;      // --dry-run: plan and check everything, write nothing
+  bool sync = false;           // as in RunOptions: fsync each output before it is renamed
   CancelToken cancel;
   // As in RunOptions (called from worker threads, not serialized).
   std::function<void(const std::string& path, bool exists)> on_temp_file;

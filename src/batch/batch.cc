@@ -178,6 +178,7 @@ Result<BatchSummary> run_batch(const Request& request, const std::vector<InputFi
       RunOptions run_options;
       run_options.cancel = options.cancel;
       run_options.on_temp_file = options.on_temp_file;
+      run_options.sync = options.sync;
       run_options.on_progress = [&](const Progress& pr) {
         emit({BatchEvent::Kind::kProgress, out.input, worker, pr, nullptr});
       };

@@ -30,6 +30,9 @@ class Collector {
   }
 
   void add_argument(const std::string& arg) {
+    // The output folder is passed over when it lies inside what is searched; when the search
+    // starts inside the output folder, everything found is an input.
+    active_exclude_ = inside(search_root(arg), exclude_) ? fs::path() : exclude_;
     if (is_glob(arg)) {
       add_glob(arg);
       return;
@@ -56,12 +59,28 @@ class Collector {
     result_.errors.emplace_back(path, Error{code, std::move(message)});
   }
 
-  bool excluded(const fs::path& p) const {
-    if (exclude_.empty()) return false;
+  // Whether `p` is `dir` or below it (both canonical, or `dir` empty: never).
+  static bool inside(const fs::path& p, const fs::path& dir) {
+    if (dir.empty()) return false;
+    auto [a, b] = std::mismatch(dir.begin(), dir.end(), p.begin(), p.end());
+    return a == dir.end();
+  }
+
+  // The folder an argument searches: itself, or a pattern's part before its first wildcard.
+  static fs::path search_root(const std::string& arg) {
+    fs::path base;
+    for (const auto& part : fs::path(arg)) {
+      if (is_glob(part.string())) break;
+      base /= part;
+    }
     std::error_code ec;
-    const fs::path c = fs::weakly_canonical(p, ec);
-    auto [a, b] = std::mismatch(exclude_.begin(), exclude_.end(), c.begin(), c.end());
-    return a == exclude_.end();
+    return fs::weakly_canonical(base.empty() ? fs::path(".") : base, ec);
+  }
+
+  bool excluded(const fs::path& p) const {
+    if (active_exclude_.empty()) return false;
+    std::error_code ec;
+    return inside(fs::weakly_canonical(p, ec), active_exclude_);
   }
 
   void add_file(const std::string& path, const std::string& root, bool named) {
@@ -188,6 +207,7 @@ class Collector {
 
   bool recursive_;
   fs::path exclude_;
+  fs::path active_exclude_;  // exclude_, unless the current argument searches inside it
   std::set<std::pair<dev_t, ino_t>> seen_;
   size_t matched_ = 0;  // files matched, counting those already taken
   Discovery result_;

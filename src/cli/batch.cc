@@ -103,37 +103,6 @@ class BatchDisplay {
   int drawn_ = 0;
 };
 
-const char* status_name(FileOutcome::Status s) {
-  switch (s) {
-    case FileOutcome::Status::kDone:
-      return "done";
-    case FileOutcome::Status::kSkipped:
-      return "skipped";
-    case FileOutcome::Status::kFailed:
-      return "failed";
-  }
-  return "failed";
-}
-
-nlohmann::json outcome_json(const FileOutcome& o, bool plans) {
-  nlohmann::json outputs = nlohmann::json::array();
-  if (plans) {
-    for (const auto& p : o.plans) outputs.push_back(to_json(p));
-  } else {
-    for (const auto& r : o.outputs) outputs.push_back(to_json(r));
-  }
-  nlohmann::json errors = nlohmann::json::array();
-  if (o.error) errors.push_back(error_json(o.input, *o.error));
-  nlohmann::json j = {{"input", o.input},
-                      {"status", status_name(o.status)},
-                      {"outputs", outputs},
-                      {"errors", errors}};
-  if (o.skip_reason) {
-    j["reason"] = *o.skip_reason == SkipReason::kExists ? "output exists" : "not a video";
-  }
-  return j;
-}
-
 }  // namespace
 
 int run_batch_command(const ExtractOptions& f, const CancelToken& cancel) {
@@ -158,12 +127,7 @@ int run_batch_command(const ExtractOptions& f, const CancelToken& cancel) {
   for (const auto& [path, error] : found.errors) {
     ++failed_discovery;
     if (f.json) {
-      std::cout << nlohmann::json{{"input", path},
-                                  {"status", "failed"},
-                                  {"outputs", nlohmann::json::array()},
-                                  {"errors", {error_json(path, error)}}}
-                       .dump()
-                << "\n";
+      std::cout << failed_file_json(path, error).dump() << "\n";
     } else {
       std::cerr << "peel: " << error.message << "\n";
     }
@@ -173,6 +137,7 @@ int run_batch_command(const ExtractOptions& f, const CancelToken& cancel) {
   options.jobs = jobs;
   options.skip_existing = f.skip_existing;
   options.plan_only = f.dry_run;
+  options.sync = f.sync;
   options.cancel = cancel;
   options.on_temp_file = track_temp_file;
   if (live) display.emplace(found.files.size());
@@ -181,7 +146,7 @@ int run_batch_command(const ExtractOptions& f, const CancelToken& cancel) {
     if (e.kind != BatchEvent::Kind::kFinished) return;
     const FileOutcome& o = *e.outcome;
     if (f.json) {
-      std::cout << outcome_json(o, f.dry_run).dump() << "\n" << std::flush;
+      std::cout << file_json(o, f.dry_run).dump() << "\n" << std::flush;
       return;
     }
     std::vector<std::string> lines;

@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "peel/batch.h"
 #include "peel/formats.h"
 #include "peel/media_info.h"
 #include "peel/plan.h"
@@ -15,5 +16,11 @@ nlohmann::json to_json(const OutputPlan& p);
 nlohmann::json to_json(const MediaInfo& info);
 nlohmann::json to_json(const FormatView& f);
 nlohmann::json error_json(const std::string& input, const Error& e);
+
+// One file of a batch or of `peel watch`, as its JSON line: input, status, reason (skipped),
+// outputs (results, or plans with `plans`) and errors.
+nlohmann::json file_json(const FileOutcome& outcome, bool plans = false);
+// The line of a path that failed before it became a file of the batch (unreadable folder...).
+nlohmann::json failed_file_json(const std::string& path, const Error& e);
 
 }  // namespace peel::cli

@@ -18,44 +18,9 @@ namespace peel::cli {
 
 namespace {
 
-const char* status_name(FileOutcome::Status s) {
-  switch (s) {
-    case FileOutcome::Status::kDone:
-      return "done";
-    case FileOutcome::Status::kSkipped:
-      return "skipped";
-    case FileOutcome::Status::kFailed:
-      return "failed";
-  }
-  return "failed";
-}
-
-// One JSON line per file, as the batch prints it.
-nlohmann::json outcome_json(const FileOutcome& o) {
-  nlohmann::json outputs = nlohmann::json::array();
-  for (const auto& r : o.outputs) outputs.push_back(to_json(r));
-  nlohmann::json errors = nlohmann::json::array();
-  if (o.error) errors.push_back(error_json(o.input, *o.error));
-  nlohmann::json j = {{"input", o.input},
-                      {"status", status_name(o.status)},
-                      {"outputs", outputs},
-                      {"errors", errors}};
-  if (o.skip_reason) {
-    j["reason"] = *o.skip_reason == SkipReason::kExists ? "output exists" : "not a video";
-  }
-  return j;
-}
-
-nlohmann::json failed_json(const std::string& path, const Error& e) {
-  return {{"input", path},
-          {"status", "failed"},
-          {"outputs", nlohmann::json::array()},
-          {"errors", {error_json(path, e)}}};
-}
-
 void print_outcome(const FileOutcome& o, const ExtractOptions& f) {
   if (f.json) {
-    std::cout << outcome_json(o).dump() << "\n" << std::flush;
+    std::cout << file_json(o).dump() << "\n" << std::flush;
     return;
   }
   if (o.error) std::cerr << "peel: " << o.error->message << "\n";
@@ -114,7 +79,7 @@ int watch_command(std::vector<std::string> args, const CancelToken& cancel) {
   };
   options.on_error = [&](const std::string& path, const Error& e) {
     if (f.json)
-      std::cout << failed_json(path, e).dump() << "\n" << std::flush;
+      std::cout << failed_file_json(path, e).dump() << "\n" << std::flush;
     else
       std::cerr << "peel: " << e.message << "\n";
   };

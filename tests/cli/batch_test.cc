@@ -123,6 +123,15 @@ TEST(Batch, AnOutputFolderInsideTheInputFolderIsNotReadBack) {
   EXPECT_EQ(tree(in.path()), (std::vector<std::string>{"a.mp4", "audio/a.mka"}));
 }
 
+TEST(Batch, InputsInsideTheOutputFolderAreStillFound) {
+  TempDir root;
+  copy(mp4_h264_aac(), root / "incoming/a.mp4");
+  auto r = peel({"-R", root / "incoming", "-d", root.path(), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(lines_of(r).summary["done"], 1);
+  EXPECT_TRUE(fs::exists(root / "a.m4a"));
+}
+
 TEST(Batch, GlobsWithDeepWildcardsAndOverlapsDoEachFileOnce) {
   TempDir in, out;
   copy(mkv_opus(), in / "x/one.mkv");

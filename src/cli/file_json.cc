@@ -1,0 +1,45 @@
+// The JSON line of one file of a batch (or of `peel watch`).
+#include "cli/json.h"
+
+namespace peel::cli {
+
+namespace {
+
+const char* status_name(FileOutcome::Status s) {
+  switch (s) {
+    case FileOutcome::Status::kDone: return "done";
+    case FileOutcome::Status::kSkipped: return "skipped";
+    case FileOutcome::Status::kFailed: return "failed";
+  }
+  return "failed";
+}
+
+}  // namespace
+
+nlohmann::json file_json(const FileOutcome& o, bool plans) {
+  nlohmann::json outputs = nlohmann::json::array();
+  if (plans) {
+    for (const auto& p : o.plans) outputs.push_back(to_json(p));
+  } else {
+    for (const auto& r : o.outputs) outputs.push_back(to_json(r));
+  }
+  nlohmann::json errors = nlohmann::json::array();
+  if (o.error) errors.push_back(error_json(o.input, *o.error));
+  nlohmann::json j = {{"input", o.input},
+                      {"status", status_name(o.status)},
+                      {"outputs", outputs},
+                      {"errors", errors}};
+  if (o.skip_reason) {
+    j["reason"] = *o.skip_reason == SkipReason::kExists ? "output exists" : "not a video";
+  }
+  return j;
+}
+
+nlohmann::json failed_file_json(const std::string& path, const Error& e) {
+  return {{"input", path},
+          {"status", "failed"},
+          {"outputs", nlohmann::json::array()},
+          {"errors", {error_json(path, e)}}};
+}
+
+}  // namespace peel::cli
