@@ -29,6 +29,14 @@ struct Progress {
   double total = 0;  // seconds of audio the output will hold (estimate for copies)
 };
 
+// Segment-parallel transcoding (docs/parallel.md): one long transcode cut into segments on
+// codec-frame boundaries, encoded on several threads at once and joined seamlessly.
+enum class SegmentParallel {
+  kAuto,  // when the output holds at least segment_parallel_min_seconds and the format can
+  kOn,    // whenever there are two segments of a few seconds to make and the format can
+  kOff,   // never: one thread encodes
+};
+
 struct RunOptions {
   CancelToken cancel;
   // Called from the running thread, at most every few hundred milliseconds of audio.
@@ -40,6 +48,10 @@ struct RunOptions {
   // renamed into place or removed (false): lets a front end that must exit abruptly (a second
   // Ctrl-C) remove it.
   std::function<void(const std::string& path, bool exists)> on_temp_file;
+  // Threads one transcode may use for segments; 0 = one per core. 1 = serial.
+  int jobs = 0;
+  SegmentParallel segment_parallel = SegmentParallel::kAuto;
+  double segment_parallel_min_seconds = 60;  // of output audio, for kAuto
 };
 
 // A span of the source timeline whose audio could not be read.
@@ -62,6 +74,7 @@ struct OutputResult {
   int channels = 0;
   int64_t samples = 0;   // per channel
   int64_t bytes = 0;
+  int segments = 1;      // encoded in this many segments at once (1: serially or copied)
   std::vector<std::string> warnings;
   std::vector<LostSpan> lost;  // non-empty: the input was damaged (exit code 3)
   std::vector<std::string> log;  // FFmpeg's own warnings and errors during the run

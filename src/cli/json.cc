@@ -31,6 +31,7 @@ nlohmann::json to_json(const OutputResult& r) {
       {"channels", r.channels},
       {"samples", r.samples},
       {"bytes", r.bytes},
+      {"segments", r.segments},
       {"warnings", r.warnings},
       {"lost", lost},
   };

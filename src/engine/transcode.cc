@@ -5,12 +5,14 @@
 // (mp4, ts, ogg); otherwise (Matroska's milliseconds) decoding starts at the beginning and
 // samples are counted from zero. After that, frames follow each other; a timestamp jump
 // beyond tolerance is damage: the hole is filled with silence so the timeline stays true.
+#include "engine/transcode.h"
+
 #include <algorithm>
 
 #include <fmt/format.h>
 
 #include "engine/mux.h"
-#include "engine/stages.h"
+#include "engine/parallel.h"
 
 extern "C" {
 #include <libavutil/channel_layout.h>
@@ -24,7 +26,6 @@ namespace {
 // Decoding this much before the range warms up the decoder (MDCT overlap, bit reservoir,
 // Opus pre-roll) so the first kept sample is right.
 constexpr Micros kPreroll = 1'000'000;
-constexpr int kChunk = 4096;  // samples per frame for encoders without a fixed frame size
 
 struct EncoderSetup {
   const AVCodec* codec = nullptr;
@@ -60,7 +61,8 @@ EncoderSetup choose_encoder(const OutputPlan& plan) {
 
 class Transcoder {
  public:
-  explicit Transcoder(Job& job) : job_(job), plan_(job.plan), src_(job.source) {}
+  Transcoder(Job& job, PacketSink& out, SegmentRange* segment)
+      : job_(job), plan_(job.plan), src_(job.source), out_(out), seg_(segment) {}
 
   Result<void> run();
 
@@ -77,17 +79,19 @@ class Transcoder {
   Job& job_;
   const OutputPlan& plan_;
   Source& src_;
+  PacketSink& out_;
+  SegmentRange* seg_;  // null: the whole output
   av::CodecContext dec_;
   av::CodecContext enc_;
   av::Swr swr_;
   av::AudioFifo fifo_;
-  std::optional<Sink> sink_;
   av::Frame enc_frame_ = av::make_frame();
   av::Packet enc_pkt_ = av::make_packet();
 
   bool precise_ = false;         // the time base resolves single samples
   int in_rate_ = 0;
   int64_t first_ = 0;            // first kept input sample index
+  int64_t skipped_in_ = 0;       // input samples of the range before the segment's begin
   std::optional<int64_t> last_;  // one past the last kept input sample
   std::optional<int64_t> out_target_;  // exact number of output samples, when known
   int64_t next_pos_ = -1;        // input sample index expected next
@@ -118,21 +122,23 @@ Result<void> Transcoder::open_decoder() {
   return {};
 }
 
-Result<void> Transcoder::open_encoder(const AVFrame& first) {
-  const EncoderSetup setup = choose_encoder(plan_);
+}  // namespace
+
+Result<av::CodecContext> open_encoder_for(const OutputPlan& plan, const AVChannelLayout& layout,
+                                          bool independent_frames) {
+  const EncoderSetup setup = choose_encoder(plan);
   if (setup.codec == nullptr) {
-    return Error{ErrorCode::kInternal, fmt::format("no encoder for {}", plan_.format)};
+    return Error{ErrorCode::kInternal, fmt::format("no encoder for {}", plan.format)};
   }
-  enc_.reset(avcodec_alloc_context3(setup.codec));
-  AVCodecContext* e = enc_.get();
-  e->sample_rate = plan_.sample_rate;
+  av::CodecContext enc(avcodec_alloc_context3(setup.codec));
+  AVCodecContext* e = enc.get();
+  e->sample_rate = plan.sample_rate;
   e->sample_fmt = setup.sample_fmt;
   e->bits_per_raw_sample = setup.bits_per_raw_sample;
-  if (plan_.channels == first.ch_layout.nb_channels &&
-      first.ch_layout.order == AV_CHANNEL_ORDER_NATIVE) {
-    av_channel_layout_copy(&e->ch_layout, &first.ch_layout);
+  if (plan.channels == layout.nb_channels && layout.order == AV_CHANNEL_ORDER_NATIVE) {
+    av_channel_layout_copy(&e->ch_layout, &layout);
   } else {
-    av_channel_layout_default(&e->ch_layout, plan_.channels);
+    av_channel_layout_default(&e->ch_layout, plan.channels);
   }
   if (setup.codec->ch_layouts != nullptr) {
     bool supported = false;
@@ -141,28 +147,43 @@ Result<void> Transcoder::open_encoder(const AVFrame& first) {
     }
     if (!supported) {
       av_channel_layout_uninit(&e->ch_layout);
-      av_channel_layout_default(&e->ch_layout, plan_.channels);
+      av_channel_layout_default(&e->ch_layout, plan.channels);
     }
   }
-  e->time_base = AVRational{1, plan_.sample_rate};
+  e->time_base = AVRational{1, plan.sample_rate};
   e->thread_count = 1;
-  if (plan_.bitrate) e->bit_rate = *plan_.bitrate;
-  if (plan_.quality) {
+  if (plan.bitrate) e->bit_rate = *plan.bitrate;
+  if (plan.quality) {
     e->flags |= AV_CODEC_FLAG_QSCALE;
-    e->global_quality = static_cast<int>(*plan_.quality * FF_QP2LAMBDA);
+    e->global_quality = static_cast<int>(*plan.quality * FF_QP2LAMBDA);
   }
-  const FormatSpec& spec = *find_format(plan_.format);
+  const FormatSpec& spec = *find_format(plan.format);
   const AVOutputFormat* of =
       av_guess_format(spec.muxer.empty() ? "s16le" : std::string(spec.muxer).c_str(), nullptr,
                       nullptr);
   if (of != nullptr && (of->flags & AVFMT_GLOBALHEADER) != 0) {
     e->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
   }
+  // LAME's bit reservoir lets a frame start its data in earlier frames: after a join those
+  // bytes would belong to another segment's encoder. Off, a CBR frame keeps its size.
+  if (independent_frames && std::string_view(setup.codec->name) == "libmp3lame") {
+    av_opt_set_int(e->priv_data, "reservoir", 0, 0);
+  }
   if (const int rc = avcodec_open2(e, setup.codec, nullptr); rc < 0) {
     return av::translate(rc, ErrorCode::kBadOutputOption,
                          fmt::format("the {} encoder refused these settings for {}",
-                                     setup.codec->name, plan_.output));
+                                     setup.codec->name, plan.output));
   }
+  return enc;
+}
+
+namespace {
+
+Result<void> Transcoder::open_encoder(const AVFrame& first) {
+  auto enc = open_encoder_for(plan_, first.ch_layout, seg_ != nullptr);
+  if (!enc) return enc.error();
+  enc_ = std::move(*enc);
+  AVCodecContext* e = enc_.get();
 
   SwrContext* swr = nullptr;
   // FFmpeg 5.1 declares the input layout non-const but only reads it.
@@ -173,22 +194,14 @@ Result<void> Transcoder::open_encoder(const AVFrame& first) {
   if (rc >= 0) rc = swr_init(swr);
   if (rc < 0) return av::translate(rc, ErrorCode::kInternal, "cannot set up the resampler");
   fifo_.reset(av_audio_fifo_alloc(e->sample_fmt, e->ch_layout.nb_channels, kChunk * 2));
-
-  const av::CodecParameters par(avcodec_parameters_alloc());
-  avcodec_parameters_from_context(par.get(), e);
-  auto sink =
-      Sink::open(plan_, job_.temp_path, *par, e->time_base, src_, job_.result.start,
-                 job_.options.cancel);
-  if (!sink) return sink.error();
-  sink_.emplace(std::move(*sink));
-  return sink_->start();
+  return out_.open(*e);
 }
 
 Result<void> Transcoder::encode(AVFrame* frame) {
   int rc = avcodec_send_frame(enc_.get(), frame);
   if (rc < 0) return av::translate(rc, ErrorCode::kInternal, "the encoder failed");
   while ((rc = avcodec_receive_packet(enc_.get(), enc_pkt_.get())) == 0) {
-    if (auto w = sink_->write(enc_pkt_.get(), enc_->time_base); !w) return w.error();
+    if (auto w = out_.write(enc_pkt_.get()); !w) return w.error();
   }
   if (rc != AVERROR(EAGAIN) && rc != AVERROR_EOF) {
     return av::translate(rc, ErrorCode::kInternal, "the encoder failed");
@@ -218,6 +231,7 @@ Result<void> Transcoder::drain_fifo(bool final) {
     sent_ += n;
     if (auto r = encode(enc_frame_.get()); !r) return r;
     progress_->update(static_cast<double>(sent_) / enc_->sample_rate);
+    if (seg_ != nullptr && seg_->fed != nullptr) seg_->fed->store(sent_, std::memory_order_relaxed);
     if (out_target_ && sent_ >= *out_target_) {
       av_audio_fifo_reset(fifo_.get());
       break;
@@ -304,6 +318,24 @@ Result<void> Transcoder::on_frame(AVFrame* frame) {
                                   : to_seconds(plan_.track.duration) -
                                         to_seconds(job_.result.start - audio_start);
     progress_.emplace(job_.options, total);
+    if (seg_ != nullptr) {
+      // The split put the segment's bounds where output samples meet whole input samples;
+      // a decoder whose rate is not the declared one breaks that: let the caller go serial.
+      if (seg_->begin * in_rate_ % plan_.sample_rate != 0 ||
+          (seg_->end && *seg_->end * in_rate_ % plan_.sample_rate != 0)) {
+        seg_->short_input = true;
+        done_ = true;
+        return {};
+      }
+      skipped_in_ = seg_->begin * in_rate_ / plan_.sample_rate;
+      first_ += skipped_in_;
+      if (seg_->end) {
+        last_ = first_ + (*seg_->end - seg_->begin) * in_rate_ / plan_.sample_rate;
+        out_target_ = *seg_->end - seg_->begin;
+      } else if (out_target_) {
+        *out_target_ -= seg_->begin;
+      }
+    }
     if (auto r = open_encoder(*frame); !r) return r;
   }
 
@@ -349,7 +381,13 @@ Result<void> Transcoder::run() {
   origin_ = st->start_time != AV_NOPTS_VALUE ? st->start_time : 0;
   const AVRational tb = st->time_base;
   const bool seekable_precisely = static_cast<int64_t>(tb.num) * st->codecpar->sample_rate <= tb.den;
-  if (seekable_precisely && plan_.from > kPreroll) src_.seek(plan_.from - kPreroll);
+  Micros seek_to = plan_.from;
+  if (seg_ != nullptr) {
+    const Micros audio_start = plan_.track.start - src_.info().start;
+    seek_to = std::max(plan_.from, audio_start) +
+              seg_->begin * kMicrosPerSecond / plan_.sample_rate;
+  }
+  if (seekable_precisely && seek_to > kPreroll) src_.seek(seek_to - kPreroll);
 
   auto pkt = av::make_packet();
   auto frame = av::make_frame();
@@ -381,20 +419,32 @@ Result<void> Transcoder::run() {
       if (input_done) break;
     }
   }
+  if (seg_ != nullptr && seg_->short_input) return {};
   if (!enc_) {
     return Error{ErrorCode::kBadRange,
                  fmt::format("{} has no decodable audio in the range asked for", plan_.input)};
   }
-  const Micros audio_start = plan_.track.start - src_.info().start;
-  const Micros reached = audio_start + next_pos_ * kMicrosPerSecond / in_rate_;
-  const Micros track_end = audio_start + plan_.track.duration;
-  src_.finish(reached, plan_.to ? std::min(*plan_.to, track_end) : track_end);
+  if (seg_ != nullptr && seg_->end) {
+    // A segment before the last: its end is not the input's.
+    if (!done_) {
+      seg_->short_input = true;
+      return {};
+    }
+  } else {
+    const Micros audio_start = plan_.track.start - src_.info().start;
+    const Micros reached = audio_start + next_pos_ * kMicrosPerSecond / in_rate_;
+    const Micros track_end = audio_start + plan_.track.duration;
+    src_.finish(reached, plan_.to ? std::min(*plan_.to, track_end) : track_end);
+  }
 
   // Flush the resampler's tail, then make the length exact.
   if (auto r = convert(nullptr, 0); !r) return r;
   if (!last_ || next_pos_ < *last_) {
     // Open range, or the input ended early: as many samples as the input gave, resampled.
-    out_target_ = av_rescale_rnd(kept_in_, enc_->sample_rate, in_rate_, AV_ROUND_NEAR_INF);
+    // (Counted from the range's start, so that a last segment ends where a serial run does.)
+    out_target_ = av_rescale_rnd(skipped_in_ + kept_in_, enc_->sample_rate, in_rate_,
+                                 AV_ROUND_NEAR_INF) -
+                  (seg_ != nullptr ? seg_->begin : 0);
   }
   const int64_t missing = *out_target_ - sent_ - av_audio_fifo_size(fifo_.get());
   if (missing > 0) {
@@ -415,11 +465,46 @@ Result<void> Transcoder::run() {
   job_.result.sample_rate = enc_->sample_rate;
   job_.result.channels = enc_->ch_layout.nb_channels;
   job_.result.end = job_.result.start + sent_ * kMicrosPerSecond / enc_->sample_rate;
-  return sink_->finish();
+  return {};
 }
+
+// The serial output: packets straight into the muxer.
+class FileSink : public PacketSink {
+ public:
+  explicit FileSink(Job& job) : job_(job) {}
+
+  Result<void> open(const AVCodecContext& encoder) override {
+    const av::CodecParameters par(avcodec_parameters_alloc());
+    avcodec_parameters_from_context(par.get(), &encoder);
+    time_base_ = encoder.time_base;
+    auto sink = Sink::open(job_.plan, job_.temp_path, *par, time_base_, job_.source,
+                           job_.result.start, job_.options.cancel);
+    if (!sink) return sink.error();
+    sink_.emplace(std::move(*sink));
+    return sink_->start();
+  }
+  Result<void> write(AVPacket* pkt) override { return sink_->write(pkt, time_base_); }
+  Result<void> finish() { return sink_->finish(); }
+
+ private:
+  Job& job_;
+  std::optional<Sink> sink_;
+  AVRational time_base_{1, 1};
+};
 
 }  // namespace
 
-Result<void> transcode_stream(Job& job) { return Transcoder(job).run(); }
+Result<void> transcode_into(Job& job, PacketSink& sink, SegmentRange* segment) {
+  return Transcoder(job, sink, segment).run();
+}
+
+Result<void> transcode_stream(Job& job) {
+  auto parallel = transcode_parallel(job);
+  if (!parallel) return parallel.error();
+  if (*parallel) return {};
+  FileSink sink(job);
+  if (auto r = transcode_into(job, sink, nullptr); !r) return r;
+  return sink.finish();
+}
 
 }  // namespace peel::engine

@@ -1,0 +1,351 @@
+// Segment-parallel transcoding.
+//
+// The output's samples [0, N) are cut at positions a_1 < ... < a_{K-1}, multiples of a step
+// that is both a whole number of encoder frames and a whole number of input samples (so every
+// worker's frames fall where a serial run's do). Worker k feeds its encoder from a pre-roll
+// before a_k to a post-roll after a_{k+1} and keeps the packets whose timestamps lie in
+// [a_k, a_{k+1}). An encoder stamps the packet that carries samples [t, t + F) with t (the
+// delay is already subtracted), so the kept packets of all workers are exactly a serial run's
+// packets, each made by an encoder that saw the same audio around it. The first segment keeps
+// the priming packets (negative timestamps), the last the flush; the muxer is told the first
+// worker's encoder parameters (delay, extradata), so gapless metadata describes the whole file.
+//
+// Workers write their packets to unlinked files in the output's folder, so memory stays flat
+// however long the input; the calling thread reports progress, then joins the files in order.
+#include "engine/parallel.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <numeric>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "engine/mux.h"
+#include "engine/transcode.h"
+
+extern "C" {
+#include <libavutil/channel_layout.h>
+}
+
+namespace peel::engine {
+
+namespace {
+
+constexpr double kPrerollSeconds = 1.0;   // warms the encoder's state and overlap windows
+constexpr double kPostrollSeconds = 0.5;  // the encoder's look-ahead past the segment
+constexpr double kMinSegmentSeconds = 5.0;
+
+bool segmentable(const std::string& format) {
+  // flac (frame numbers, STREAMINFO's MD5) and Ogg Vorbis are not joined yet: serial.
+  return format == "mp3" || format == "aac" || format == "m4a" || format == "opus" ||
+         format == "wav" || format == "pcm";
+}
+
+// One segment's kept packets, in an unlinked file: gone when closed, whatever happens.
+class SpillFile {
+ public:
+  SpillFile() = default;
+  SpillFile(const SpillFile&) = delete;
+  SpillFile& operator=(const SpillFile&) = delete;
+  ~SpillFile() {
+    if (file_ != nullptr) std::fclose(file_);
+  }
+
+  Result<void> create(const std::string& folder) {
+    std::string name = folder + "/.peel-segment-XXXXXX";
+    const int fd = ::mkstemp(name.data());
+    if (fd < 0) return Error{ErrorCode::kOutputUnwritable, fmt::format("cannot write in {}", folder)};
+    ::unlink(name.c_str());
+    file_ = ::fdopen(fd, "w+b");
+    if (file_ == nullptr) {
+      ::close(fd);
+      return Error{ErrorCode::kInternal, "out of memory"};
+    }
+    return {};
+  }
+
+  bool put(const AVPacket& pkt, bool keep_priming) {
+    Record r{pkt.pts, pkt.dts, pkt.duration, pkt.size, pkt.flags, 0, {}};
+    size_t side_size = 0;
+    if (const uint8_t* side = av_packet_get_side_data(&pkt, AV_PKT_DATA_SKIP_SAMPLES, &side_size);
+        side != nullptr && side_size >= sizeof(r.skip)) {
+      std::memcpy(r.skip, side, sizeof(r.skip));
+      // Only the file's first packet says how many priming samples to skip.
+      if (!keep_priming) std::memset(r.skip, 0, 4);
+      r.has_skip = 1;
+    }
+    return std::fwrite(&r, sizeof(r), 1, file_) == 1 &&
+           std::fwrite(pkt.data, 1, static_cast<size_t>(pkt.size), file_) ==
+               static_cast<size_t>(pkt.size);
+  }
+
+  void rewind() { std::rewind(file_); }
+
+  // The next packet, or false at the end.
+  bool get(AVPacket* pkt) {
+    Record r{};
+    if (std::fread(&r, sizeof(r), 1, file_) != 1) return false;
+    if (av_new_packet(pkt, r.size) < 0) return false;
+    if (std::fread(pkt->data, 1, static_cast<size_t>(r.size), file_) !=
+        static_cast<size_t>(r.size)) {
+      return false;
+    }
+    pkt->pts = r.pts;
+    pkt->dts = r.dts;
+    pkt->duration = r.duration;
+    pkt->flags = r.flags;
+    if (r.has_skip != 0 && std::any_of(r.skip, r.skip + sizeof(r.skip), [](uint8_t b) { return b != 0; })) {
+      uint8_t* side = av_packet_new_side_data(pkt, AV_PKT_DATA_SKIP_SAMPLES, sizeof(r.skip));
+      if (side != nullptr) std::memcpy(side, r.skip, sizeof(r.skip));
+    }
+    return true;
+  }
+
+ private:
+  struct Record {
+    int64_t pts, dts, duration;
+    int32_t size, flags;
+    int32_t has_skip;
+    uint8_t skip[10];  // AV_PKT_DATA_SKIP_SAMPLES: skip at start, discard at end, reasons
+  };
+  FILE* file_ = nullptr;
+};
+
+struct Worker {
+  SegmentRange range;
+  std::optional<int64_t> keep_from;  // kept packets' timestamps (output samples)
+  std::optional<int64_t> keep_to;
+  std::atomic<int64_t> fed{0};
+  std::atomic<bool> finished{false};
+  SpillFile spill;
+  int64_t kept = 0;
+  bool spill_failed = false;
+  av::CodecParameters par;
+  AVRational time_base{1, 1};
+  OutputResult result;
+  std::vector<LostSpan> lost;
+  std::optional<Error> error;
+};
+
+// Keeps the packets of the worker's own segment, on the whole output's timeline.
+class SegmentSink : public PacketSink {
+ public:
+  explicit SegmentSink(Worker& w) : w_(w) {}
+
+  Result<void> open(const AVCodecContext& encoder) override {
+    w_.par.reset(avcodec_parameters_alloc());
+    avcodec_parameters_from_context(w_.par.get(), &encoder);
+    w_.time_base = encoder.time_base;
+    return {};
+  }
+
+  Result<void> write(AVPacket* pkt) override {
+    const int64_t shift = w_.range.begin;
+    const int64_t t = pkt->pts + shift;
+    if ((!w_.keep_from || t >= *w_.keep_from) && (!w_.keep_to || t < *w_.keep_to)) {
+      pkt->pts = t;
+      if (pkt->dts != AV_NOPTS_VALUE) pkt->dts += shift;
+      if (!w_.spill.put(*pkt, !w_.keep_from)) w_.spill_failed = true;
+      ++w_.kept;
+    }
+    av_packet_unref(pkt);
+    if (w_.spill_failed) {
+      return Error{ErrorCode::kWriteFailed, "cannot write a temporary file next to the output; "
+                                            "is the disk full?"};
+    }
+    return {};
+  }
+
+ private:
+  Worker& w_;
+};
+
+void run_worker(const OutputPlan& plan, Worker& w, const CancelToken& stop) {
+  auto finish = [&](std::optional<Error> e) {
+    if (e) {
+      w.error = std::move(e);
+      stop.cancel();
+    }
+    w.finished.store(true);
+  };
+  auto input = Input::open(plan.input);
+  if (!input) return finish(input.error());
+  auto source = Source::open(*input, plan.track.stream_index, stop);
+  if (!source) return finish(source.error());
+  RunOptions options;
+  options.cancel = stop;
+  Job job{plan, *source, options, std::string(), w.result};
+  SegmentSink sink(w);
+  auto r = transcode_into(job, sink, &w.range);
+  w.lost = source->lost();
+  finish(r ? std::nullopt : std::optional<Error>(r.error()));
+}
+
+struct Split {
+  std::vector<int64_t> cuts;  // a_1 .. a_{K-1}, output samples
+  int64_t preroll = 0;
+  int64_t postroll = 0;
+  int64_t frame = 0;          // samples per encoder frame (packet)
+  double seconds = 0;         // of output, for progress
+};
+
+// Where to cut, or nothing when the transcode should run serially.
+std::optional<Split> plan_split(const Job& job) {
+  const RunOptions& o = job.options;
+  const OutputPlan& plan = job.plan;
+  if (o.segment_parallel == SegmentParallel::kOff || !segmentable(plan.format)) return {};
+  const int jobs = o.jobs > 0 ? o.jobs : static_cast<int>(std::thread::hardware_concurrency());
+  if (jobs < 2) return {};
+  const int in_rate = job.source.stream()->codecpar->sample_rate;
+  const int out_rate = plan.sample_rate;
+  if (in_rate <= 0 || out_rate <= 0 || plan.track.duration <= 0) return {};
+
+  const Micros audio_start = plan.track.start - job.source.info().start;
+  const Micros begin = std::max(plan.from, audio_start);
+  const Micros end = plan.to ? std::min(*plan.to, audio_start + plan.track.duration)
+                             : audio_start + plan.track.duration;
+  Split split;
+  split.seconds = to_seconds(end - begin);
+  if (o.segment_parallel == SegmentParallel::kAuto &&
+      split.seconds < o.segment_parallel_min_seconds) {
+    return {};
+  }
+  const int64_t total = micros_to_samples(end - begin, out_rate);
+
+  // The encoder's frame size, from an encoder opened the way the workers will open theirs.
+  AVChannelLayout layout{};
+  av_channel_layout_default(&layout, plan.channels);
+  auto probe = open_encoder_for(plan, layout, true);
+  av_channel_layout_uninit(&layout);
+  if (!probe) return {};
+  const AVCodecContext& e = **probe;
+  const bool fixed = e.frame_size > 0 &&
+                     (e.codec->capabilities & AV_CODEC_CAP_VARIABLE_FRAME_SIZE) == 0;
+  const int64_t frame = fixed ? e.frame_size : kChunk;
+  const int64_t step = std::lcm(frame, int64_t{out_rate} / std::gcd(in_rate, out_rate));
+  auto round_up = [step](double samples) {
+    return (static_cast<int64_t>(samples) + step - 1) / step * step;
+  };
+  split.frame = frame;
+  split.preroll = round_up(kPrerollSeconds * out_rate);
+  split.postroll = round_up(kPostrollSeconds * out_rate);
+
+  const auto min_segment = static_cast<int64_t>(kMinSegmentSeconds * out_rate);
+  const int segments =
+      static_cast<int>(std::min<int64_t>(jobs, std::max<int64_t>(total / min_segment, 1)));
+  for (int k = 1; k < segments; ++k) {
+    const int64_t cut = total * k / segments / step * step;
+    if (cut <= (split.cuts.empty() ? 0 : split.cuts.back())) continue;
+    split.cuts.push_back(cut);
+  }
+  // The last post-roll must end well inside the input.
+  while (!split.cuts.empty() && split.cuts.back() + split.postroll + out_rate > total) {
+    split.cuts.pop_back();
+  }
+  if (split.cuts.empty()) return {};
+  return split;
+}
+
+}  // namespace
+
+Result<bool> transcode_parallel(Job& job) {
+  const auto split = plan_split(job);
+  if (!split) return false;
+  const OutputPlan& plan = job.plan;
+  const size_t count = split->cuts.size() + 1;
+  const std::string folder = std::filesystem::path(job.temp_path).parent_path().string();
+
+  std::vector<std::unique_ptr<Worker>> workers;
+  for (size_t k = 0; k < count; ++k) {
+    auto w = std::make_unique<Worker>();
+    if (k > 0) {
+      const int64_t a = split->cuts[k - 1];
+      w->keep_from = a;
+      w->range.begin = std::max<int64_t>(0, a - split->preroll);
+    }
+    if (k + 1 < count) {
+      w->keep_to = split->cuts[k];
+      w->range.end = split->cuts[k] + split->postroll;
+    }
+    w->range.fed = &w->fed;
+    if (auto r = w->spill.create(folder.empty() ? "." : folder); !r) return r.error();
+    workers.push_back(std::move(w));
+  }
+
+  const CancelToken stop;
+  std::vector<std::thread> threads;
+  threads.reserve(count);
+  for (auto& w : workers) {
+    threads.emplace_back([&plan, &stop, worker = w.get()] { run_worker(plan, *worker, stop); });
+  }
+  ProgressReporter progress(job.options, split->seconds);
+  const double rate = plan.sample_rate;
+  while (true) {
+    if (job.options.cancel.cancelled()) stop.cancel();
+    bool all = true;
+    int64_t fed = 0;
+    for (size_t k = 0; k < count; ++k) {
+      const Worker& w = *workers[k];
+      all = all && w.finished.load();
+      // Pre-roll is not progress: count what lies inside the worker's own segment.
+      const int64_t inside = w.range.begin + w.fed.load() - w.keep_from.value_or(0);
+      const int64_t size = w.keep_to ? *w.keep_to - w.keep_from.value_or(0) : inside;
+      fed += std::clamp<int64_t>(inside, 0, size);
+    }
+    progress.update(static_cast<double>(fed) / rate);
+    if (all) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  for (auto& t : threads) t.join();
+
+  if (job.options.cancel.cancelled()) return Error{ErrorCode::kCancelled, "cancelled"};
+  for (const auto& w : workers) {
+    if (w->error && w->error->code != ErrorCode::kCancelled) return *w->error;
+  }
+  for (const auto& w : workers) {
+    if (w->error) return *w->error;
+  }
+  // Every segment before the last must have been whole, frame for frame; if the input ended
+  // early (a declared duration that lied), the serial run is the one that is right.
+  for (size_t k = 0; k + 1 < count; ++k) {
+    const Worker& w = *workers[k];
+    if (w.range.short_input || w.par == nullptr) return false;
+    if (k > 0 && w.kept != (*w.keep_to - *w.keep_from) / split->frame) return false;
+  }
+  if (workers.back()->range.short_input || workers.back()->par == nullptr) return false;
+
+  for (const auto& w : workers) {
+    for (const LostSpan& s : w->lost) job.source.add_lost(s.from, s.to);
+  }
+  const Worker& first = *workers.front();
+  const Worker& last = *workers.back();
+  job.result.start = first.result.start;
+  job.result.sample_rate = first.result.sample_rate;
+  job.result.channels = first.result.channels;
+  job.result.samples = last.range.begin + last.result.samples;
+  job.result.end =
+      job.result.start + job.result.samples * kMicrosPerSecond / job.result.sample_rate;
+  job.result.segments = static_cast<int>(count);
+
+  auto sink = Sink::open(plan, job.temp_path, *first.par, first.time_base, job.source,
+                         job.result.start, job.options.cancel);
+  if (!sink) return sink.error();
+  if (auto r = sink->start(); !r) return r.error();
+  auto pkt = av::make_packet();
+  for (auto& w : workers) {
+    w->spill.rewind();
+    while (w->spill.get(pkt.get())) {
+      if (auto r = sink->write(pkt.get(), first.time_base); !r) return r.error();
+    }
+  }
+  if (auto r = sink->finish(); !r) return r.error();
+  return true;
+}
+
+}  // namespace peel::engine

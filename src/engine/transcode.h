@@ -1,0 +1,49 @@
+// The transcode stage's parts shared with segment-parallel runs (parallel.cc).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <optional>
+
+#include "av/av.h"
+#include "engine/stages.h"
+
+namespace peel::engine {
+
+// Samples per encoder frame for encoders without a fixed frame size (pcm).
+inline constexpr int kChunk = 4096;
+
+// Where encoded packets go: the output file, or one segment's spill file.
+class PacketSink {
+ public:
+  virtual ~PacketSink() = default;
+  // The encoder is open; called once, before the first write().
+  virtual Result<void> open(const AVCodecContext& encoder) = 0;
+  // One packet, timestamps in the encoder's time base (1/sample_rate) counted from the first
+  // sample this transcode fed the encoder. Takes the packet's reference.
+  virtual Result<void> write(AVPacket* pkt) = 0;
+};
+
+// One worker's share of a segment-parallel transcode, in output samples counted from the
+// first sample of the whole output. `begin` and `end` are multiples of the encoder's frame
+// size that map to whole input samples, so the worker's frames line up with a serial run's.
+struct SegmentRange {
+  int64_t begin = 0;           // first sample fed to the encoder (the pre-roll's start)
+  std::optional<int64_t> end;  // one past the last sample fed (the post-roll's end); empty:
+                               // to the end of the plan's range, like a serial run
+  std::atomic<int64_t>* fed = nullptr;  // samples fed so far, for progress (may be null)
+  bool short_input = false;    // out: the input ended before `end`, or its rate is not the
+                               // one the split assumed; the caller falls back to a serial run
+};
+
+// Opens the encoder the plan asks for, for audio of `layout`. With `independent_frames`, no
+// frame may borrow bits from an earlier one (mp3's bit reservoir is off), so packets of
+// separately encoded segments can be joined. Fails with kBadOutputOption or kInternal.
+Result<av::CodecContext> open_encoder_for(const OutputPlan& plan, const AVChannelLayout& layout,
+                                          bool independent_frames);
+
+// Decodes the plan's range (or the segment of it) and encodes it into `sink`. With a segment,
+// job.result.samples counts what this worker fed its encoder.
+Result<void> transcode_into(Job& job, PacketSink& sink, SegmentRange* segment);
+
+}  // namespace peel::engine
