@@ -72,6 +72,7 @@ peel=${1:-$root/build/peel}
 [[ $peel == */* ]] || peel=$(command -v "$peel")
 peel=$(cd "$(dirname "$peel")" && pwd)/$(basename "$peel")
 [ -x "$peel" ] || { echo "batch.sh: no peel binary at $peel; build it or pass its path" >&2; exit 1; }
+peel_bin=$peel  # "peel" becomes the command array of that tool below
 for tool in ffmpeg ffprobe xargs /usr/bin/time; do
   command -v "$tool" >/dev/null || { echo "batch.sh: $tool is missing; run scripts/bootstrap" >&2; exit 1; }
 done
@@ -198,7 +199,7 @@ for n in "${counts[@]}"; do
     fi
     # shellcheck disable=SC2034  # used through timed's nameref
     {
-      peel=("$peel" -j "$cores" -R "$clips" -d "$work/out-peel" "${peel_args[@]}" -y -q)
+      peel=("$peel_bin" -j "$cores" -R "$clips" -d "$work/out-peel" "${peel_args[@]}" -y -q)
       # shellcheck disable=SC2016
       xargs=(bash -c 'clips=$1 cores=$2 one=$3 dir=$4 ext=$5; shift 5
                       printf "%s\0" "$clips"/*.mp4 |
@@ -213,7 +214,9 @@ for n in "${counts[@]}"; do
       warm=(sh -c "$ff_one" _ "${first[0]}" "$work/out-warm" "$ext" "${ff_args[@]}")
     }
     echo "$n files, $case: 1 warm-up + $runs timed rounds of ${tools[*]} ..."
-    timed peel; timed warm  # warm-up (ffmpeg on one file), then forgotten
+    # shellcheck disable=SC2034
+    warm_peel=("$peel_bin" -j "$cores" "${first[@]:0:2*cores}" -d "$work/out-warm_peel" "${peel_args[@]}" -y -q)
+    timed warm_peel; timed warm  # warm-up (peel on a few files, ffmpeg on one), then forgotten
     rm -f "$work/peel" "$work/xargs" "$work/loop"
     for ((i = 0; i < runs; i++)); do
       for ((k = 0; k < ${#tools[@]}; k++)); do
