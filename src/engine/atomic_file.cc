@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <random>
 #include <vector>
 
 namespace peel::engine {
@@ -59,25 +60,26 @@ Result<AtomicFile> AtomicFile::create(const std::string& target, const std::stri
                              "with -d or -o",
                              dir.string())};
   }
-  std::string pattern =
-      (dir / fmt::format(".{}.peel-XXXXXX", fs::path(target).filename().string())).string();
-  std::vector<char> buf(pattern.begin(), pattern.end());
-  buf.push_back('\0');
-  const int fd = ::mkstemp(buf.data());
+  // Created exclusively under a random hidden name with mode 0666, so the process umask
+  // gives the output the permissions of any new file (mkstemp's 0600 would need a chmod, and
+  // reading the umask means changing it, which races with other threads).
+  std::random_device random;
+  int fd = -1;
+  std::string temp;
+  for (int attempt = 0; attempt < 100 && fd < 0; ++attempt) {
+    temp = (dir / fmt::format(".{}.peel-{:08x}", fs::path(target).filename().string(), random()))
+               .string();
+    fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd < 0 && errno != EEXIST) break;
+  }
   if (fd < 0) {
     return Error{ErrorCode::kOutputUnwritable,
                  fmt::format("cannot write into the folder {} ({}); choose a folder you can "
                              "write to with -d or -o",
                              dir.string(), std::strerror(errno))};
   }
-  ::fchmod(
-      fd, 0644 & ~[] {
-        mode_t m = ::umask(0);
-        ::umask(m);
-        return m;
-      }());
   ::close(fd);
-  return AtomicFile(target, buf.data(), overwrite);
+  return AtomicFile(target, temp, overwrite);
 }
 
 AtomicFile::AtomicFile(AtomicFile&& other) noexcept

@@ -102,6 +102,8 @@ Result<Sink> Sink::open(const OutputPlan& plan, const std::string& path,
 
   AVDictionary* io_opts = nullptr;
   av_dict_set(&io_opts, "protocol_whitelist", "file", 0);
+  // The temporary file is new and empty: truncating it would only make ext4 flush on close.
+  av_dict_set(&io_opts, "truncate", "0", 0);
   const std::string url = "file:" + path;
   rc = avio_open2(&s.ctx_->pb, url.c_str(), AVIO_FLAG_WRITE, &s.ctx_->interrupt_callback, &io_opts);
   av_dict_free(&io_opts);

@@ -2,7 +2,10 @@
 // fall on packet boundaries reported truthfully.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <cmath>
+#include <filesystem>
 
 #include "support/fixtures.h"
 #include "support/support.h"
@@ -85,6 +88,16 @@ TEST(CopyInto, ExplicitContainersThatCanCarryTheCodec) {
   auto r = peel({mp4_h264_aac(), "-o", aac, "--copy"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(ffprobe(aac)["format"]["format_name"], "aac");
+}
+
+TEST(CopyInto, OutputsGetThePermissionsOfAnyNewFile) {
+  TempDir dir;
+  const mode_t mask = ::umask(022);  // the test's own process: single-threaded here
+  const std::string out = dir / "x.m4a";
+  ASSERT_EQ(peel({mp4_h264_aac(), "-o", out}).exit_code, 0);
+  ::umask(mask);
+  EXPECT_EQ(std::filesystem::status(out).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms(0644));
 }
 
 TEST(CopyCut, StartsAndEndsOnPacketBoundariesWithinOneFrame) {
