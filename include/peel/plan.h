@@ -46,4 +46,7 @@ std::string explain(const OutputPlan& plan);
 // An ffmpeg CLI command that does the same job (as closely as ffmpeg can).
 std::string ffmpeg_command(const OutputPlan& plan);
 
+// argv as one line that a POSIX shell splits back into the same words (quoting as needed).
+std::string shell_command(const std::vector<std::string>& argv);
+
 }  // namespace peel

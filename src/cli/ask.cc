@@ -9,6 +9,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/json.h"
 #include "peel/formats.h"
@@ -21,22 +22,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-std::string shell_quote(const std::string& s) {
-  if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                        "0123456789-_./:=+,") == std::string::npos) {
-    return s;
-  }
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-std::string join_command(const std::vector<std::string>& argv) {
-  std::string s;
-  for (const auto& a : argv) s += (s.empty() ? "" : " ") + shell_quote(a);
-  return s;
-}
 
 // Seconds as the shortest exact decimal: 90, 1.5, 0.000001.
 std::string seconds(Micros t) {
@@ -127,7 +112,7 @@ std::string ffmpeg_from_request(const Request& r, const std::string& input,
     out = (dir / (in.stem().string() + "." + ext)).string();
   }
   a.push_back(out);
-  return join_command(a);
+  return shell_command(a);
 }
 
 // The ffmpeg command the engine would give, when the input can be probed and planned.
@@ -255,7 +240,7 @@ json to_json(const nl::Understanding& u, const std::vector<std::string>& inputs,
   for (const auto& job : jobs) {
     std::vector<std::string> argv = {"peel"};
     argv.insert(argv.end(), job.argv.begin(), job.argv.end());
-    peel_command += (peel_command.empty() ? "" : " && ") + join_command(argv);
+    peel_command += (peel_command.empty() ? "" : " && ") + shell_command(argv);
     ffmpeg += (ffmpeg.empty() ? "" : " && ") + job.ffmpeg;
   }
   j["peel_command"] = jobs.empty() ? json(nullptr) : json(peel_command);
@@ -299,16 +284,7 @@ int ask_command(std::vector<std::string> args, const CancelToken& cancel) {
   app.add_flag("-y,--yes", yes, "run without asking for confirmation");
   app.add_flag("--dry-run", dry_run, "print what was understood and the commands; run nothing");
   app.add_flag("--json", as_json, "print what was understood as one JSON object");
-  std::reverse(args.begin(), args.end());
-  try {
-    app.parse(args);
-  } catch (const CLI::CallForHelp&) {
-    std::cout << app.help();
-    return kExitOk;
-  } catch (const CLI::ParseError& e) {
-    std::cerr << "peel ask: " << e.what() << "; see peel ask --help\n";
-    return kExitUsage;
-  }
+  if (auto rc = parse_command_line(app, std::move(args))) return *rc;
 
   nl::Understanding u = nl::understand(sentence, inputs);
   while (u.outcome != nl::Outcome::kPlan) {
@@ -354,7 +330,7 @@ int ask_command(std::vector<std::string> args, const CancelToken& cancel) {
     std::vector<std::string> argv = {"peel"};
     argv.insert(argv.end(), job.argv.begin(), job.argv.end());
     if (as_json) argv.emplace_back("--json");
-    text << "  peel:   " << join_command(argv) << "\n";
+    text << "  peel:   " << shell_command(argv) << "\n";
     text << "  ffmpeg: " << job.ffmpeg << "\n";
   }
   for (const auto& e : errors) std::cerr << "peel ask: " << e.message << "\n";

@@ -185,15 +185,9 @@ int run_batch_command(const ExtractOptions& f, const CancelToken& cancel) {
       }
     }
     for (const auto& [path, error] : found.errors) failures.push_back(error_json(path, error));
-    std::cout << nlohmann::json{{"summary",
-                                 {{"done", summary->done},
-                                  {"skipped", summary->skipped},
-                                  {"failed", failed},
-                                  {"interrupted", summary->cancelled},
-                                  {"failures", failures},
-                                  {"audio_seconds", summary->audio_seconds},
-                                  {"wall_seconds", summary->wall_seconds},
-                                  {"speed", speed}}}}
+    std::cout << summary_json({summary->done, summary->skipped, failed, summary->cancelled,
+                               summary->audio_seconds, summary->wall_seconds},
+                              failures)
                      .dump()
               << "\n";
   } else if (!f.quiet || failed > 0) {

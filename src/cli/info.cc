@@ -5,6 +5,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/json.h"
 #include "peel/formats.h"
@@ -13,21 +14,6 @@
 namespace peel::cli {
 
 namespace {
-
-// Parses args into `app`; returns an exit code when parsing ends the command.
-std::optional<int> parse(CLI::App& app, std::vector<std::string> args) {
-  std::reverse(args.begin(), args.end());
-  try {
-    app.parse(args);
-  } catch (const CLI::CallForHelp&) {
-    std::cout << app.help();
-    return kExitOk;
-  } catch (const CLI::ParseError& e) {
-    std::cerr << "peel: " << e.what() << "; see peel " << app.get_name() << " --help\n";
-    return kExitUsage;
-  }
-  return std::nullopt;
-}
 
 void print_info(const MediaInfo& m) {
   std::cout << fmt::format("{}: {}, {}, {:.1f} MB\n", m.path, m.container_long,
@@ -52,12 +38,12 @@ void print_info(const MediaInfo& m) {
 }  // namespace
 
 int probe_command(std::vector<std::string> args) {
-  CLI::App app{"List what is inside media files", "probe"};
+  CLI::App app{"List what is inside media files", "peel probe"};
   std::vector<std::string> inputs;
   bool json = false;
   app.add_option("inputs", inputs, "files")->required();
   app.add_flag("--json", json, "print JSON");
-  if (auto rc = parse(app, std::move(args))) return *rc;
+  if (auto rc = parse_command_line(app, std::move(args))) return *rc;
 
   nlohmann::json files = nlohmann::json::array();
   nlohmann::json errors = nlohmann::json::array();
@@ -80,10 +66,10 @@ int probe_command(std::vector<std::string> args) {
 }
 
 int formats_command(std::vector<std::string> args) {
-  CLI::App app{"Print the output format table", "formats"};
+  CLI::App app{"Print the output format table", "peel formats"};
   bool json = false;
   app.add_flag("--json", json, "print JSON");
-  if (auto rc = parse(app, std::move(args))) return *rc;
+  if (auto rc = parse_command_line(app, std::move(args))) return *rc;
   if (json) {
     nlohmann::json all = nlohmann::json::array();
     for (const auto& f : formats()) all.push_back(to_json(f));

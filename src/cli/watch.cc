@@ -99,22 +99,14 @@ int watch_command(std::vector<std::string> args, const CancelToken& cancel) {
     return exit_code_for(e.code);
   }
 
-  const double speed =
-      summary->wall_seconds > 0 ? summary->audio_seconds / summary->wall_seconds : 0;
   if (f.json) {
     nlohmann::json failures = nlohmann::json::array();
     for (const auto& o : summary->failures) {
       if (o.error) failures.push_back(error_json(o.input, *o.error));
     }
-    std::cout << nlohmann::json{{"summary",
-                                 {{"done", summary->done},
-                                  {"skipped", summary->skipped},
-                                  {"failed", summary->failed},
-                                  {"interrupted", summary->cancelled},
-                                  {"failures", failures},
-                                  {"audio_seconds", summary->audio_seconds},
-                                  {"wall_seconds", summary->wall_seconds},
-                                  {"speed", speed}}}}
+    std::cout << summary_json({summary->done, summary->skipped, summary->failed, summary->cancelled,
+                               summary->audio_seconds, summary->wall_seconds},
+                              failures)
                      .dump()
               << "\n";
   } else if (!f.quiet || summary->failed > 0) {

@@ -445,8 +445,12 @@ std::string ffmpeg_command(const OutputPlan& p) {
     a.insert(a.end(), {"-f", muxer});
   }
   a.push_back(p.output);
+  return shell_command(a);
+}
+
+std::string shell_command(const std::vector<std::string>& argv) {
   std::string cmd;
-  for (const auto& w : a) cmd += (cmd.empty() ? "" : " ") + shell_quote(w);
+  for (const auto& w : argv) cmd += (cmd.empty() ? "" : " ") + shell_quote(w);
   return cmd;
 }
 
