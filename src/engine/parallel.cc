@@ -130,6 +130,7 @@ struct Worker {
   AVRational time_base{1, 1};
   OutputResult result;
   std::vector<LostSpan> lost;
+  std::vector<std::string> log;  // FFmpeg's warnings on the worker's thread
   std::optional<Error> error;
 };
 
@@ -167,6 +168,7 @@ class SegmentSink : public PacketSink {
 };
 
 void run_worker(const OutputPlan& plan, Worker& w, const CancelToken& stop) {
+  const av::LogCapture capture(&w.log);
   auto finish = [&](std::optional<Error> e) {
     if (e) {
       w.error = std::move(e);
@@ -303,6 +305,11 @@ Result<bool> transcode_parallel(Job& job) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   for (auto& t : threads) t.join();
+  // FFmpeg's words from the workers, in segment order, told again on this thread, where
+  // run() listens (a pre-roll may repeat a line the segment before it said).
+  for (const auto& w : workers) {
+    for (const auto& line : w->log) av_log(nullptr, AV_LOG_WARNING, "%s\n", line.c_str());
+  }
 
   if (job.options.cancel.cancelled()) return Error{ErrorCode::kCancelled, "cancelled"};
   for (const auto& w : workers) {

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <csignal>
 #include <cmath>
 #include <filesystem>
 
@@ -295,6 +296,22 @@ TEST(ParallelMode, AutoEngagesOnlyForLongTranscodesAndOffTurnsItOff) {
   EXPECT_EQ(encode(sweep(), dir / "x.ogg", "on")["segments"], 1);
   // Nothing but the output is left in its folder.
   EXPECT_EQ(dir.entries(), (std::vector<std::string>{"x.flac", "x.mp3", "x.ogg"}));
+}
+
+TEST(ParallelMode, CtrlCStopsEveryWorkerAndLeavesNothing) {
+  const std::string input = speech_and_tones();
+  TempDir out;
+  Child child({input, "-o", out / "x.m4a", "--reencode", "-j", "4", "--segment-parallel=on",
+               "--json"});
+  // Signal once the output's temporary file exists, while the segments are being encoded.
+  const bool writing = eventually([&] { return !child.running() || !out.entries().empty(); });
+  EXPECT_TRUE(writing && child.running()) << "peel finished before it could be interrupted";
+  child.signal(SIGINT);
+  const RunResult r = child.wait();
+  EXPECT_EQ(r.signal, 0);
+  EXPECT_EQ(r.exit_code, 130) << r.err;  // interrupted
+  EXPECT_NE(r.out.find("nothing was left behind"), std::string::npos) << r.out;
+  EXPECT_TRUE(out.entries().empty()) << "left behind: " << out.entries().front();
 }
 
 }  // namespace
