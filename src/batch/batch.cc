@@ -179,6 +179,9 @@ Result<BatchSummary> run_batch(const Request& request, const std::vector<InputFi
       run_options.cancel = options.cancel;
       run_options.on_temp_file = options.on_temp_file;
       run_options.sync = options.sync;
+      // Workers beyond the files share a long file as its segments (segment-parallel mode);
+      // with more files than workers each file runs on one.
+      run_options.jobs = std::max(1, jobs / static_cast<int>(std::max<size_t>(1, order.size())));
       run_options.on_progress = [&](const Progress& pr) {
         emit({BatchEvent::Kind::kProgress, out.input, worker, pr, nullptr});
       };

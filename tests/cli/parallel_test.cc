@@ -9,6 +9,7 @@
 #include <cmath>
 #include <filesystem>
 
+#include "support/fixtures.h"
 #include "support/support.h"
 
 namespace peel::test {
@@ -296,6 +297,20 @@ TEST(ParallelMode, AutoEngagesOnlyForLongTranscodesAndOffTurnsItOff) {
   EXPECT_EQ(encode(sweep(), dir / "x.ogg", "on")["segments"], 1);
   // Nothing but the output is left in its folder.
   EXPECT_EQ(dir.entries(), (std::vector<std::string>{"x.flac", "x.mp3", "x.ogg"}));
+}
+
+TEST(ParallelMode, ABatchGivesSpareWorkersToItsLongFiles) {
+  TempDir alone, mixed, out;
+  std::filesystem::copy_file(sweep(), alone / "long.mov");
+  auto r = peel({"-R", alone.path(), "-d", out.path(), "-f", "mp3", "-j", "2", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"segments\":2"), std::string::npos) << r.out;
+  // As many files as workers: each file runs on one.
+  std::filesystem::copy_file(sweep(), mixed / "long.mov");
+  std::filesystem::copy_file(mp4_h264_aac(), mixed / "short.mp4");
+  r = peel({"-R", mixed.path(), "-d", out.path(), "-f", "mp3", "-j", "2", "--json", "-y"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.find("\"segments\":2"), std::string::npos) << r.out;
 }
 
 TEST(ParallelMode, CtrlCStopsEveryWorkerAndLeavesNothing) {
