@@ -37,35 +37,13 @@ shift $((OPTIND - 1))
 [[ $jlist =~ ^[1-9][0-9]*( [1-9][0-9]*)*$ ]] || usage
 [ $# -le 1 ] || usage
 
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-peel=${1:-$root/build/peel}
-[[ $peel == */* ]] || peel=$(command -v "$peel")
-peel=$(cd "$(dirname "$peel")" && pwd)/$(basename "$peel")
-[ -x "$peel" ] || { echo "parallel.sh: no peel binary at $peel; build it or pass its path" >&2; exit 1; }
-for tool in ffmpeg ffprobe /usr/bin/time; do
-  command -v "$tool" >/dev/null || { echo "parallel.sh: $tool is missing; run scripts/bootstrap" >&2; exit 1; }
-done
+bench=parallel.sh
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+peel=$(bench_peel "${1:-}")
+bench_require ffmpeg ffprobe /usr/bin/time
 
-cache=$root/bench/.cache
-input=$cache/single-600s-720p30-h264-3900k-aac128k-48k.mp4
-mkdir -p "$cache"
-
-# ---------------------------------------------------------------- input (cached, as single.sh)
-if [ ! -s "$input" ]; then
-  echo "making $input (once; cached) ..."
-  tmp=$input.part.mp4
-  ffmpeg -hide_banner -nostdin -v error -y \
-    -f lavfi -i "testsrc2=size=1280x720:rate=30:duration=600" \
-    -f lavfi -i "anoisesrc=color=pink:sample_rate=48000:amplitude=0.08:duration=600" \
-    -f lavfi -i "sine=frequency=220:sample_rate=48000:duration=600,tremolo=f=3:d=0.5" \
-    -f lavfi -i "sine=frequency=331:sample_rate=48000:duration=600,tremolo=f=5:d=0.5" \
-    -filter_complex "[1:a]asplit[n1][n2];[2:a][n1]amix=inputs=2:normalize=0[l];[3:a][n2]amix=inputs=2:normalize=0[r];[l][r]join=inputs=2:channel_layout=stereo[a]" \
-    -map 0:v -map "[a]" \
-    -c:v libx264 -preset ultrafast -b:v 3900k -maxrate 3900k -bufsize 7800k -g 60 -pix_fmt yuv420p \
-    -c:a aac -b:a 128k -ar 48000 -ac 2 \
-    -movflags +faststart "$tmp"
-  mv "$tmp" "$input"
-fi
+input=$(bench_long_input)
 echo "input: $input"
 echo "cores: $cores; peel uses -j $cores for its segments"
 
@@ -73,29 +51,6 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cat "$input" >/dev/null
 
-# timed NAME: runs the command in the array NAME once; appends "wall_s rss_kb" to $work/NAME.
-timed() {
-  local name=$1 t0 t1 rss
-  local -n cmd=$name
-  t0=$EPOCHREALTIME
-  if ! /usr/bin/time -f '%e %M' -o "$work/$name.time" "${cmd[@]}" >"$work/$name.out" 2>&1; then
-    echo "parallel.sh: $name failed:" >&2
-    cat "$work/$name.out" >&2
-    exit 1
-  fi
-  t1=$EPOCHREALTIME
-  read -r _ rss <"$work/$name.time"
-  awk -v a="$t0" -v b="$t1" -v m="$rss" 'BEGIN { printf "%.6f %d\n", b - a, m }' >>"$work/$name"
-}
-median() {  # FILE COLUMN
-  awk -v c="$2" '{ print $c }' "$1" | sort -g |
-    awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-# Median of the per-round ratios A/B: load from elsewhere mostly cancels within a round.
-paired() {  # A B
-  paste -d' ' "$work/$1" "$work/$2" | awk '{ printf "%.6f\n", $1 / $3 }' | sort -g |
-    awk '{ v[NR] = $1 } END { printf "%.2f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
 
 peel_mp3=("$peel" "$input" -o "$work/p.mp3" -b 192k -y -q -j "$cores" --segment-parallel=on)
 serial_mp3=("$peel" "$input" -o "$work/s.mp3" -b 192k -y -q --segment-parallel=off)

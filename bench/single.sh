@@ -41,39 +41,13 @@ shift $((OPTIND - 1))
 [[ $runs =~ ^[1-9][0-9]*$ ]] || usage
 [ $# -le 1 ] || usage
 
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-peel=${1:-$root/build/peel}
-[[ $peel == */* ]] || peel=$(command -v "$peel")
-peel=$(cd "$(dirname "$peel")" && pwd)/$(basename "$peel")
-[ -x "$peel" ] || { echo "single.sh: no peel binary at $peel; build it or pass its path" >&2; exit 1; }
-for tool in ffmpeg ffprobe strace /usr/bin/time; do
-  command -v "$tool" >/dev/null || { echo "single.sh: $tool is missing; run scripts/bootstrap" >&2; exit 1; }
-done
+bench=single.sh
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+peel=$(bench_peel "${1:-}")
+bench_require ffmpeg ffprobe strace /usr/bin/time
 
-cache=$root/bench/.cache
-input=$cache/single-600s-720p30-h264-3900k-aac128k-48k.mp4
-mkdir -p "$cache"
-
-# ---------------------------------------------------------------- input (cached)
-if [ ! -s "$input" ]; then
-  echo "making $input (once; cached) ..."
-  t0=$EPOCHREALTIME
-  tmp=$input.part.mp4
-  # Audio: pink noise plus a tremolo'd tone per channel, so the encoder sees something
-  # music-like rather than silence; video: testsrc2 at ~3.9 Mbit/s, ultrafast to keep it short.
-  ffmpeg -hide_banner -nostdin -v error -y \
-    -f lavfi -i "testsrc2=size=1280x720:rate=30:duration=600" \
-    -f lavfi -i "anoisesrc=color=pink:sample_rate=48000:amplitude=0.08:duration=600" \
-    -f lavfi -i "sine=frequency=220:sample_rate=48000:duration=600,tremolo=f=3:d=0.5" \
-    -f lavfi -i "sine=frequency=331:sample_rate=48000:duration=600,tremolo=f=5:d=0.5" \
-    -filter_complex "[1:a]asplit[n1][n2];[2:a][n1]amix=inputs=2:normalize=0[l];[3:a][n2]amix=inputs=2:normalize=0[r];[l][r]join=inputs=2:channel_layout=stereo[a]" \
-    -map 0:v -map "[a]" \
-    -c:v libx264 -preset ultrafast -b:v 3900k -maxrate 3900k -bufsize 7800k -g 60 -pix_fmt yuv420p \
-    -c:a aac -b:a 128k -ar 48000 -ac 2 \
-    -movflags +faststart "$tmp"
-  mv "$tmp" "$input"
-  awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "made it in %.1f s\n", b - a }'
-fi
+input=$(bench_long_input)
 input_bytes=$(stat -c %s "$input")
 echo "input: $input ($(awk -v b="$input_bytes" 'BEGIN { printf "%.1f MB", b / 1e6 }'))"
 ffprobe -v error -show_entries stream=codec_type,codec_name,bit_rate,sample_rate,channels,width,height \
@@ -86,20 +60,6 @@ trap 'rm -rf "$work"' EXIT
 cat "$input" >/dev/null
 
 # ---------------------------------------------------------------- timing
-# timed NAME: runs the command in the array NAME once; appends "wall_s rss_kb" to $work/NAME.
-timed() {
-  local name=$1 t0 t1 rss
-  local -n cmd=$name
-  t0=$EPOCHREALTIME
-  if ! /usr/bin/time -f '%e %M' -o "$work/$name.time" "${cmd[@]}" >"$work/$name.out" 2>&1; then
-    echo "single.sh: $name failed:" >&2
-    cat "$work/$name.out" >&2
-    exit 1
-  fi
-  t1=$EPOCHREALTIME
-  read -r _ rss <"$work/$name.time"
-  awk -v a="$t0" -v b="$t1" -v m="$rss" 'BEGIN { printf "%.6f %d\n", b - a, m }' >>"$work/$name"
-}
 
 peel_copy=("$peel" "$input" -o "$work/peel.m4a" -y -q)
 ffmpeg_copy=(ffmpeg -nostdin -v error -y -i "$input" -vn -c:a copy "$work/ffmpeg.m4a")
@@ -119,11 +79,6 @@ for case in copy mp3; do
   done
 done
 
-# median FILE COLUMN
-median() {
-  awk -v c="$2" '{ print $c }' "$1" | sort -g |
-    awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
 
 # ---------------------------------------------------------------- checks on the outputs
 size() { stat -c %s "$1"; }
@@ -169,18 +124,12 @@ audio_bytes=$(ffprobe -v error -select_streams a:0 -show_entries packet=size -of
 # ---------------------------------------------------------------- report
 echo
 mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
-# The goal is judged on the median of the per-round ratios: the two runs of a round are
-# neighbours in time, so load from elsewhere on the machine mostly cancels out of their
-# ratio, where it would not out of a ratio of two medians taken over different moments.
-paired_ratio() {  # case
-  paste -d' ' "$work/peel_$1" "$work/ffmpeg_$1" | awk '{ printf "%.6f\n", $1 / $3 }' | sort -g |
-    awk '{ v[NR] = $1 } END { printf "%.2f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
+# The goal is judged on the median of the per-round ratios (paired, in lib.sh).
 row() {  # case goal
   local c=$1 goal=$2 pw fw pm fm ratio mm verdict
   pw=$(median "$work/peel_$c" 1); fw=$(median "$work/ffmpeg_$c" 1)
   pm=$(median "$work/peel_$c" 2); fm=$(median "$work/ffmpeg_$c" 2)
-  ratio=$(paired_ratio "$c")
+  ratio=$(paired "peel_$c" "ffmpeg_$c")
   mm=$(awk -v p="$pw" -v f="$fw" 'BEGIN { printf "%.2f", p / f }')
   verdict=$(awk -v r="$ratio" -v g="$goal" 'BEGIN { print (r <= g) ? "ok" : "MISS" }')
   printf '%-6s %8.3f %8.3f %6s %8s %-6s %7s %9s %10s %s\n' "$c" "$pw" "$fw" "$ratio" "$mm" "<=$goal" "$verdict" \
