@@ -294,7 +294,7 @@ int extract_command(std::vector<std::string> args, const CancelToken& cancel) {
   ExtractOptions opts;
   CLI::App app{"peel: pull the audio out of video files, exact and lossless where it can be.\n"
                "Subcommands: peel probe [--json] INPUT..., peel formats [--json], "
-               "peel watch DIR -d OUT",
+               "peel watch DIR -d OUT, peel ask \"SENTENCE\" [INPUT...]",
                "peel"};
   app.add_option("inputs", opts.request.inputs, "video or audio files")->required();
   add_extract_options(app, opts);
