@@ -67,15 +67,13 @@ shift $((OPTIND - 1))
 IFS=, read -r -a counts <<<"$counts"
 IFS=, read -r -a cases <<<"$cases"
 
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-peel=${1:-$root/build/peel}
-[[ $peel == */* ]] || peel=$(command -v "$peel")
-peel=$(cd "$(dirname "$peel")" && pwd)/$(basename "$peel")
-[ -x "$peel" ] || { echo "batch.sh: no peel binary at $peel; build it or pass its path" >&2; exit 1; }
+bench=batch.sh
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+root=$bench_root
+peel=$(bench_peel "${1:-}")
 peel_bin=$peel  # "peel" becomes the command array of that tool below
-for tool in ffmpeg ffprobe xargs /usr/bin/time; do
-  command -v "$tool" >/dev/null || { echo "batch.sh: $tool is missing; run scripts/bootstrap" >&2; exit 1; }
-done
+bench_require ffmpeg ffprobe xargs /usr/bin/time
 cores=$(nproc)
 
 # ---------------------------------------------------------------- clips (cached)
@@ -143,9 +141,9 @@ if awk -v l="$load_before" -v c="$cores" 'BEGIN { exit !(l > c / 2) }'; then
 fi
 
 # ---------------------------------------------------------------- timing
-# timed NAME: removes $work/out-NAME, runs the command in the array NAME once; appends
-# "wall_s rss_kb cpu_pct user_s sys_s" to $work/NAME.
-timed() {
+# timed_clean NAME: lib.sh's timed, plus a fresh $work/out-NAME and the previous outputs
+# synced first; appends "wall_s rss_kb cpu_pct user_s sys_s" to $work/NAME.
+timed_clean() {
   local name=$1 t0 t1 rss cpu user sys
   local -n cmd=$name
   rm -rf "$work/out-$name"; mkdir -p "$work/out-$name"
@@ -162,17 +160,6 @@ timed() {
     'BEGIN { printf "%.6f %d %s %s %s\n", b - a, m, c, u, s }' >>"$work/$name"
 }
 
-# median FILE COLUMN
-median() {
-  awk -v c="$2" '{ print $c }' "$1" | sort -g |
-    awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-# paired_ratio A B: median over rounds of wall(A)/wall(B) (runs of a round are neighbours in
-# time, so load from elsewhere mostly cancels out of their ratio).
-paired_ratio() {
-  paste -d' ' "$work/$1" "$work/$2" | awk '{ printf "%.6f\n", $1 / $6 }' | sort -g |
-    awk '{ v[NR] = $1 } END { printf "%.2f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
 
 # The ffmpeg arguments of each case; ffmpeg -i IN $ff_args OUT.
 ff_copy=(-vn -c:a copy)
@@ -197,7 +184,7 @@ for n in "${counts[@]}"; do
     else
       ext=mp3; peel_args=(-f mp3 -b 192k); ff_args=("${ff_mp3[@]}")
     fi
-    # shellcheck disable=SC2034  # used through timed's nameref
+    # shellcheck disable=SC2034  # used through timed_clean's nameref
     {
       peel=("$peel_bin" -j "$cores" -R "$clips" -d "$work/out-peel" "${peel_args[@]}" -y -q)
       # shellcheck disable=SC2016
@@ -216,12 +203,12 @@ for n in "${counts[@]}"; do
     echo "$n files, $case: 1 warm-up + $runs timed rounds of ${tools[*]} ..."
     # shellcheck disable=SC2034
     warm_peel=("$peel_bin" -j "$cores" "${first[@]:0:2*cores}" -d "$work/out-warm_peel" "${peel_args[@]}" -y -q)
-    timed warm_peel; timed warm  # warm-up (peel on a few files, ffmpeg on one), then forgotten
+    timed_clean warm_peel; timed_clean warm  # warm-up (peel on a few files, ffmpeg on one), then forgotten
     rm -f "$work/peel" "$work/xargs" "$work/loop"
     for ((i = 0; i < runs; i++)); do
       for ((k = 0; k < ${#tools[@]}; k++)); do
         t=${tools[(i + k) % ${#tools[@]}]}
-        timed "$t"
+        timed_clean "$t"
         printf '  round %d %-5s %7.3f s\n' $((i + 1)) "$t" "$(tail -1 "$work/$t" | cut -d' ' -f1)"
       done
     done
@@ -260,8 +247,8 @@ for n in "${counts[@]}"; do
       m=$(median "$work/$t" 2); c=$(median "$work/$t" 3)
       u=$(median "$work/$t" 4); s=$(median "$work/$t" 5)
       if [ "$t" = peel ]; then
-        xr=$(paired_ratio xargs peel)
-        lr=$( [ -s "$work/loop" ] && paired_ratio loop peel || echo -)
+        xr=$(paired xargs peel)
+        lr=$( [ -s "$work/loop" ] && paired loop peel || echo -)
         verdict=$(awk -v r="$xr" -v g="$goal" 'BEGIN { print (r >= g) ? "ok" : "MISS" }')
         speed="x$xr vs xargs (goal >=$goal: $verdict), x$lr vs loop"
         memv=$( ((m < 100 * 1024)) && echo "ok" || echo "MISS")

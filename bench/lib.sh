@@ -71,9 +71,9 @@ median() {
 }
 
 # paired A B: the median of the per-round ratios wall(A)/wall(B) of the runs recorded in
-# $work/A and $work/B (the runs of a round are neighbours in time, so load from elsewhere
-# mostly cancels out of their ratio).
+# $work/A and $work/B, one line a run with the wall time first (the runs of a round are
+# neighbours in time, so load from elsewhere mostly cancels out of their ratio).
 paired() {
-  paste -d' ' "$work/$1" "$work/$2" | awk '{ printf "%.6f\n", $1 / $3 }' | sort -g |
+  paste -d' ' "$work/$1" "$work/$2" | awk '{ printf "%.6f\n", $1 / $(NF / 2 + 1) }' | sort -g |
     awk '{ v[NR] = $1 } END { printf "%.2f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
