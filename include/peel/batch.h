@@ -68,15 +68,19 @@ struct BatchOptions {
   std::function<void(const BatchEvent&)> on_event;
 };
 
-struct BatchSummary {
+// The counts a batch (or a watch) ends with.
+struct BatchTotals {
   int done = 0;
   int skipped = 0;
   int failed = 0;
   bool cancelled = false;
-  bool damaged = false;        // some output lost audio to damage
-  double audio_seconds = 0;    // audio written
-  double planned_seconds = 0;  // audio the batch set out to write
+  bool damaged = false;      // some output lost audio to damage
+  double audio_seconds = 0;  // audio written
   double wall_seconds = 0;
+};
+
+struct BatchSummary : BatchTotals {
+  double planned_seconds = 0;         // audio the batch set out to write
   std::vector<FileOutcome> outcomes;  // in input order
 };
 

@@ -33,14 +33,7 @@ struct WatchOptions {
   std::function<void(const std::string& path, const Error&)> on_error;
 };
 
-struct WatchSummary {
-  int done = 0;
-  int skipped = 0;
-  int failed = 0;
-  bool cancelled = false;
-  bool damaged = false;      // some output lost audio to damage
-  double audio_seconds = 0;  // audio written
-  double wall_seconds = 0;
+struct WatchSummary : BatchTotals {
   std::vector<FileOutcome> failures;  // the failed files, in the order they finished
 };
 

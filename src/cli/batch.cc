@@ -185,10 +185,9 @@ int run_batch_command(const ExtractOptions& f, const CancelToken& cancel) {
       }
     }
     for (const auto& [path, error] : found.errors) failures.push_back(error_json(path, error));
-    std::cout << summary_json({summary->done, summary->skipped, failed, summary->cancelled,
-                               summary->audio_seconds, summary->wall_seconds},
-                              failures)
-                     .dump()
+    BatchTotals totals = *summary;  // with the paths that failed before planning
+    totals.failed = failed;
+    std::cout << summary_json(totals, failures).dump()
               << "\n";
   } else if (!f.quiet || failed > 0) {
     if (failed > 0 && summary->done + summary->skipped + failed > 1) {

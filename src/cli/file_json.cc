@@ -42,13 +42,13 @@ nlohmann::json failed_file_json(const std::string& path, const Error& e) {
           {"errors", {error_json(path, e)}}};
 }
 
-nlohmann::json summary_json(const Totals& t, const nlohmann::json& failures) {
+nlohmann::json summary_json(const BatchTotals& t, const nlohmann::json& failures) {
   const double speed = t.wall_seconds > 0 ? t.audio_seconds / t.wall_seconds : 0;
   return {{"summary",
            {{"done", t.done},
             {"skipped", t.skipped},
             {"failed", t.failed},
-            {"interrupted", t.interrupted},
+            {"interrupted", t.cancelled},
             {"failures", failures},
             {"audio_seconds", t.audio_seconds},
             {"wall_seconds", t.wall_seconds},

@@ -23,17 +23,7 @@ nlohmann::json file_json(const FileOutcome& outcome, bool plans = false);
 // The line of a path that failed before it became a file of the batch (unreadable folder...).
 nlohmann::json failed_file_json(const std::string& path, const Error& e);
 
-// The counts a batch or a watch ends with.
-struct Totals {
-  int done = 0;
-  int skipped = 0;
-  int failed = 0;
-  bool interrupted = false;
-  double audio_seconds = 0;
-  double wall_seconds = 0;
-};
-
 // The last line of a batch or a watch: {"summary": {...}} with `failures` (error objects).
-nlohmann::json summary_json(const Totals& totals, const nlohmann::json& failures);
+nlohmann::json summary_json(const BatchTotals& totals, const nlohmann::json& failures);
 
 }  // namespace peel::cli

@@ -104,10 +104,7 @@ int watch_command(std::vector<std::string> args, const CancelToken& cancel) {
     for (const auto& o : summary->failures) {
       if (o.error) failures.push_back(error_json(o.input, *o.error));
     }
-    std::cout << summary_json({summary->done, summary->skipped, summary->failed, summary->cancelled,
-                               summary->audio_seconds, summary->wall_seconds},
-                              failures)
-                     .dump()
+    std::cout << summary_json(*summary, failures).dump()
               << "\n";
   } else if (!f.quiet || summary->failed > 0) {
     std::cerr << fmt::format("peel: {} done, {} skipped, {} failed; {} of audio in {:.2f} s{}\n",
