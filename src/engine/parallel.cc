@@ -26,6 +26,7 @@
 
 #include <fmt/format.h>
 
+#include "engine/flac_join.h"
 #include "engine/mux.h"
 #include "engine/transcode.h"
 
@@ -41,10 +42,10 @@ constexpr double kPrerollSeconds = 1.0;   // warms the encoder's state and overl
 constexpr double kPostrollSeconds = 0.5;  // the encoder's look-ahead past the segment
 constexpr double kMinSegmentSeconds = 5.0;
 
-bool segmentable(const std::string& format) {
-  // flac (frame numbers, STREAMINFO's MD5) and Ogg Vorbis are not joined yet: serial.
-  return format == "mp3" || format == "aac" || format == "m4a" || format == "opus" ||
-         format == "wav" || format == "pcm";
+// The codecs whose segments can be joined. Vorbis (its block sizes) is not: serial.
+bool segmentable(const OutputPlan& plan) {
+  const std::string& c = plan.codec;
+  return c == "mp3" || c == "aac" || c == "opus" || c == "flac" || c.starts_with("pcm_");
 }
 
 // One segment's kept packets, in an unlinked file: gone when closed, whatever happens.
@@ -69,6 +70,9 @@ class SpillFile {
     }
     return {};
   }
+
+  bool write(const void* data, size_t size) { return std::fwrite(data, 1, size, file_) == size; }
+  size_t read(void* data, size_t size) { return std::fread(data, 1, size, file_); }
 
   bool put(const AVPacket& pkt, bool keep_priming) {
     Record r{pkt.pts, pkt.dts, pkt.duration, pkt.size, pkt.flags, 0, {}};
@@ -124,6 +128,11 @@ struct Worker {
   std::atomic<int64_t> fed{0};
   std::atomic<bool> finished{false};
   SpillFile spill;
+  // FLAC: the samples of the segment, for the stream's MD5. The first worker hashes them as
+  // it goes; the others keep them in `samples` until the ones before them are hashed.
+  FlacJoin* hash_now = nullptr;
+  std::optional<SpillFile> samples;
+  int bits = 16;
   int64_t kept = 0;
   bool spill_failed = false;
   av::CodecParameters par;
@@ -143,6 +152,21 @@ class SegmentSink : public PacketSink {
     w_.par.reset(avcodec_parameters_alloc());
     avcodec_parameters_from_context(w_.par.get(), &encoder);
     w_.time_base = encoder.time_base;
+    if (encoder.bits_per_raw_sample > 0) w_.bits = encoder.bits_per_raw_sample;
+    return {};
+  }
+
+  Result<void> encoding(const AVFrame& frame) override {
+    if (!w_.hash_now && !w_.samples) return {};
+    const int64_t t = frame.pts + w_.range.begin;
+    if ((w_.keep_from && t < *w_.keep_from) || (w_.keep_to && t >= *w_.keep_to)) return {};
+    FlacJoin::md5_bytes(frame, w_.bits, bytes_);
+    if (w_.hash_now != nullptr) {
+      w_.hash_now->hash(bytes_);
+    } else if (!w_.samples->write(bytes_.data(), bytes_.size())) {
+      return Error{ErrorCode::kWriteFailed, "cannot write a temporary file next to the output; "
+                                            "is the disk full?"};
+    }
     return {};
   }
 
@@ -165,6 +189,7 @@ class SegmentSink : public PacketSink {
 
  private:
   Worker& w_;
+  std::vector<uint8_t> bytes_;
 };
 
 void run_worker(const OutputPlan& plan, Worker& w, const CancelToken& stop) {
@@ -201,7 +226,7 @@ struct Split {
 std::optional<Split> plan_split(const Job& job) {
   const RunOptions& o = job.options;
   const OutputPlan& plan = job.plan;
-  if (o.segment_parallel == SegmentParallel::kOff || !segmentable(plan.format)) return {};
+  if (o.segment_parallel == SegmentParallel::kOff || !segmentable(plan)) return {};
   const int jobs = o.jobs > 0 ? o.jobs : static_cast<int>(std::thread::hardware_concurrency());
   if (jobs < 2) return {};
   const int in_rate = job.source.stream()->codecpar->sample_rate;
@@ -263,6 +288,12 @@ Result<bool> transcode_parallel(Job& job) {
   const size_t count = split->cuts.size() + 1;
   const std::string folder = std::filesystem::path(job.temp_path).parent_path().string();
 
+  std::optional<FlacJoin> flac;
+  if (plan.codec == "flac") {
+    auto j = FlacJoin::create();
+    if (!j) return j.error();
+    flac = std::move(*j);
+  }
   std::vector<std::unique_ptr<Worker>> workers;
   for (size_t k = 0; k < count; ++k) {
     auto w = std::make_unique<Worker>();
@@ -277,6 +308,12 @@ Result<bool> transcode_parallel(Job& job) {
     }
     w->range.fed = &w->fed;
     if (auto r = w->spill.create(folder.empty() ? "." : folder); !r) return r.error();
+    if (flac && k == 0) {
+      w->hash_now = &*flac;
+    } else if (flac) {
+      w->samples.emplace();
+      if (auto r = w->samples->create(folder.empty() ? "." : folder); !r) return r.error();
+    }
     workers.push_back(std::move(w));
   }
 
@@ -344,12 +381,42 @@ Result<bool> transcode_parallel(Job& job) {
                          job.result.start, job.options.cancel);
   if (!sink) return sink.error();
   if (auto r = sink->start(); !r) return r.error();
+  // The last packet is held back: FLAC's STREAMINFO, known once all samples are hashed, goes
+  // to the muxer with it.
   auto pkt = av::make_packet();
+  auto held = av::make_packet();
+  bool holding = false;
+  std::vector<uint8_t> chunk;
   for (auto& w : workers) {
     w->spill.rewind();
     while (w->spill.get(pkt.get())) {
-      if (auto r = sink->write(pkt.get(), first.time_base); !r) return r.error();
+      if (flac) {
+        if (auto r = flac->renumber(pkt.get()); !r) return r.error();
+      }
+      if (holding) {
+        if (auto r = sink->write(held.get(), first.time_base); !r) return r.error();
+      }
+      av_packet_move_ref(held.get(), pkt.get());
+      holding = true;
     }
+    if (w->samples) {
+      w->samples->rewind();
+      chunk.resize(size_t{1} << 20);
+      for (size_t n; (n = w->samples->read(chunk.data(), chunk.size())) > 0;) {
+        flac->hash(std::span<const uint8_t>(chunk.data(), n));
+      }
+    }
+  }
+  if (flac && holding) {
+    auto info = flac->streaminfo(
+        std::span<const uint8_t>(first.par->extradata, static_cast<size_t>(first.par->extradata_size)));
+    if (!info) return info.error();
+    uint8_t* side = av_packet_new_side_data(held.get(), AV_PKT_DATA_NEW_EXTRADATA, info->size());
+    if (side == nullptr) return Error{ErrorCode::kInternal, "out of memory"};
+    std::memcpy(side, info->data(), info->size());
+  }
+  if (holding) {
+    if (auto r = sink->write(held.get(), first.time_base); !r) return r.error();
   }
   if (auto r = sink->finish(); !r) return r.error();
   return true;

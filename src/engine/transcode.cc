@@ -229,6 +229,7 @@ Result<void> Transcoder::drain_fifo(bool final) {
     av_audio_fifo_read(fifo_.get(), reinterpret_cast<void**>(enc_frame_->data), n);
     enc_frame_->pts = sent_;
     sent_ += n;
+    if (auto r = out_.encoding(*enc_frame_); !r) return r;
     if (auto r = encode(enc_frame_.get()); !r) return r;
     progress_->update(static_cast<double>(sent_) / enc_->sample_rate);
     if (seg_ != nullptr && seg_->fed != nullptr) seg_->fed->store(sent_, std::memory_order_relaxed);

@@ -22,6 +22,8 @@ class PacketSink {
   // One packet, timestamps in the encoder's time base (1/sample_rate) counted from the first
   // sample this transcode fed the encoder. Takes the packet's reference.
   virtual Result<void> write(AVPacket* pkt) = 0;
+  // The frame about to go into the encoder (timestamps as write()'s).
+  virtual Result<void> encoding(const AVFrame& /*frame*/) { return {}; }
 };
 
 // One worker's share of a segment-parallel transcode, in output samples counted from the

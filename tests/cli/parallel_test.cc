@@ -8,6 +8,8 @@
 #include <csignal>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include "support/fixtures.h"
 #include "support/support.h"
@@ -284,6 +286,79 @@ TEST(ParallelRange, ResampledDownMixedRangeIsExactAndClean) {
               1.0, 0.02);
 }
 
+std::string file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// The MD5 a FLAC file's STREAMINFO declares (the first metadata block, after "fLaC").
+std::string declared_md5(const std::string& path) {
+  const std::string bytes = file_bytes(path);
+  std::string hex;
+  for (size_t i = 26; i < 42 && i < bytes.size(); ++i) {
+    const auto b = static_cast<unsigned char>(bytes[i]);
+    hex += "0123456789abcdef"[b >> 4];
+    hex += "0123456789abcdef"[b & 15];
+  }
+  return hex;
+}
+
+// The MD5 of the samples ffmpeg decodes, interleaved little-endian in `pcm` (pcm_s16le,
+// pcm_s24le): what FLAC's STREAMINFO MD5 covers.
+std::string decoded_md5(const std::string& path, const std::string& pcm) {
+  const auto r = run({"ffmpeg", "-v", "error", "-i", path, "-c:a", pcm, "-f", "md5", "-"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return r.out.starts_with("MD5=") ? r.out.substr(4, 32) : r.out;
+}
+
+// FLAC frames are independent, so joined segments are the serial stream itself, byte for
+// byte, once every frame has its number and CRCs in the whole stream and STREAMINFO holds
+// the whole stream's frame sizes, sample count and MD5.
+TEST(ParallelFlac, IsTheSerialStreamByteForByte) {
+  TempDir dir;
+  const std::string input = speech_and_tones();
+  const auto p = encode(input, dir / "par.flac", "on");
+  encode(input, dir / "ser.flac", "off");
+  ASSERT_EQ(p["segments"], 4);
+  EXPECT_EQ(p["samples"], int64_t{kRate} * kSeconds);
+  EXPECT_TRUE(file_bytes(dir / "par.flac") == file_bytes(dir / "ser.flac"));
+  EXPECT_EQ(ffmpeg_warnings(dir / "par.flac"), "");
+  // The source is 24-bit FLAC, and so is the output.
+  EXPECT_EQ(declared_md5(dir / "par.flac"), decoded_md5(dir / "par.flac", "pcm_s24le"));
+  EXPECT_EQ(decode_s32(dir / "par.flac"), decode_s32(input));
+}
+
+TEST(ParallelFlac, RangeResampledDownMixed24BitIsExact) {
+  TempDir dir;
+  const std::vector<std::string> args = {"--from", "7.3", "--to", "101.9", "--sample-rate",
+                                         "44100", "--channels", "mono", "--sample-format", "s24"};
+  const auto p = encode(sweep(), dir / "par.flac", "on", args, 3);
+  encode(sweep(), dir / "ser.flac", "off", args, 3);
+  ASSERT_EQ(p["segments"], 3);
+  EXPECT_EQ(p["samples"], std::llround(94.6 * 44100));
+  EXPECT_TRUE(file_bytes(dir / "par.flac") == file_bytes(dir / "ser.flac"));
+  EXPECT_EQ(ffmpeg_warnings(dir / "par.flac"), "");
+  EXPECT_EQ(declared_md5(dir / "par.flac"), decoded_md5(dir / "par.flac", "pcm_s24le"));
+  EXPECT_EQ(ffprobe(dir / "par.flac")["streams"][0]["bits_per_raw_sample"], "24");
+}
+
+// Matroska gets FLAC's STREAMINFO as its CodecPrivate: rewritten at the end like the file's.
+TEST(ParallelFlac, MatroskaCarriesTheSerialStream) {
+  TempDir dir;
+  const std::string input = speech_and_tones();
+  const auto p = encode(input, dir / "par.mka", "on");
+  encode(input, dir / "ser.mka", "off");
+  ASSERT_EQ(p["segments"], 4);
+  EXPECT_EQ(ffmpeg_warnings(dir / "par.mka"), "");
+  for (const char* name : {"par", "ser"}) {
+    const auto r = run({"ffmpeg", "-v", "error", "-i", dir / (std::string(name) + ".mka"), "-c",
+                        "copy", dir / (std::string(name) + ".flac")});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  EXPECT_TRUE(file_bytes(dir / "par.flac") == file_bytes(dir / "ser.flac"));
+  EXPECT_EQ(declared_md5(dir / "par.flac"), decoded_md5(dir / "par.flac", "pcm_s16le"));  // 16-bit
+}
+
 TEST(ParallelMode, AutoEngagesOnlyForLongTranscodesAndOffTurnsItOff) {
   TempDir dir;
   const std::string out = dir / "x.mp3";
@@ -293,9 +368,9 @@ TEST(ParallelMode, AutoEngagesOnlyForLongTranscodesAndOffTurnsItOff) {
   EXPECT_EQ(encode(sweep(), out, "off", {"-y"})["segments"], 1);
   EXPECT_EQ(encode(sweep(), out, "on", {"-y"}, 1)["segments"], 1);
   // Formats not joined yet run serially.
-  EXPECT_EQ(encode(sweep(), dir / "x.flac", "on")["segments"], 1);
   EXPECT_EQ(encode(sweep(), dir / "x.ogg", "on")["segments"], 1);
-  // Nothing but the output is left in its folder.
+  // Nothing but the outputs is left in their folder (FLAC's samples spill there too).
+  EXPECT_EQ(encode(sweep(), dir / "x.flac", "on")["segments"], 4);
   EXPECT_EQ(dir.entries(), (std::vector<std::string>{"x.flac", "x.mp3", "x.ogg"}));
 }
 
