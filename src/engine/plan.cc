@@ -318,6 +318,9 @@ Result<std::vector<OutputPlan>> plan(const Request& r, const MediaInfo& info) {
                                    p.sample_format == "f32" ? "rounded" : "truncated",
                                    p.sample_format == "f32" ? "float samples" : "32 bits")};
         }
+      } else if (f.encoder == "flac") {
+        // Matroska's FLAC: the source's depth, up to the 24 bits FLAC holds.
+        p.sample_format = sample_format_of_source(track) == "s16" ? "s16" : "s24";
       }
       const AVCodec* enc = f.name == "flac" || !f.sample_formats
                                ? avcodec_find_encoder_by_name(std::string(f.encoder).c_str())
@@ -427,7 +430,7 @@ std::string ffmpeg_command(const OutputPlan& p) {
       enc = avcodec_find_encoder(engine::pcm_codec(p.sample_format));
     }
     a.insert(a.end(), {"-c:a", enc != nullptr ? enc->name : std::string(f->encoder)});
-    if (p.format == "flac" && p.sample_format == "s24") {
+    if (f->encoder == "flac" && p.sample_format == "s24") {
       a.insert(a.end(), {"-sample_fmt", "s32", "-bits_per_raw_sample", "24"});
     }
     if (p.bitrate) a.insert(a.end(), {"-b:a", fmt::format("{}k", *p.bitrate / 1000)});

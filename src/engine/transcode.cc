@@ -36,13 +36,13 @@ struct EncoderSetup {
 EncoderSetup choose_encoder(const OutputPlan& plan) {
   EncoderSetup e;
   const FormatSpec& spec = *find_format(plan.format);
-  if (spec.sample_formats) {
+  if (spec.sample_formats || spec.encoder == "flac") {  // pcm, flac, Matroska's FLAC
     const std::string& sf = plan.sample_format;
     e.sample_fmt = sf == "s16" ? AV_SAMPLE_FMT_S16 : sf == "f32" ? AV_SAMPLE_FMT_FLT
                                                                   : AV_SAMPLE_FMT_S32;
     if (sf == "s24") e.bits_per_raw_sample = 24;
-    e.codec = plan.format == "flac" ? avcodec_find_encoder_by_name("flac")
-                                    : avcodec_find_encoder(pcm_codec(sf));
+    e.codec = spec.encoder == "flac" ? avcodec_find_encoder_by_name("flac")
+                                     : avcodec_find_encoder(pcm_codec(sf));
     return e;
   }
   e.codec = avcodec_find_encoder_by_name(std::string(spec.encoder).c_str());

@@ -356,7 +356,7 @@ TEST(ParallelFlac, MatroskaCarriesTheSerialStream) {
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
   EXPECT_TRUE(file_bytes(dir / "par.flac") == file_bytes(dir / "ser.flac"));
-  EXPECT_EQ(declared_md5(dir / "par.flac"), decoded_md5(dir / "par.flac", "pcm_s16le"));  // 16-bit
+  EXPECT_EQ(declared_md5(dir / "par.flac"), decoded_md5(dir / "par.flac", "pcm_s24le"));
 }
 
 TEST(ParallelMode, AutoEngagesOnlyForLongTranscodesAndOffTurnsItOff) {

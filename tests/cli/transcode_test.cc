@@ -81,6 +81,19 @@ TEST(LosslessCut, FlacToFlacAtTwentyFourBits) {
   expect_slice(got, decode_s32(input), std::llround(2.001 * 48000), 2);
 }
 
+// Matroska re-encodes to FLAC at the source's depth (24 bits here), not FLAC's default 16.
+TEST(LosslessCut, MatroskaFlacKeepsTwentyFourBits) {
+  TempDir dir;
+  const std::string input = mkv_flac24();
+  const std::string out = dir / "cut.mka";
+  const auto o = run_ok({input, "--from", "2.001", "--to", "5", "--reencode", "-o", out});
+  EXPECT_EQ(o["codec"], "flac");
+  EXPECT_EQ(ffprobe(out)["streams"][0]["bits_per_raw_sample"], "24");
+  const auto got = decode_s32(out);
+  ASSERT_EQ(got.size(), static_cast<size_t>(std::llround(2.999 * 48000) * 2));
+  expect_slice(got, decode_s32(input), std::llround(2.001 * 48000), 2);
+}
+
 TEST(LosslessWhole, BigEndianPcmBecomesWavWithoutLoss) {
   TempDir dir;
   const std::string input = mov_pcm24();
