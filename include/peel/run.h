@@ -10,6 +10,7 @@
 
 #include "peel/error.h"
 #include "peel/plan.h"
+#include "peel/pool.h"
 
 namespace peel {
 
@@ -39,7 +40,8 @@ enum class SegmentParallel {
 
 struct RunOptions {
   CancelToken cancel;
-  // Called from the running thread, at most every few hundred milliseconds of audio.
+  // Called at most every few hundred milliseconds of audio, one call at a time, from the
+  // running thread or (segment-parallel mode) one of its segments' threads.
   std::function<void(const Progress&)> on_progress;
   // fsync the output before renaming it into place, so it survives a power cut whole. Off by
   // default, as with cp and ffmpeg: a crash of peel itself never leaves a partial output.
@@ -50,6 +52,9 @@ struct RunOptions {
   std::function<void(const std::string& path, bool exists)> on_temp_file;
   // Threads one transcode may use for segments; 0 = one per core. 1 = serial.
   int jobs = 0;
+  // Where segments run: a pool shared with other work (a batch's files), or null for threads
+  // of the run's own. With a pool, `jobs` should be its thread count.
+  WorkPool* pool = nullptr;
   SegmentParallel segment_parallel = SegmentParallel::kAuto;
   double segment_parallel_min_seconds = 60;  // of output audio, for kAuto
 };

@@ -1,9 +1,12 @@
 // run_batch(): plan every input, check the outputs, then run on a pool of threads.
 //
 // Scheduling: files are planned in parallel (probing is I/O and parsing), then run longest
-// first (the classic LPT rule), each worker taking the next file when it finishes one, so a few
-// huge files start early and small ones fill the gaps. Only `jobs` files are open at once and
-// per-file state is small, so memory does not grow with the number of files.
+// first (the classic LPT rule) on one WorkPool of `jobs` threads, each taking the next file
+// when it finishes one, so a few huge files start early and small ones fill the gaps. A long
+// transcode cuts itself into segments (segment-parallel mode) that go to the front of the same
+// queue: idle threads take them before the next file, so one long file never keeps the batch
+// waiting on a single core. Only `jobs` files are open at once and per-file state is small, so
+// memory does not grow with the number of files.
 #include "peel/batch.h"
 
 #include <fmt/format.h>
@@ -19,6 +22,7 @@
 #include <thread>
 
 #include "peel/plan.h"
+#include "peel/pool.h"
 
 namespace peel {
 
@@ -167,8 +171,9 @@ Result<BatchSummary> run_batch(const Request& request, const std::vector<InputFi
   }
 
   // 4. Run, longest first.
-  parallel_for(order.size(), jobs, [&](size_t k, int worker) {
-    const size_t i = order[k];
+  WorkPool pool(jobs);
+  WorkPool::Group files_group;
+  auto run_file = [&](size_t i, int worker) {
     FileOutcome& out = summary.outcomes[i];
     if (options.cancel.cancelled()) return;
     emit({BatchEvent::Kind::kStarted, out.input, worker, {}, nullptr});
@@ -179,9 +184,8 @@ Result<BatchSummary> run_batch(const Request& request, const std::vector<InputFi
       run_options.cancel = options.cancel;
       run_options.on_temp_file = options.on_temp_file;
       run_options.sync = options.sync;
-      // Workers beyond the files share a long file as its segments (segment-parallel mode);
-      // with more files than workers each file runs on one.
-      run_options.jobs = std::max(1, jobs / static_cast<int>(std::max<size_t>(1, order.size())));
+      run_options.jobs = pool.threads();
+      run_options.pool = &pool;
       run_options.on_progress = [&](const Progress& pr) {
         emit({BatchEvent::Kind::kProgress, out.input, worker, pr, nullptr});
       };
@@ -194,7 +198,9 @@ Result<BatchSummary> run_batch(const Request& request, const std::vector<InputFi
       out.outputs.push_back(std::move(*result));
     }
     emit({BatchEvent::Kind::kFinished, out.input, worker, {}, &out});
-  });
+  };
+  for (size_t i : order) pool.add(files_group, [&run_file, i](int worker) { run_file(i, worker); });
+  pool.wait(files_group, /*help=*/false);  // this thread is not one of the `jobs` workers
 
   for (const auto& o : summary.outcomes) {
     switch (o.status) {

@@ -11,17 +11,19 @@
 // worker's encoder parameters (delay, extradata), so gapless metadata describes the whole file.
 //
 // Workers write their packets to unlinked files in the output's folder, so memory stays flat
-// however long the input; the calling thread reports progress, then joins the files in order.
+// however long the input; the calling thread runs the first segment, helps with any segment no
+// thread has taken yet (the pool may be busy with a batch's other files), then joins the files
+// in order.
 #include "engine/parallel.h"
 
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <numeric>
+#include <mutex>
 #include <thread>
 
 #include <fmt/format.h>
@@ -29,6 +31,7 @@
 #include "engine/flac_join.h"
 #include "engine/mux.h"
 #include "engine/transcode.h"
+#include "peel/pool.h"
 
 extern "C" {
 #include <libavutil/channel_layout.h>
@@ -126,7 +129,6 @@ struct Worker {
   std::optional<int64_t> keep_from;  // kept packets' timestamps (output samples)
   std::optional<int64_t> keep_to;
   std::atomic<int64_t> fed{0};
-  std::atomic<bool> finished{false};
   SpillFile spill;
   // FLAC: the samples of the segment, for the stream's MD5. The first worker hashes them as
   // it goes; the others keep them in `samples` until the ones before them are hashed.
@@ -192,14 +194,15 @@ class SegmentSink : public PacketSink {
   std::vector<uint8_t> bytes_;
 };
 
-void run_worker(const OutputPlan& plan, Worker& w, const CancelToken& stop) {
+void run_worker(const OutputPlan& plan, Worker& w, const CancelToken& stop,
+                const CancelToken& outer) {
   const av::LogCapture capture(&w.log);
+  if (outer.cancelled()) stop.cancel();
   auto finish = [&](std::optional<Error> e) {
     if (e) {
       w.error = std::move(e);
       stop.cancel();
     }
-    w.finished.store(true);
   };
   auto input = Input::open(plan.input);
   if (!input) return finish(input.error());
@@ -317,31 +320,38 @@ Result<bool> transcode_parallel(Job& job) {
     workers.push_back(std::move(w));
   }
 
+  // Segment 0 runs on this thread, the others on the pool (at the front of its queue, so they
+  // do not wait behind a batch's other files); whichever thread feeds an encoder reports the
+  // progress of all of them and passes a cancellation on.
   const CancelToken stop;
-  std::vector<std::thread> threads;
-  threads.reserve(count);
-  for (auto& w : workers) {
-    threads.emplace_back([&plan, &stop, worker = w.get()] { run_worker(plan, *worker, stop); });
-  }
   ProgressReporter progress(job.options, split->seconds);
+  std::mutex progress_mutex;
   const double rate = plan.sample_rate;
-  while (true) {
+  auto on_fed = [&] {
     if (job.options.cancel.cancelled()) stop.cancel();
-    bool all = true;
+    const std::unique_lock lock(progress_mutex, std::try_to_lock);
+    if (!lock) return;
     int64_t fed = 0;
-    for (size_t k = 0; k < count; ++k) {
-      const Worker& w = *workers[k];
-      all = all && w.finished.load();
+    for (const auto& w : workers) {
       // Pre-roll is not progress: count what lies inside the worker's own segment.
-      const int64_t inside = w.range.begin + w.fed.load() - w.keep_from.value_or(0);
-      const int64_t size = w.keep_to ? *w.keep_to - w.keep_from.value_or(0) : inside;
+      const int64_t inside = w->range.begin + w->fed.load() - w->keep_from.value_or(0);
+      const int64_t size = w->keep_to ? *w->keep_to - w->keep_from.value_or(0) : inside;
       fed += std::clamp<int64_t>(inside, 0, size);
     }
     progress.update(static_cast<double>(fed) / rate);
-    if (all) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  };
+  for (auto& w : workers) w->range.on_fed = on_fed;
+
+  std::optional<WorkPool> own;
+  WorkPool* pool = job.options.pool;
+  if (pool == nullptr) pool = &own.emplace(static_cast<int>(count) - 1);
+  WorkPool::Group group;
+  for (size_t k = count - 1; k >= 1; --k) {
+    pool->add(group, [&, w = workers[k].get()](int) { run_worker(plan, *w, stop, job.options.cancel); },
+              true);
   }
-  for (auto& t : threads) t.join();
+  run_worker(plan, *workers.front(), stop, job.options.cancel);
+  pool->wait(group);
   // FFmpeg's words from the workers, in segment order, told again on this thread, where
   // run() listens (a pre-roll may repeat a line the segment before it said).
   for (const auto& w : workers) {

@@ -232,7 +232,10 @@ Result<void> Transcoder::drain_fifo(bool final) {
     if (auto r = out_.encoding(*enc_frame_); !r) return r;
     if (auto r = encode(enc_frame_.get()); !r) return r;
     progress_->update(static_cast<double>(sent_) / enc_->sample_rate);
-    if (seg_ != nullptr && seg_->fed != nullptr) seg_->fed->store(sent_, std::memory_order_relaxed);
+    if (seg_ != nullptr && seg_->fed != nullptr) {
+      seg_->fed->store(sent_, std::memory_order_relaxed);
+      if (seg_->on_fed) seg_->on_fed();
+    }
     if (out_target_ && sent_ >= *out_target_) {
       av_audio_fifo_reset(fifo_.get());
       break;

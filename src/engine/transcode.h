@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <optional>
 
 #include "av/av.h"
@@ -34,6 +35,7 @@ struct SegmentRange {
   std::optional<int64_t> end;  // one past the last sample fed (the post-roll's end); empty:
                                // to the end of the plan's range, like a serial run
   std::atomic<int64_t>* fed = nullptr;  // samples fed so far, for progress (may be null)
+  std::function<void()> on_fed;         // called after each update of *fed (may be empty)
   bool short_input = false;    // out: the input ended before `end`, or its rate is not the
                                // one the split assumed; the caller falls back to a serial run
 };
