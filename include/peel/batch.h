@@ -61,6 +61,10 @@ struct BatchOptions {
   bool skip_existing = false;  // resume: an input whose outputs all exist is skipped
   bool plan_only = false;      // --dry-run: plan and check everything, write nothing
   bool sync = false;           // as in RunOptions: fsync each output before it is renamed
+  SegmentParallel segment_parallel = SegmentParallel::kAuto;  // as in RunOptions
+  // Runs the files (and their segments) on this pool, shared with other work, instead of one
+  // of the batch's own with `jobs` threads (`jobs` then only bounds the planning threads).
+  WorkPool* pool = nullptr;
   CancelToken cancel;
   // As in RunOptions (called from worker threads, not serialized).
   std::function<void(const std::string& path, bool exists)> on_temp_file;

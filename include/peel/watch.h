@@ -21,6 +21,7 @@ struct WatchOptions {
   // Process the files already in the folder (waiting for them to settle) and return, instead
   // of watching for new ones.
   bool once = false;
+  SegmentParallel segment_parallel = SegmentParallel::kAuto;  // as in RunOptions
   CancelToken cancel;  // stops the loop within a fraction of a second; running files are cancelled
   // As in BatchOptions: called from worker threads, not serialized.
   std::function<void(const std::string& path, bool exists)> on_temp_file;

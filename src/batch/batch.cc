@@ -19,6 +19,7 @@
 #include <map>
 #include <mutex>
 #include <numeric>
+#include <optional>
 #include <thread>
 
 #include "peel/plan.h"
@@ -171,7 +172,8 @@ Result<BatchSummary> run_batch(const Request& request, const std::vector<InputFi
   }
 
   // 4. Run, longest first.
-  WorkPool pool(jobs);
+  std::optional<WorkPool> own_pool;
+  WorkPool& pool = options.pool != nullptr ? *options.pool : own_pool.emplace(jobs);
   WorkPool::Group files_group;
   auto run_file = [&](size_t i, int worker) {
     FileOutcome& out = summary.outcomes[i];
@@ -185,6 +187,7 @@ Result<BatchSummary> run_batch(const Request& request, const std::vector<InputFi
       run_options.on_temp_file = options.on_temp_file;
       run_options.sync = options.sync;
       run_options.jobs = pool.threads();
+      run_options.segment_parallel = options.segment_parallel;
       run_options.pool = &pool;
       run_options.on_progress = [&](const Progress& pr) {
         emit({BatchEvent::Kind::kProgress, out.input, worker, pr, nullptr});

@@ -407,11 +407,16 @@ Result<WatchSummary> watch(const std::string& dir, const Request& request,
   const int jobs = options.jobs > 0
                        ? options.jobs
                        : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  // Each of `jobs` threads takes one file at a time; the files and their segments run on
+  // one pool of `jobs` threads, so a long file's segments use the threads the others leave.
+  WorkPool pool(jobs);
   std::vector<std::thread> workers;
   for (int w = 0; w < jobs; ++w) {
     workers.emplace_back([&, w] {
       BatchOptions batch;
       batch.jobs = 1;
+      batch.pool = &pool;
+      batch.segment_parallel = options.segment_parallel;
       batch.skip_existing = true;
       batch.cancel = options.cancel;
       batch.on_temp_file = options.on_temp_file;

@@ -138,6 +138,7 @@ int run_batch_command(const ExtractOptions& f, const CancelToken& cancel) {
   options.skip_existing = f.skip_existing;
   options.plan_only = f.dry_run;
   options.sync = f.sync;
+  options.segment_parallel = segment_parallel_mode(f);
   options.cancel = cancel;
   options.on_temp_file = track_temp_file;
   if (live) display.emplace(found.files.size());

@@ -96,6 +96,12 @@ void usage_error(const std::string& message, bool json) {
   std::cerr << "peel: " << message << "\n";
 }
 
+SegmentParallel segment_parallel_mode(const ExtractOptions& options) {
+  return options.segment_parallel == "on"    ? SegmentParallel::kOn
+         : options.segment_parallel == "off" ? SegmentParallel::kOff
+                                             : SegmentParallel::kAuto;
+}
+
 void add_extract_options(CLI::App& app, ExtractOptions& f) {
   Request& req = f.request;
   std::string format_names;
@@ -242,9 +248,7 @@ int run_single(const ExtractOptions& f, const CancelToken& cancel) {
       options.cancel = cancel;
       options.sync = f.sync;
       options.jobs = f.jobs;
-      options.segment_parallel = f.segment_parallel == "on"    ? SegmentParallel::kOn
-                                 : f.segment_parallel == "off" ? SegmentParallel::kOff
-                                                               : SegmentParallel::kAuto;
+      options.segment_parallel = segment_parallel_mode(f);
       options.on_temp_file = track_temp_file;
       if (show_progress) options.on_progress = [&bar](const Progress& pr) { bar.update(pr); };
       auto result = run(p, *opened, options);

@@ -35,6 +35,9 @@ void add_extract_options(CLI::App& app, ExtractOptions& options);
 std::optional<int> parse_extract_options(CLI::App& app, std::vector<std::string> args,
                                          ExtractOptions& options);
 
+// --segment-parallel's value.
+SegmentParallel segment_parallel_mode(const ExtractOptions& options);
+
 // Many inputs (folders, patterns): the batch behaviour, JSON Lines and a summary.
 int run_batch_command(const ExtractOptions& options, const CancelToken& cancel);
 

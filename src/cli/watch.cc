@@ -72,6 +72,7 @@ int watch_command(std::vector<std::string> args, const CancelToken& cancel) {
   options.jobs = f.jobs;
   options.settle = std::chrono::milliseconds(std::llround(settle * 1000));
   options.once = once;
+  options.segment_parallel = segment_parallel_mode(f);
   options.cancel = cancel;
   options.on_temp_file = track_temp_file;
   options.on_event = [&](const BatchEvent& e) {

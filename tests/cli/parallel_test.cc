@@ -396,6 +396,11 @@ TEST(ParallelMode, ABatchSharesItsWorkersWithTheSegmentsOfLongFiles) {
     EXPECT_TRUE(decode_s16(out / (std::string(name) + ".wav")) == decode_s16(mp4_h264_aac()))
         << name;
   }
+  // --segment-parallel=off holds for a batch too.
+  r = peel({"-R", in.path(), "-d", out.path(), "-f", "wav", "--reencode", "-j", "2", "--json",
+            "-y", "--segment-parallel=off"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.find("\"segments\":2"), std::string::npos) << r.out;
 }
 
 TEST(ParallelMode, CtrlCStopsEveryWorkerAndLeavesNothing) {
