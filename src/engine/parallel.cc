@@ -29,6 +29,7 @@
 #include <fmt/format.h>
 
 #include "engine/flac_join.h"
+#include "engine/mp3_join.h"
 #include "engine/mux.h"
 #include "engine/transcode.h"
 #include "peel/pool.h"
@@ -44,6 +45,11 @@ namespace {
 constexpr double kPrerollSeconds = 1.0;   // warms the encoder's state and overlap windows
 constexpr double kPostrollSeconds = 0.5;  // the encoder's look-ahead past the segment
 constexpr double kMinSegmentSeconds = 5.0;
+// mp3 joins (mp3_join.h) are made at a frame within this many frames of the cut, where both
+// encoders have coded the frame; the workers keep frames around their cuts for that.
+constexpr int64_t kJoinWindow = 16;
+constexpr int64_t kKeepBefore = kJoinWindow + 12;  // and up to 511 bytes of reservoir before
+constexpr int64_t kKeepAfter = kJoinWindow + 4;
 
 // The codecs whose segments can be joined. Vorbis (its block sizes) is not: serial.
 bool segmentable(const OutputPlan& plan) {
@@ -126,8 +132,10 @@ class SpillFile {
 
 struct Worker {
   SegmentRange range;
-  std::optional<int64_t> keep_from;  // kept packets' timestamps (output samples)
+  std::optional<int64_t> keep_from;  // the segment's packets' timestamps (output samples)
   std::optional<int64_t> keep_to;
+  int64_t keep_before = 0;  // also kept: packets this far before keep_from, and after keep_to
+  int64_t keep_after = 0;   // (the join window of mp3)
   std::atomic<int64_t> fed{0};
   SpillFile spill;
   // FLAC: the samples of the segment, for the stream's MD5. The first worker hashes them as
@@ -175,11 +183,12 @@ class SegmentSink : public PacketSink {
   Result<void> write(AVPacket* pkt) override {
     const int64_t shift = w_.range.begin;
     const int64_t t = pkt->pts + shift;
-    if ((!w_.keep_from || t >= *w_.keep_from) && (!w_.keep_to || t < *w_.keep_to)) {
+    if ((!w_.keep_from || t >= *w_.keep_from - w_.keep_before) &&
+        (!w_.keep_to || t < *w_.keep_to + w_.keep_after)) {
       pkt->pts = t;
       if (pkt->dts != AV_NOPTS_VALUE) pkt->dts += shift;
       if (!w_.spill.put(*pkt, !w_.keep_from)) w_.spill_failed = true;
-      ++w_.kept;
+      if ((!w_.keep_from || t >= *w_.keep_from) && (!w_.keep_to || t < *w_.keep_to)) ++w_.kept;
     }
     av_packet_unref(pkt);
     if (w_.spill_failed) {
@@ -222,6 +231,7 @@ struct Split {
   int64_t preroll = 0;
   int64_t postroll = 0;
   int64_t frame = 0;          // samples per encoder frame (packet)
+  int64_t overlap = 0;        // mp3: joins are made within this many samples of a cut
   double seconds = 0;         // of output, for progress
 };
 
@@ -251,20 +261,31 @@ std::optional<Split> plan_split(const Job& job) {
   // The encoder's frame size, from an encoder opened the way the workers will open theirs.
   AVChannelLayout layout{};
   av_channel_layout_default(&layout, plan.channels);
-  auto probe = open_encoder_for(plan, layout, true);
+  auto probe = open_encoder_for(plan, layout);
   av_channel_layout_uninit(&layout);
   if (!probe) return {};
   const AVCodecContext& e = **probe;
   const bool fixed = e.frame_size > 0 &&
                      (e.codec->capabilities & AV_CODEC_CAP_VARIABLE_FRAME_SIZE) == 0;
   const int64_t frame = fixed ? e.frame_size : kChunk;
-  const int64_t step = std::lcm(frame, int64_t{out_rate} / std::gcd(in_rate, out_rate));
+  int64_t step = std::lcm(frame, int64_t{out_rate} / std::gcd(in_rate, out_rate));
+  // At 44.1 kHz (and its halves) a CBR mp3 frame is a byte longer in a pattern that repeats
+  // every 49 frames, counted from the encoder's start: segments that start on that pattern
+  // have the frame sizes, and so the reservoir, of a serial run.
+  if (plan.codec == "mp3" && out_rate % 11025 == 0) step = std::lcm(step, 49 * frame);
   auto round_up = [step](double samples) {
     return (static_cast<int64_t>(samples) + step - 1) / step * step;
   };
   split.frame = frame;
   split.preroll = round_up(kPrerollSeconds * out_rate);
   split.postroll = round_up(kPostrollSeconds * out_rate);
+  if (plan.codec == "mp3") {
+    // The join window must lie inside both encoders' warm frames: after half a second of B's
+    // pre-roll, and a few frames before the end of A's post-roll (the flush).
+    split.preroll = round_up(std::max<double>(split.preroll, (kKeepBefore + 4) * frame + out_rate / 2));
+    split.postroll = round_up(std::max<double>(split.postroll, (kKeepAfter + 4) * frame));
+    split.overlap = kJoinWindow * frame;
+  }
 
   const auto min_segment = static_cast<int64_t>(kMinSegmentSeconds * out_rate);
   const int segments =
@@ -280,6 +301,103 @@ std::optional<Split> plan_split(const Job& job) {
   }
   if (split.cuts.empty()) return {};
   return split;
+}
+
+Mp3Frame to_frame(const AVPacket& pkt) {
+  return Mp3Frame{pkt.pts, pkt.duration, std::vector<uint8_t>(pkt.data, pkt.data + pkt.size)};
+}
+
+bool to_packet(const Mp3Frame& f, AVPacket* pkt) {
+  if (av_new_packet(pkt, static_cast<int>(f.data.size())) < 0) return false;
+  std::memcpy(pkt->data, f.data.data(), f.data.size());
+  pkt->pts = pkt->dts = f.pts;
+  pkt->duration = f.duration;
+  pkt->flags = AV_PKT_FLAG_KEY;
+  return true;
+}
+
+// Writes the workers' packets in order into the output. mp3 segments are joined within the
+// window around each cut (mp3_join.h): the frames of the previous segment from the window on
+// wait in `tail` until the next segment's first frames are read. Returns false when a join
+// cannot be made (the caller then runs serially).
+Result<bool> assemble(Job& job, const Split& split, std::vector<std::unique_ptr<Worker>>& workers,
+                      std::optional<FlacJoin>& flac) {
+  const int64_t margin = kKeepBefore * split.frame;  // the tail: from this far before a cut
+  const Worker& first = *workers.front();
+  auto sink = Sink::open(job.plan, job.temp_path, *first.par, first.time_base, job.source,
+                         job.result.start, job.options.cancel);
+  if (!sink) return sink.error();
+  if (auto r = sink->start(); !r) return r.error();
+
+  // The last packet is held back: FLAC's STREAMINFO, known once all samples are hashed, goes
+  // to the muxer with it.
+  auto held = av::make_packet();
+  bool holding = false;
+  auto emit = [&](AVPacket* pkt) -> Result<void> {
+    if (flac) {
+      if (auto r = flac->renumber(pkt); !r) return r.error();
+    }
+    if (holding) {
+      if (auto r = sink->write(held.get(), first.time_base); !r) return r.error();
+    }
+    av_packet_move_ref(held.get(), pkt);
+    holding = true;
+    return {};
+  };
+
+  auto pkt = av::make_packet();
+  std::vector<Mp3Frame> tail;
+  std::vector<Mp3Frame> head;
+  std::vector<Mp3Frame> out;
+  std::vector<uint8_t> chunk;
+  for (auto& w : workers) {
+    w->spill.rewind();
+    bool more = w->spill.get(pkt.get());
+    if (split.overlap > 0 && w->keep_from) {
+      // This segment's first frames, well past the join window, joined to the tail.
+      head.clear();
+      for (; more && pkt->pts < *w->keep_from + margin; more = w->spill.get(pkt.get())) {
+        head.push_back(to_frame(*pkt));
+        av_packet_unref(pkt.get());
+      }
+      auto j = join_mp3(tail, head, *w->keep_from, *w->keep_from - split.overlap,
+                        *w->keep_from + split.overlap, out);
+      if (!j) return false;
+      for (const Mp3Frame& f : out) {
+        if (!to_packet(f, pkt.get())) return Error{ErrorCode::kInternal, "out of memory"};
+        if (auto r = emit(pkt.get()); !r) return r.error();
+      }
+      tail.clear();
+    }
+    for (; more; more = w->spill.get(pkt.get())) {
+      if (split.overlap > 0 && w->keep_to && pkt->pts >= *w->keep_to - margin) {
+        tail.push_back(to_frame(*pkt));  // the next join's
+        av_packet_unref(pkt.get());
+        continue;
+      }
+      if (auto r = emit(pkt.get()); !r) return r.error();
+    }
+    if (w->samples) {
+      w->samples->rewind();
+      chunk.resize(size_t{1} << 20);
+      for (size_t n; (n = w->samples->read(chunk.data(), chunk.size())) > 0;) {
+        flac->hash(std::span<const uint8_t>(chunk.data(), n));
+      }
+    }
+  }
+  if (flac && holding) {
+    auto info = flac->streaminfo(
+        std::span<const uint8_t>(first.par->extradata, static_cast<size_t>(first.par->extradata_size)));
+    if (!info) return info.error();
+    uint8_t* side = av_packet_new_side_data(held.get(), AV_PKT_DATA_NEW_EXTRADATA, info->size());
+    if (side == nullptr) return Error{ErrorCode::kInternal, "out of memory"};
+    std::memcpy(side, info->data(), info->size());
+  }
+  if (holding) {
+    if (auto r = sink->write(held.get(), first.time_base); !r) return r.error();
+  }
+  if (auto r = sink->finish(); !r) return r.error();
+  return true;
 }
 
 }  // namespace
@@ -304,10 +422,12 @@ Result<bool> transcode_parallel(Job& job) {
       const int64_t a = split->cuts[k - 1];
       w->keep_from = a;
       w->range.begin = std::max<int64_t>(0, a - split->preroll);
+      if (split->overlap > 0) w->keep_before = kKeepBefore * split->frame;
     }
     if (k + 1 < count) {
       w->keep_to = split->cuts[k];
       w->range.end = split->cuts[k] + split->postroll;
+      if (split->overlap > 0) w->keep_after = kKeepAfter * split->frame;
     }
     w->range.fed = &w->fed;
     if (auto r = w->spill.create(folder.empty() ? "." : folder); !r) return r.error();
@@ -387,49 +507,14 @@ Result<bool> transcode_parallel(Job& job) {
       job.result.start + job.result.samples * kMicrosPerSecond / job.result.sample_rate;
   job.result.segments = static_cast<int>(count);
 
-  auto sink = Sink::open(plan, job.temp_path, *first.par, first.time_base, job.source,
-                         job.result.start, job.options.cancel);
-  if (!sink) return sink.error();
-  if (auto r = sink->start(); !r) return r.error();
-  // The last packet is held back: FLAC's STREAMINFO, known once all samples are hashed, goes
-  // to the muxer with it.
-  auto pkt = av::make_packet();
-  auto held = av::make_packet();
-  bool holding = false;
-  std::vector<uint8_t> chunk;
-  for (auto& w : workers) {
-    w->spill.rewind();
-    while (w->spill.get(pkt.get())) {
-      if (flac) {
-        if (auto r = flac->renumber(pkt.get()); !r) return r.error();
-      }
-      if (holding) {
-        if (auto r = sink->write(held.get(), first.time_base); !r) return r.error();
-      }
-      av_packet_move_ref(held.get(), pkt.get());
-      holding = true;
-    }
-    if (w->samples) {
-      w->samples->rewind();
-      chunk.resize(size_t{1} << 20);
-      for (size_t n; (n = w->samples->read(chunk.data(), chunk.size())) > 0;) {
-        flac->hash(std::span<const uint8_t>(chunk.data(), n));
-      }
+  auto joined = assemble(job, *split, workers, flac);
+  if (!joined || !*joined) {
+    // Nothing of the attempt may stay in the temporary file the serial run writes next.
+    if (::truncate(job.temp_path.c_str(), 0) != 0 && joined) {
+      return Error{ErrorCode::kWriteFailed, fmt::format("cannot write next to {}", plan.output)};
     }
   }
-  if (flac && holding) {
-    auto info = flac->streaminfo(
-        std::span<const uint8_t>(first.par->extradata, static_cast<size_t>(first.par->extradata_size)));
-    if (!info) return info.error();
-    uint8_t* side = av_packet_new_side_data(held.get(), AV_PKT_DATA_NEW_EXTRADATA, info->size());
-    if (side == nullptr) return Error{ErrorCode::kInternal, "out of memory"};
-    std::memcpy(side, info->data(), info->size());
-  }
-  if (holding) {
-    if (auto r = sink->write(held.get(), first.time_base); !r) return r.error();
-  }
-  if (auto r = sink->finish(); !r) return r.error();
-  return true;
+  return joined;
 }
 
 }  // namespace peel::engine

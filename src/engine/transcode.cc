@@ -124,8 +124,7 @@ Result<void> Transcoder::open_decoder() {
 
 }  // namespace
 
-Result<av::CodecContext> open_encoder_for(const OutputPlan& plan, const AVChannelLayout& layout,
-                                          bool independent_frames) {
+Result<av::CodecContext> open_encoder_for(const OutputPlan& plan, const AVChannelLayout& layout) {
   const EncoderSetup setup = choose_encoder(plan);
   if (setup.codec == nullptr) {
     return Error{ErrorCode::kInternal, fmt::format("no encoder for {}", plan.format)};
@@ -164,11 +163,6 @@ Result<av::CodecContext> open_encoder_for(const OutputPlan& plan, const AVChanne
   if (of != nullptr && (of->flags & AVFMT_GLOBALHEADER) != 0) {
     e->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
   }
-  // LAME's bit reservoir lets a frame start its data in earlier frames: after a join those
-  // bytes would belong to another segment's encoder. Off, a CBR frame keeps its size.
-  if (independent_frames && std::string_view(setup.codec->name) == "libmp3lame") {
-    av_opt_set_int(e->priv_data, "reservoir", 0, 0);
-  }
   if (const int rc = avcodec_open2(e, setup.codec, nullptr); rc < 0) {
     return av::translate(rc, ErrorCode::kBadOutputOption,
                          fmt::format("the {} encoder refused these settings for {}",
@@ -180,7 +174,7 @@ Result<av::CodecContext> open_encoder_for(const OutputPlan& plan, const AVChanne
 namespace {
 
 Result<void> Transcoder::open_encoder(const AVFrame& first) {
-  auto enc = open_encoder_for(plan_, first.ch_layout, seg_ != nullptr);
+  auto enc = open_encoder_for(plan_, first.ch_layout);
   if (!enc) return enc.error();
   enc_ = std::move(*enc);
   AVCodecContext* e = enc_.get();

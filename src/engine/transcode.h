@@ -40,11 +40,9 @@ struct SegmentRange {
                                // one the split assumed; the caller falls back to a serial run
 };
 
-// Opens the encoder the plan asks for, for audio of `layout`. With `independent_frames`, no
-// frame may borrow bits from an earlier one (mp3's bit reservoir is off), so packets of
-// separately encoded segments can be joined. Fails with kBadOutputOption or kInternal.
-Result<av::CodecContext> open_encoder_for(const OutputPlan& plan, const AVChannelLayout& layout,
-                                          bool independent_frames);
+// Opens the encoder the plan asks for, for audio of `layout`. Fails with kBadOutputOption or
+// kInternal.
+Result<av::CodecContext> open_encoder_for(const OutputPlan& plan, const AVChannelLayout& layout);
 
 // Decodes the plan's range (or the segment of it) and encodes it into `sink`. With a segment,
 // job.result.samples counts what this worker fed its encoder.
