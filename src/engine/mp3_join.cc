@@ -3,6 +3,7 @@
 #include "engine/mp3_join.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <optional>
 
 namespace peel::engine {
@@ -146,21 +147,27 @@ Result<Mp3Join> join_mp3(const std::vector<Mp3Frame>& a, const std::vector<Mp3Fr
   if (!ma.ok || !mb.ok || a.empty() || b.empty()) {
     return Error{ErrorCode::kInternal, "the mp3 encoder made frames peel cannot join"};
   }
-  const int64_t step = b.front().duration > 0 ? b.front().duration : 1152;
-
   struct Candidate {
     int ia, ib, borrowed, room;
   };
   std::optional<Candidate> best;
   std::vector<Candidate> near;  // every usable position, nearest to the cut first
-  const int64_t reach = std::max(cut - min_pts, max_pts - cut) / step;
-  for (int64_t k = 0; k <= 2 * reach && !best; ++k) {
-    const int64_t shift = (k & 1) != 0 ? -(k + 1) / 2 : k / 2;  // 0, -1, +1, -2, +2, ...
-    const int64_t at = cut + shift * step;
-    if (at < min_pts || at > max_pts) continue;
-    const int ia = find_pts(a, at);
-    const int ib = find_pts(b, at);
-    if (ia <= 0 || ib <= 0) continue;
+  // A's frames in the window, the nearest to the cut first (frames start where the encoder's
+  // delay puts them, not on the cut's grid).
+  std::vector<int> order;
+  for (int i = 1; i < static_cast<int>(a.size()); ++i) {
+    if (a[static_cast<size_t>(i)].pts >= min_pts && a[static_cast<size_t>(i)].pts <= max_pts) {
+      order.push_back(i);
+    }
+  }
+  std::stable_sort(order.begin(), order.end(), [&](int x, int y) {
+    return std::llabs(a[static_cast<size_t>(x)].pts - cut) <
+           std::llabs(a[static_cast<size_t>(y)].pts - cut);
+  });
+  for (const int ia : order) {
+    if (best) break;
+    const int ib = find_pts(b, a[static_cast<size_t>(ia)].pts);
+    if (ib <= 0) continue;
     // r_B: how far before header ib any of B's frames from ib on reach back (normally
     // main_data_begin of frame ib itself).
     int borrowed = 0;

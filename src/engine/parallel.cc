@@ -346,6 +346,7 @@ Result<bool> assemble(Job& job, const Split& split, std::vector<std::unique_ptr<
   };
 
   auto pkt = av::make_packet();
+  auto joined = av::make_packet();
   std::vector<Mp3Frame> tail;
   std::vector<Mp3Frame> head;
   std::vector<Mp3Frame> out;
@@ -363,9 +364,9 @@ Result<bool> assemble(Job& job, const Split& split, std::vector<std::unique_ptr<
       auto j = join_mp3(tail, head, *w->keep_from, *w->keep_from - split.overlap,
                         *w->keep_from + split.overlap, out);
       if (!j) return false;
-      for (const Mp3Frame& f : out) {
-        if (!to_packet(f, pkt.get())) return Error{ErrorCode::kInternal, "out of memory"};
-        if (auto r = emit(pkt.get()); !r) return r.error();
+          for (const Mp3Frame& f : out) {  // (pkt holds the first packet after the head)
+        if (!to_packet(f, joined.get())) return Error{ErrorCode::kInternal, "out of memory"};
+        if (auto r = emit(joined.get()); !r) return r.error();
       }
       tail.clear();
     }
@@ -509,6 +510,7 @@ Result<bool> transcode_parallel(Job& job) {
 
   auto joined = assemble(job, *split, workers, flac);
   if (!joined || !*joined) {
+    job.result.segments = 1;
     // Nothing of the attempt may stay in the temporary file the serial run writes next.
     if (::truncate(job.temp_path.c_str(), 0) != 0 && joined) {
       return Error{ErrorCode::kWriteFailed, fmt::format("cannot write next to {}", plan.output)};
