@@ -74,7 +74,7 @@ struct StreamMap {
   std::vector<int64_t> data_end;  // one past frame i's main data
   bool ok = true;
 
-  explicit StreamMap(const std::vector<Mp3Frame>& frames) {
+  explicit StreamMap(const std::vector<CodedPacket>& frames) {
     int64_t pos = 0;
     for (const auto& f : frames) {
       const auto l = parse(f.data);
@@ -131,17 +131,17 @@ int grow(std::vector<uint8_t>& f, int need) {
   return 0;
 }
 
-int find_pts(const std::vector<Mp3Frame>& frames, int64_t pts) {
+int find_pts(const std::vector<CodedPacket>& frames, int64_t pts) {
   const auto it = std::lower_bound(frames.begin(), frames.end(), pts,
-                                   [](const Mp3Frame& f, int64_t v) { return f.pts < v; });
+                                   [](const CodedPacket& f, int64_t v) { return f.pts < v; });
   return it != frames.end() && it->pts == pts ? static_cast<int>(it - frames.begin()) : -1;
 }
 
 }  // namespace
 
-Result<Mp3Join> join_mp3(const std::vector<Mp3Frame>& a, const std::vector<Mp3Frame>& b,
+Result<Mp3Join> join_mp3(const std::vector<CodedPacket>& a, const std::vector<CodedPacket>& b,
                          int64_t cut, int64_t min_pts, int64_t max_pts,
-                         std::vector<Mp3Frame>& out) {
+                         std::vector<CodedPacket>& out) {
   const StreamMap ma(a);
   const StreamMap mb(b);
   if (!ma.ok || !mb.ok || a.empty() || b.empty()) {

@@ -16,15 +16,10 @@
 #include <cstdint>
 #include <vector>
 
+#include "engine/coded_packet.h"
 #include "peel/error.h"
 
 namespace peel::engine {
-
-struct Mp3Frame {
-  int64_t pts = 0;  // output samples, on the whole output's timeline
-  int64_t duration = 0;
-  std::vector<uint8_t> data;  // one whole MPEG audio frame
-};
 
 struct Mp3Join {
   int64_t pts = 0;     // where the join was made: B's first frame
@@ -38,8 +33,8 @@ struct Mp3Join {
 // a frame whose pts lies in [min_pts, max_pts], the nearest to `cut` that fits. Patches only
 // frames of `a`; on success `out` holds a's frames before the join then b's from it.
 // Fails (kInternal) when the frames cannot be parsed or no frame can be made to fit.
-Result<Mp3Join> join_mp3(const std::vector<Mp3Frame>& a, const std::vector<Mp3Frame>& b,
+Result<Mp3Join> join_mp3(const std::vector<CodedPacket>& a, const std::vector<CodedPacket>& b,
                          int64_t cut, int64_t min_pts, int64_t max_pts,
-                         std::vector<Mp3Frame>& out);
+                         std::vector<CodedPacket>& out);
 
 }  // namespace peel::engine

@@ -22,6 +22,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <numeric>
 #include <mutex>
 #include <thread>
@@ -31,6 +32,7 @@
 #include "engine/flac_join.h"
 #include "engine/mp3_join.h"
 #include "engine/mux.h"
+#include "engine/vorbis_join.h"
 #include "engine/transcode.h"
 #include "peel/pool.h"
 
@@ -50,11 +52,19 @@ constexpr double kMinSegmentSeconds = 5.0;
 constexpr int64_t kJoinWindow = 16;
 constexpr int64_t kKeepBefore = kJoinWindow + 12;  // and up to 511 bytes of reservoir before
 constexpr int64_t kKeepAfter = kJoinWindow + 4;
+// Vorbis joins (vorbis_join.h) are made where both encoders' blocks agree, within this many
+// samples of the cut; a second encode of a segment, moved onto the grid of the segment before,
+// is tried this many times before the transcode runs serially.
+constexpr int64_t kVorbisWindow = 6144;
+constexpr int64_t kVorbisKeep = 8192;
+constexpr int64_t kVorbisHop = 1024;  // half of libvorbis's long block
+constexpr int kVorbisRetries = 4;
 
-// The codecs whose segments can be joined. Vorbis (its block sizes) is not: serial.
+// The codecs whose segments can be joined.
 bool segmentable(const OutputPlan& plan) {
   const std::string& c = plan.codec;
-  return c == "mp3" || c == "aac" || c == "opus" || c == "flac" || c.starts_with("pcm_");
+  return c == "mp3" || c == "aac" || c == "opus" || c == "flac" || c == "vorbis" ||
+         c.starts_with("pcm_");
 }
 
 // One segment's kept packets, in an unlinked file: gone when closed, whatever happens.
@@ -231,7 +241,11 @@ struct Split {
   int64_t preroll = 0;
   int64_t postroll = 0;
   int64_t frame = 0;          // samples per encoder frame (packet)
-  int64_t overlap = 0;        // mp3: joins are made within this many samples of a cut
+  // mp3 and Vorbis: joins are chosen within `overlap` samples of a cut, from packets the
+  // workers keep `margin_before` before and `margin_after` after their segments.
+  int64_t overlap = 0;
+  int64_t margin_before = 0;
+  int64_t margin_after = 0;
   double seconds = 0;         // of output, for progress
 };
 
@@ -273,6 +287,8 @@ std::optional<Split> plan_split(const Job& job) {
   // every 49 frames, counted from the encoder's start: segments that start on that pattern
   // have the frame sizes, and so the reservoir, of a serial run.
   if (plan.codec == "mp3" && out_rate % 11025 == 0) step = std::lcm(step, 49 * frame);
+  // Vorbis: segments start on the grid of long blocks a serial encode starts on.
+  if (plan.codec == "vorbis") step = std::lcm(step, kVorbisHop);
   auto round_up = [step](double samples) {
     return (static_cast<int64_t>(samples) + step - 1) / step * step;
   };
@@ -280,12 +296,17 @@ std::optional<Split> plan_split(const Job& job) {
   split.preroll = round_up(kPrerollSeconds * out_rate);
   split.postroll = round_up(kPostrollSeconds * out_rate);
   if (plan.codec == "mp3") {
-    // The join window must lie inside both encoders' warm frames: after half a second of B's
-    // pre-roll, and a few frames before the end of A's post-roll (the flush).
-    split.preroll = round_up(std::max<double>(split.preroll, (kKeepBefore + 4) * frame + out_rate / 2));
-    split.postroll = round_up(std::max<double>(split.postroll, (kKeepAfter + 4) * frame));
     split.overlap = kJoinWindow * frame;
+    split.margin_before = kKeepBefore * frame;
+    split.margin_after = kKeepAfter * frame;
+  } else if (plan.codec == "vorbis") {
+    split.overlap = kVorbisWindow;
+    split.margin_before = split.margin_after = kVorbisKeep;
   }
+  // The join window must lie inside both encoders' warm packets: after half a second of B's
+  // pre-roll, and clear of the end of A's post-roll (the encoder's flush).
+  split.preroll = round_up(std::max<double>(split.preroll, split.margin_before + out_rate / 2.0));
+  split.postroll = round_up(std::max<double>(split.postroll, split.margin_after + 4 * frame));
 
   const auto min_segment = static_cast<int64_t>(kMinSegmentSeconds * out_rate);
   const int segments =
@@ -303,11 +324,11 @@ std::optional<Split> plan_split(const Job& job) {
   return split;
 }
 
-Mp3Frame to_frame(const AVPacket& pkt) {
-  return Mp3Frame{pkt.pts, pkt.duration, std::vector<uint8_t>(pkt.data, pkt.data + pkt.size)};
+CodedPacket to_frame(const AVPacket& pkt) {
+  return CodedPacket{pkt.pts, pkt.duration, std::vector<uint8_t>(pkt.data, pkt.data + pkt.size)};
 }
 
-bool to_packet(const Mp3Frame& f, AVPacket* pkt) {
+bool to_packet(const CodedPacket& f, AVPacket* pkt) {
   if (av_new_packet(pkt, static_cast<int>(f.data.size())) < 0) return false;
   std::memcpy(pkt->data, f.data.data(), f.data.size());
   pkt->pts = pkt->dts = f.pts;
@@ -321,9 +342,11 @@ bool to_packet(const Mp3Frame& f, AVPacket* pkt) {
 // wait in `tail` until the next segment's first frames are read. Returns false when a join
 // cannot be made (the caller then runs serially).
 Result<bool> assemble(Job& job, const Split& split, std::vector<std::unique_ptr<Worker>>& workers,
-                      std::optional<FlacJoin>& flac) {
-  const int64_t margin = kKeepBefore * split.frame;  // the tail: from this far before a cut
+                      std::optional<FlacJoin>& flac,
+                      const std::function<Result<bool>(size_t, int64_t)>& redo) {
   const Worker& first = *workers.front();
+  const auto extradata = std::span<const uint8_t>(
+      first.par->extradata, static_cast<size_t>(std::max(first.par->extradata_size, 0)));
   auto sink = Sink::open(job.plan, job.temp_path, *first.par, first.time_base, job.source,
                          job.result.start, job.options.cancel);
   if (!sink) return sink.error();
@@ -347,31 +370,52 @@ Result<bool> assemble(Job& job, const Split& split, std::vector<std::unique_ptr<
 
   auto pkt = av::make_packet();
   auto joined = av::make_packet();
-  std::vector<Mp3Frame> tail;
-  std::vector<Mp3Frame> head;
-  std::vector<Mp3Frame> out;
+  std::vector<CodedPacket> tail;
+  std::vector<CodedPacket> head;
+  std::vector<CodedPacket> out;
   std::vector<uint8_t> chunk;
-  for (auto& w : workers) {
+  for (size_t k = 0; k < workers.size(); ++k) {
+    Worker* w = workers[k].get();
     w->spill.rewind();
     bool more = w->spill.get(pkt.get());
     if (split.overlap > 0 && w->keep_from) {
-      // This segment's first frames, well past the join window, joined to the tail.
-      head.clear();
-      for (; more && pkt->pts < *w->keep_from + margin; more = w->spill.get(pkt.get())) {
-        head.push_back(to_frame(*pkt));
-        av_packet_unref(pkt.get());
+      const int64_t cut = *w->keep_from;
+      for (int tries = 0;; ++tries) {
+        // This segment's first packets, well past the join window, joined to the tail.
+        head.clear();
+        for (; more && pkt->pts < cut + split.margin_before; more = w->spill.get(pkt.get())) {
+          head.push_back(to_frame(*pkt));
+          av_packet_unref(pkt.get());
+        }
+        if (job.plan.codec == "mp3") {
+          if (!join_mp3(tail, head, cut, cut - split.overlap, cut + split.overlap, out)) {
+            return false;
+          }
+          break;
+        }
+        auto j = join_vorbis(tail, head, cut, cut - split.overlap, cut + split.overlap, extradata,
+                             out);
+        if (!j) return false;
+        if (j->joined) break;
+        // The segments lie on two grids of long blocks: encode this one again, moved onto
+        // the grid of the one before (its own end grid moves too: the next join sees it).
+        if (tries == kVorbisRetries) return false;
+        const int64_t earlier = (w->keep_from.value_or(0) - split.preroll) - w->range.begin;
+        auto again = redo(k, earlier + j->shift);
+        if (!again) return again.error();
+        if (!*again) return false;
+        w = workers[k].get();
+        w->spill.rewind();
+        more = w->spill.get(pkt.get());
       }
-      auto j = join_mp3(tail, head, *w->keep_from, *w->keep_from - split.overlap,
-                        *w->keep_from + split.overlap, out);
-      if (!j) return false;
-          for (const Mp3Frame& f : out) {  // (pkt holds the first packet after the head)
+      for (const CodedPacket& f : out) {  // (pkt holds the first packet after the head)
         if (!to_packet(f, joined.get())) return Error{ErrorCode::kInternal, "out of memory"};
         if (auto r = emit(joined.get()); !r) return r.error();
       }
       tail.clear();
     }
     for (; more; more = w->spill.get(pkt.get())) {
-      if (split.overlap > 0 && w->keep_to && pkt->pts >= *w->keep_to - margin) {
+      if (split.overlap > 0 && w->keep_to && pkt->pts >= *w->keep_to - split.margin_before) {
         tail.push_back(to_frame(*pkt));  // the next join's
         av_packet_unref(pkt.get());
         continue;
@@ -416,19 +460,20 @@ Result<bool> transcode_parallel(Job& job) {
     if (!j) return j.error();
     flac = std::move(*j);
   }
-  std::vector<std::unique_ptr<Worker>> workers;
-  for (size_t k = 0; k < count; ++k) {
+  // Worker k, starting `earlier` samples before its pre-roll (a second try at a Vorbis join).
+  auto make_worker = [&](size_t k, int64_t earlier) -> Result<std::unique_ptr<Worker>> {
     auto w = std::make_unique<Worker>();
     if (k > 0) {
       const int64_t a = split->cuts[k - 1];
       w->keep_from = a;
-      w->range.begin = std::max<int64_t>(0, a - split->preroll);
-      if (split->overlap > 0) w->keep_before = kKeepBefore * split->frame;
+      w->range.begin = a - split->preroll - earlier;
+      if (w->range.begin < 0) return Error{ErrorCode::kInternal, "no room for a segment's pre-roll"};
+      w->keep_before = split->margin_before;
     }
     if (k + 1 < count) {
       w->keep_to = split->cuts[k];
       w->range.end = split->cuts[k] + split->postroll;
-      if (split->overlap > 0) w->keep_after = kKeepAfter * split->frame;
+      w->keep_after = split->margin_after;
     }
     w->range.fed = &w->fed;
     if (auto r = w->spill.create(folder.empty() ? "." : folder); !r) return r.error();
@@ -438,7 +483,13 @@ Result<bool> transcode_parallel(Job& job) {
       w->samples.emplace();
       if (auto r = w->samples->create(folder.empty() ? "." : folder); !r) return r.error();
     }
-    workers.push_back(std::move(w));
+    return w;
+  };
+  std::vector<std::unique_ptr<Worker>> workers;
+  for (size_t k = 0; k < count; ++k) {
+    auto w = make_worker(k, 0);
+    if (!w) return w.error();
+    workers.push_back(std::move(*w));
   }
 
   // Segment 0 runs on this thread, the others on the pool (at the front of its queue, so they
@@ -491,7 +542,10 @@ Result<bool> transcode_parallel(Job& job) {
   for (size_t k = 0; k + 1 < count; ++k) {
     const Worker& w = *workers[k];
     if (w.range.short_input || w.par == nullptr) return false;
-    if (k > 0 && w.kept != (*w.keep_to - *w.keep_from) / split->frame) return false;
+    // (Vorbis packets are not frames of a fixed size: its join checks the packets.)
+    if (k > 0 && plan.codec != "vorbis" && w.kept != (*w.keep_to - *w.keep_from) / split->frame) {
+      return false;
+    }
   }
   if (workers.back()->range.short_input || workers.back()->par == nullptr) return false;
 
@@ -508,7 +562,19 @@ Result<bool> transcode_parallel(Job& job) {
       job.result.start + job.result.samples * kMicrosPerSecond / job.result.sample_rate;
   job.result.segments = static_cast<int>(count);
 
-  auto joined = assemble(job, *split, workers, flac);
+  // A second encode of segment k, moved `earlier` onto the previous segment's block grid.
+  auto redo = [&](size_t k, int64_t earlier) -> Result<bool> {
+    auto w = make_worker(k, earlier);
+    if (!w) return false;
+    run_worker(plan, **w, stop, job.options.cancel);
+    if (job.options.cancel.cancelled()) return Error{ErrorCode::kCancelled, "cancelled"};
+    if ((*w)->error) return *(*w)->error;
+    if ((*w)->range.short_input || (*w)->par == nullptr) return false;
+    for (const LostSpan& s : (*w)->lost) job.source.add_lost(s.from, s.to);
+    workers[k] = std::move(*w);
+    return true;
+  };
+  auto joined = assemble(job, *split, workers, flac, redo);
   if (!joined || !*joined) {
     job.result.segments = 1;
     // Nothing of the attempt may stay in the temporary file the serial run writes next.

@@ -12,7 +12,7 @@ constexpr int kStep = 1152;
 
 // A frame of bitrate index `bitrate` (11: 192 kbit/s, 576 bytes at 48 kHz) whose main data
 // begins `begin` bytes before its payload and is `bytes` long; payload bytes are `fill`.
-Mp3Frame frame(int64_t index, int bitrate, int begin, int bytes, uint8_t fill) {
+CodedPacket frame(int64_t index, int bitrate, int begin, int bytes, uint8_t fill) {
   static constexpr int kKbps[15] = {0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320};
   const int size = 144 * kKbps[bitrate] * 1000 / 48000;
   std::vector<uint8_t> f(static_cast<size_t>(size), fill);
@@ -34,19 +34,19 @@ Mp3Frame frame(int64_t index, int bitrate, int begin, int bytes, uint8_t fill) {
     put(static_cast<uint32_t>(bits / 4 + (gc == 0 ? bits % 4 : 0)), 12);  // part2_3_length
     put(0, 59 - 12);
   }
-  return Mp3Frame{index * kStep, kStep, std::move(f)};
+  return CodedPacket{index * kStep, kStep, std::move(f)};
 }
 
 constexpr int kPayload = 576 - 36;
 
 TEST(Mp3Join, BorrowedBytesGoIntoTheRoomAtTheEndOfA) {
   // A: frames 0..9 each using 300 of 540 payload bytes: 240 unused at the end of each.
-  std::vector<Mp3Frame> a;
+  std::vector<CodedPacket> a;
   for (int i = 0; i < 10; ++i) a.push_back(frame(i, 11, 0, 300, 0xAA));
   // B: frames 3..12; frame 5 borrows 100 bytes from the frames before it.
-  std::vector<Mp3Frame> b;
+  std::vector<CodedPacket> b;
   for (int i = 3; i < 13; ++i) b.push_back(frame(i, 11, i == 5 ? 100 : 0, 300, static_cast<uint8_t>(i)));
-  std::vector<Mp3Frame> out;
+  std::vector<CodedPacket> out;
   auto j = join_mp3(a, b, 5 * kStep, 3 * kStep, 7 * kStep, out);
   ASSERT_TRUE(j) << j.error().message;
   EXPECT_EQ(j->pts, 5 * kStep);
@@ -63,12 +63,12 @@ TEST(Mp3Join, BorrowedBytesGoIntoTheRoomAtTheEndOfA) {
 }
 
 TEST(Mp3Join, TheNearestFrameThatFitsIsChosen) {
-  std::vector<Mp3Frame> a;
+  std::vector<CodedPacket> a;
   // A's frames use all their payload except frame 3's (and the ones after it).
   for (int i = 0; i < 10; ++i) a.push_back(frame(i, 11, 0, i < 3 ? kPayload : 100, 0xAA));
-  std::vector<Mp3Frame> b;
+  std::vector<CodedPacket> b;
   for (int i = 0; i < 10; ++i) b.push_back(frame(i, 11, 50, 300, static_cast<uint8_t>(i)));
-  std::vector<Mp3Frame> out;
+  std::vector<CodedPacket> out;
   // At the cut (frame 3) A has no room (frame 2 is full); at frame 4 it has 440 bytes.
   auto j = join_mp3(a, b, 3 * kStep, 1 * kStep, 6 * kStep, out);
   ASSERT_TRUE(j) << j.error().message;
@@ -78,11 +78,11 @@ TEST(Mp3Join, TheNearestFrameThatFitsIsChosen) {
 }
 
 TEST(Mp3Join, AFrameWithoutRoomGrowsABitrateStep) {
-  std::vector<Mp3Frame> a;
+  std::vector<CodedPacket> a;
   for (int i = 0; i < 10; ++i) a.push_back(frame(i, 11, 0, kPayload, 0xAA));  // no room anywhere
-  std::vector<Mp3Frame> b;
+  std::vector<CodedPacket> b;
   for (int i = 0; i < 10; ++i) b.push_back(frame(i, 11, 90, 300, static_cast<uint8_t>(i)));
-  std::vector<Mp3Frame> out;
+  std::vector<CodedPacket> out;
   auto j = join_mp3(a, b, 5 * kStep, 4 * kStep, 6 * kStep, out);
   ASSERT_TRUE(j) << j.error().message;
   EXPECT_EQ(j->pts, 5 * kStep);
@@ -94,11 +94,11 @@ TEST(Mp3Join, AFrameWithoutRoomGrowsABitrateStep) {
 }
 
 TEST(Mp3Join, NoRoomEvenAtTheHighestBitrateFails) {
-  std::vector<Mp3Frame> a;
+  std::vector<CodedPacket> a;
   for (int i = 0; i < 6; ++i) a.push_back(frame(i, 14, 0, 1044, 0xAA));  // 320k, full
-  std::vector<Mp3Frame> b;
+  std::vector<CodedPacket> b;
   for (int i = 0; i < 6; ++i) b.push_back(frame(i, 14, 200, 900, 1));
-  std::vector<Mp3Frame> out;
+  std::vector<CodedPacket> out;
   EXPECT_FALSE(join_mp3(a, b, 3 * kStep, 2 * kStep, 4 * kStep, out));
 }
 
