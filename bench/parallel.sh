@@ -9,6 +9,7 @@
 #   cases   mp3 192k   peel -b 192k (segments, -j cores)  vs  ffmpeg -c:a libmp3lame -b:a 192k
 #           aac 128k   peel out.m4a --reencode -b 128k    vs  ffmpeg -c:a aac -b:a 128k out.m4a
 #           opus 96k   peel out.opus -b 96k               vs  ffmpeg -c:a libopus -b:a 96k
+#           ogg 160k   peel out.ogg -b 160k (Vorbis)      vs  ffmpeg -c:a libvorbis -b:a 160k
 #           flac       peel out.flac                      vs  ffmpeg -c:a flac
 #           each also as peel --segment-parallel=off (serial), the same encoder on one thread.
 #           batch      a folder of the 10-minute file and ten 30-second clips to mp3 192k:
@@ -67,6 +68,9 @@ peel_opus=("$peel" "$input" -o "$work/p.opus" -b 96k -y -q -j "$cores" --segment
 serial_opus=("$peel" "$input" -o "$work/s.opus" -b 96k -y -q --segment-parallel=off)
 ffmpeg_opus=(ffmpeg -nostdin -v error -y -i "$input" -vn -c:a libopus -b:a 96k "$work/f.opus")
 
+peel_ogg=("$peel" "$input" -o "$work/p.ogg" -b 160k -y -q -j "$cores" --segment-parallel=on)
+serial_ogg=("$peel" "$input" -o "$work/s.ogg" -b 160k -y -q --segment-parallel=off)
+ffmpeg_ogg=(ffmpeg -nostdin -v error -y -i "$input" -vn -c:a libvorbis -b:a 160k "$work/f.ogg")
 peel_flac=("$peel" "$input" -o "$work/p.flac" -y -q -j "$cores" --segment-parallel=on)
 serial_flac=("$peel" "$input" -o "$work/s.flac" -y -q --segment-parallel=off)
 ffmpeg_flac=(ffmpeg -nostdin -v error -y -i "$input" -vn -c:a flac "$work/f.flac")
@@ -94,7 +98,7 @@ ffmpeg_batch=(bash -c 'mkdir -p "$2"; printf "%s\0" "$1"/*.mp4 | xargs -0 -P "$3
   '"'"'b=${1##*/}; exec ffmpeg -nostdin -v error -y -i "$1" -vn -c:a libmp3lame -b:a 192k "$2/${b%.mp4}.mp3"'"'"' _ {} "$2"' \
   _ "$mixed" "$work/fb" "$cores")
 
-cases=(mp3 aac opus flac batch)
+cases=(mp3 aac opus ogg flac batch)
 for c in "${cases[@]}"; do
   echo "running $c: 1 warm-up + $runs timed runs of each ..."
   timed "peel_$c"; timed "serial_$c"; timed "ffmpeg_$c"
@@ -139,6 +143,7 @@ echo
 echo "sizes (bytes): mp3 peel $(stat -c %s "$work/p.mp3") serial $(stat -c %s "$work/s.mp3");" \
   "m4a peel $(stat -c %s "$work/p.m4a") serial $(stat -c %s "$work/s.m4a");" \
   "opus peel $(stat -c %s "$work/p.opus") serial $(stat -c %s "$work/s.opus");" \
+  "ogg peel $(stat -c %s "$work/p.ogg") serial $(stat -c %s "$work/s.ogg");" \
   "flac peel $(stat -c %s "$work/p.flac") serial $(stat -c %s "$work/s.flac")"
 cmp -s "$work/p.flac" "$work/s.flac" && echo "flac: peel's segmented file is byte-identical to its serial one" ||
   echo "flac: WARNING: the segmented file differs from the serial one"
