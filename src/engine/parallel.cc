@@ -10,6 +10,13 @@
 // the priming packets (negative timestamps), the last the flush; the muxer is told the first
 // worker's encoder parameters (delay, extradata), so gapless metadata describes the whole file.
 //
+// Three codecs need more at a join. mp3 frames borrow bytes from the frames before them (the
+// bit reservoir, mp3_join.h) and Vorbis blocks overlap with the block before them in a shape
+// both must agree on (vorbis_join.h): for them the workers keep packets a little beyond their
+// cuts on both sides, and the join is made near the cut where it fits, while the output is
+// assembled. FLAC frames carry their own number and the stream's STREAMINFO an MD5 of every
+// sample (flac_join.h): frames are renumbered and STREAMINFO rebuilt while assembling.
+//
 // Workers write their packets to unlinked files in the output's folder, so memory stays flat
 // however long the input; the calling thread runs the first segment, helps with any segment no
 // thread has taken yet (the pool may be busy with a batch's other files), then joins the files
@@ -23,8 +30,8 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
-#include <numeric>
 #include <mutex>
+#include <numeric>
 #include <thread>
 
 #include <fmt/format.h>
@@ -32,8 +39,8 @@
 #include "engine/flac_join.h"
 #include "engine/mp3_join.h"
 #include "engine/mux.h"
-#include "engine/vorbis_join.h"
 #include "engine/transcode.h"
+#include "engine/vorbis_join.h"
 #include "peel/pool.h"
 
 extern "C" {
@@ -145,7 +152,7 @@ struct Worker {
   std::optional<int64_t> keep_from;  // the segment's packets' timestamps (output samples)
   std::optional<int64_t> keep_to;
   int64_t keep_before = 0;  // also kept: packets this far before keep_from, and after keep_to
-  int64_t keep_after = 0;   // (the join window of mp3)
+  int64_t keep_after = 0;   // (for mp3 and Vorbis joins)
   std::atomic<int64_t> fed{0};
   SpillFile spill;
   // FLAC: the samples of the segment, for the stream's MD5. The first worker hashes them as
@@ -161,12 +168,27 @@ struct Worker {
   std::vector<LostSpan> lost;
   std::vector<std::string> log;  // FFmpeg's warnings on the worker's thread
   std::optional<Error> error;
+
+  // Whether output sample t is in the worker's own segment; in it or in the margins it keeps.
+  bool owns(int64_t t) const {
+    return (!keep_from || t >= *keep_from) && (!keep_to || t < *keep_to);
+  }
+  bool keeps(int64_t t) const {
+    return (!keep_from || t >= *keep_from - keep_before) && (!keep_to || t < *keep_to + keep_after);
+  }
 };
+
+Error spill_error(const std::string& output) {
+  return Error{ErrorCode::kWriteFailed,
+               fmt::format("cannot write the segments' temporary files next to {} (is the disk "
+                           "full?); free some space and try again",
+                           output)};
+}
 
 // Keeps the packets of the worker's own segment, on the whole output's timeline.
 class SegmentSink : public PacketSink {
  public:
-  explicit SegmentSink(Worker& w) : w_(w) {}
+  SegmentSink(Worker& w, const std::string& output) : w_(w), output_(output) {}
 
   Result<void> open(const AVCodecContext& encoder) override {
     w_.par.reset(avcodec_parameters_alloc());
@@ -178,14 +200,12 @@ class SegmentSink : public PacketSink {
 
   Result<void> encoding(const AVFrame& frame) override {
     if (!w_.hash_now && !w_.samples) return {};
-    const int64_t t = frame.pts + w_.range.begin;
-    if ((w_.keep_from && t < *w_.keep_from) || (w_.keep_to && t >= *w_.keep_to)) return {};
+    if (!w_.owns(frame.pts + w_.range.begin)) return {};
     FlacJoin::md5_bytes(frame, w_.bits, bytes_);
     if (w_.hash_now != nullptr) {
       w_.hash_now->hash(bytes_);
     } else if (!w_.samples->write(bytes_.data(), bytes_.size())) {
-      return Error{ErrorCode::kWriteFailed, "cannot write a temporary file next to the output; "
-                                            "is the disk full?"};
+      return spill_error(output_);
     }
     return {};
   }
@@ -193,23 +213,20 @@ class SegmentSink : public PacketSink {
   Result<void> write(AVPacket* pkt) override {
     const int64_t shift = w_.range.begin;
     const int64_t t = pkt->pts + shift;
-    if ((!w_.keep_from || t >= *w_.keep_from - w_.keep_before) &&
-        (!w_.keep_to || t < *w_.keep_to + w_.keep_after)) {
+    if (w_.keeps(t)) {
       pkt->pts = t;
       if (pkt->dts != AV_NOPTS_VALUE) pkt->dts += shift;
       if (!w_.spill.put(*pkt, !w_.keep_from)) w_.spill_failed = true;
-      if ((!w_.keep_from || t >= *w_.keep_from) && (!w_.keep_to || t < *w_.keep_to)) ++w_.kept;
+      if (w_.owns(t)) ++w_.kept;
     }
     av_packet_unref(pkt);
-    if (w_.spill_failed) {
-      return Error{ErrorCode::kWriteFailed, "cannot write a temporary file next to the output; "
-                                            "is the disk full?"};
-    }
+    if (w_.spill_failed) return spill_error(output_);
     return {};
   }
 
  private:
   Worker& w_;
+  const std::string& output_;
   std::vector<uint8_t> bytes_;
 };
 
@@ -230,7 +247,7 @@ void run_worker(const OutputPlan& plan, Worker& w, const CancelToken& stop,
   RunOptions options;
   options.cancel = stop;
   Job job{plan, *source, options, std::string(), w.result};
-  SegmentSink sink(w);
+  SegmentSink sink(w, plan.output);
   auto r = transcode_into(job, sink, &w.range);
   w.lost = source->lost();
   finish(r ? std::nullopt : std::optional<Error>(r.error()));

@@ -453,6 +453,21 @@ TEST(ErrorsOutput, DiskFullMidwayLeavesNothing) {
   EXPECT_TRUE(fs::is_empty(small)) << "the partial temporary file was left behind";
 }
 
+// Segment mode writes temporary files beside the output (each segment's packets; FLAC also
+// their samples): a disk that fills with them fails the same way and leaves nothing.
+TEST(ErrorsOutput, DiskFullInSegmentModeLeavesNothing) {
+  TempDir out;
+  const std::string small = out / "small";
+  fs::create_directory(small);
+  Mount mount(small, "size=256k");
+  if (!mount.mounted()) GTEST_SKIP() << "cannot mount a small tmpfs here";
+  const auto msg = expect_error({mkv_ten_seconds(), "-o", small + "/x.flac", "--reencode",
+                                 "--segment-parallel=on", "-j", "2"},
+                                kExitFailed, kWriteFailed, "write_failed");
+  expect_mentions(msg, {small + "/x.flac", "disk", "free some space"});
+  EXPECT_TRUE(fs::is_empty(small)) << "a temporary file was left behind";
+}
+
 // ---- 14: option values peel cannot use ------------------------------------------------------
 
 TEST(ErrorsOptions, MalformedValuesAreUsageErrors) {
