@@ -110,15 +110,17 @@ class SpillFile {
       if (!keep_priming) std::memset(r.skip, 0, 4);
       r.has_skip = 1;
     }
+    // (an empty packet, FLAC's last, may have no data at all)
     return std::fwrite(&r, sizeof(r), 1, file_) == 1 &&
-           std::fwrite(pkt.data, 1, static_cast<size_t>(pkt.size), file_) ==
-               static_cast<size_t>(pkt.size);
+           (pkt.size == 0 || std::fwrite(pkt.data, 1, static_cast<size_t>(pkt.size), file_) ==
+                                 static_cast<size_t>(pkt.size));
   }
 
   void rewind() { std::rewind(file_); }
 
-  // The next packet, or false at the end.
+  // The next packet (in place of what pkt held), or false at the end.
   bool get(AVPacket* pkt) {
+    av_packet_unref(pkt);
     Record r{};
     if (std::fread(&r, sizeof(r), 1, file_) != 1) return false;
     if (av_new_packet(pkt, r.size) < 0) return false;
@@ -346,6 +348,7 @@ CodedPacket to_frame(const AVPacket& pkt) {
 }
 
 bool to_packet(const CodedPacket& f, AVPacket* pkt) {
+  av_packet_unref(pkt);
   if (av_new_packet(pkt, static_cast<int>(f.data.size())) < 0) return false;
   std::memcpy(pkt->data, f.data.data(), f.data.size());
   pkt->pts = pkt->dts = f.pts;

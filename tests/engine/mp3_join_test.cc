@@ -22,16 +22,16 @@ CodedPacket frame(int64_t index, int bitrate, int begin, int bytes, uint8_t fill
   f[3] = 0x00;                                         // stereo
   std::fill(f.begin() + 4, f.begin() + 36, 0);
   size_t bit = 0;
-  auto put = [&](uint32_t v, int n) {
+  auto put = [&](uint64_t v, int n) {  // n <= 64
     for (int i = n - 1; i >= 0; --i, ++bit) {
       if (((v >> i) & 1) != 0) f[4 + bit / 8] |= static_cast<uint8_t>(0x80 >> (bit % 8));
     }
   };
-  put(static_cast<uint32_t>(begin), 9);
+  put(static_cast<uint64_t>(begin), 9);
   put(0, 3 + 8);  // private bits, scfsi
   const int bits = bytes * 8;
   for (int gc = 0; gc < 4; ++gc) {  // 2 granules x 2 channels, 59 bits each
-    put(static_cast<uint32_t>(bits / 4 + (gc == 0 ? bits % 4 : 0)), 12);  // part2_3_length
+    put(static_cast<uint64_t>(bits / 4 + (gc == 0 ? bits % 4 : 0)), 12);  // part2_3_length
     put(0, 59 - 12);
   }
   return CodedPacket{index * kStep, kStep, std::move(f)};
