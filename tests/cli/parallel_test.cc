@@ -315,33 +315,38 @@ std::string decoded_md5(const std::string& path, const std::string& pcm) {
 
 // FLAC frames are independent, so joined segments are the serial stream itself, byte for
 // byte, once every frame has its number and CRCs in the whole stream and STREAMINFO holds
-// the whole stream's frame sizes, sample count and MD5.
-TEST(ParallelFlac, IsTheSerialStreamByteForByte) {
-  TempDir dir;
-  const std::string input = speech_and_tones();
-  const auto p = encode(input, dir / "par.flac", "on");
-  encode(input, dir / "ser.flac", "off");
-  ASSERT_EQ(p["segments"], 4);
-  EXPECT_EQ(p["samples"], int64_t{kRate} * kSeconds);
+// the whole stream's frame sizes, sample count and MD5. Encodes `input` to FLAC both ways and
+// checks that, that ffmpeg decodes it cleanly, and that its MD5 is that of what ffmpeg decodes
+// (as `pcm`); returns the segmented run's JSON. The output is dir/par.flac.
+nlohmann::json expect_flac_is_serial(const TempDir& dir, const std::string& input,
+                                     const std::vector<std::string>& args, int jobs,
+                                     const std::string& pcm) {
+  const auto p = encode(input, dir / "par.flac", "on", args, jobs);
+  encode(input, dir / "ser.flac", "off", args, jobs);
+  EXPECT_EQ(p["segments"], jobs);
   EXPECT_TRUE(file_bytes(dir / "par.flac") == file_bytes(dir / "ser.flac"));
   EXPECT_EQ(ffmpeg_warnings(dir / "par.flac"), "");
-  // The source is 24-bit FLAC, and so is the output.
-  EXPECT_EQ(declared_md5(dir / "par.flac"), decoded_md5(dir / "par.flac", "pcm_s24le"));
-  EXPECT_EQ(decode_s32(dir / "par.flac"), decode_s32(input));
+  EXPECT_EQ(declared_md5(dir / "par.flac"), decoded_md5(dir / "par.flac", pcm));
+  EXPECT_EQ(ffprobe(dir / "par.flac")["streams"][0]["bits_per_raw_sample"],
+            pcm == "pcm_s24le" ? "24" : "16");
+  return p;
+}
+
+TEST(ParallelFlac, IsTheSerialStreamByteForByte) {
+  TempDir dir;
+  const auto p = expect_flac_is_serial(dir, speech_and_tones(), {}, 4, "pcm_s24le");
+  EXPECT_EQ(p["samples"], int64_t{kRate} * kSeconds);
+  // The source is 24-bit FLAC, and so is the output: the very samples of the source.
+  EXPECT_EQ(decode_s32(dir / "par.flac"), decode_s32(speech_and_tones()));
 }
 
 TEST(ParallelFlac, RangeResampledDownMixed24BitIsExact) {
   TempDir dir;
-  const std::vector<std::string> args = {"--from", "7.3", "--to", "101.9", "--sample-rate",
-                                         "44100", "--channels", "mono", "--sample-format", "s24"};
-  const auto p = encode(sweep(), dir / "par.flac", "on", args, 3);
-  encode(sweep(), dir / "ser.flac", "off", args, 3);
-  ASSERT_EQ(p["segments"], 3);
+  const auto p = expect_flac_is_serial(dir, sweep(),
+                                       {"--from", "7.3", "--to", "101.9", "--sample-rate", "44100",
+                                        "--channels", "mono", "--sample-format", "s24"},
+                                       3, "pcm_s24le");
   EXPECT_EQ(p["samples"], std::llround(94.6 * 44100));
-  EXPECT_TRUE(file_bytes(dir / "par.flac") == file_bytes(dir / "ser.flac"));
-  EXPECT_EQ(ffmpeg_warnings(dir / "par.flac"), "");
-  EXPECT_EQ(declared_md5(dir / "par.flac"), decoded_md5(dir / "par.flac", "pcm_s24le"));
-  EXPECT_EQ(ffprobe(dir / "par.flac")["streams"][0]["bits_per_raw_sample"], "24");
 }
 
 // Matroska gets FLAC's STREAMINFO as its CodecPrivate: rewritten at the end like the file's.
