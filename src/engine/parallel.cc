@@ -343,7 +343,7 @@ std::optional<Split> plan_split(const Job& job) {
   return split;
 }
 
-CodedPacket to_frame(const AVPacket& pkt) {
+CodedPacket to_coded(const AVPacket& pkt) {
   return CodedPacket{pkt.pts, pkt.duration, std::vector<uint8_t>(pkt.data, pkt.data + pkt.size)};
 }
 
@@ -357,10 +357,11 @@ bool to_packet(const CodedPacket& f, AVPacket* pkt) {
   return true;
 }
 
-// Writes the workers' packets in order into the output. mp3 segments are joined within the
-// window around each cut (mp3_join.h): the frames of the previous segment from the window on
-// wait in `tail` until the next segment's first frames are read. Returns false when a join
-// cannot be made (the caller then runs serially).
+// Writes the workers' packets in order into the output. mp3 and Vorbis segments are joined
+// within the window around each cut (mp3_join.h, vorbis_join.h): the packets of the previous
+// segment from the window on wait in `tail` until the next segment's first packets are read;
+// `redo` encodes a Vorbis segment again, moved earlier. FLAC frames are renumbered on their way
+// out. Returns false when a join cannot be made (the caller then runs serially).
 Result<bool> assemble(Job& job, const Split& split, std::vector<std::unique_ptr<Worker>>& workers,
                       std::optional<FlacJoin>& flac,
                       const std::function<Result<bool>(size_t, int64_t)>& redo) {
@@ -404,7 +405,7 @@ Result<bool> assemble(Job& job, const Split& split, std::vector<std::unique_ptr<
         // This segment's first packets, well past the join window, joined to the tail.
         head.clear();
         for (; more && pkt->pts < cut + split.margin_before; more = w->spill.get(pkt.get())) {
-          head.push_back(to_frame(*pkt));
+          head.push_back(to_coded(*pkt));
           av_packet_unref(pkt.get());
         }
         if (job.plan.codec == "mp3") {
@@ -436,7 +437,7 @@ Result<bool> assemble(Job& job, const Split& split, std::vector<std::unique_ptr<
     }
     for (; more; more = w->spill.get(pkt.get())) {
       if (split.overlap > 0 && w->keep_to && pkt->pts >= *w->keep_to - split.margin_before) {
-        tail.push_back(to_frame(*pkt));  // the next join's
+        tail.push_back(to_coded(*pkt));  // the next join's
         av_packet_unref(pkt.get());
         continue;
       }
