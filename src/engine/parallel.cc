@@ -587,6 +587,9 @@ Result<bool> transcode_parallel(Job& job) {
   auto redo = [&](size_t k, int64_t earlier) -> Result<bool> {
     auto w = make_worker(k, earlier);
     if (!w) return false;
+    (*w)->range.on_fed = [&] {  // a Ctrl-C stops it within a frame
+      if (job.options.cancel.cancelled()) stop.cancel();
+    };
     run_worker(plan, **w, stop, job.options.cancel);
     if (job.options.cancel.cancelled()) return Error{ErrorCode::kCancelled, "cancelled"};
     if ((*w)->error) return *(*w)->error;
