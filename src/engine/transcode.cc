@@ -97,6 +97,7 @@ class Transcoder {
   int64_t next_pos_ = -1;        // input sample index expected next
   int64_t kept_in_ = 0;          // input samples passed to the resampler
   int64_t sent_ = 0;             // output samples sent to the encoder
+  int64_t ticked_ = 0;           // sent_ when seg_->on_fed was last called
   int64_t origin_ = 0;           // stream tb timestamp of sample 0
   bool done_ = false;            // reached the end of the range
   std::optional<ProgressReporter> progress_;
@@ -228,7 +229,11 @@ Result<void> Transcoder::drain_fifo(bool final) {
     progress_->update(static_cast<double>(sent_) / enc_->sample_rate);
     if (seg_ != nullptr && seg_->fed != nullptr) {
       seg_->fed->store(sent_, std::memory_order_relaxed);
-      if (seg_->on_fed) seg_->on_fed();
+      // Not every frame (Vorbis takes 64 samples at a time): every chunk is often enough.
+      if (seg_->on_fed && sent_ - ticked_ >= kChunk) {
+        ticked_ = sent_;
+        seg_->on_fed();
+      }
     }
     if (out_target_ && sent_ >= *out_target_) {
       av_audio_fifo_reset(fifo_.get());

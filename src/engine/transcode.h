@@ -35,7 +35,7 @@ struct SegmentRange {
   std::optional<int64_t> end;  // one past the last sample fed (the post-roll's end); empty:
                                // to the end of the plan's range, like a serial run
   std::atomic<int64_t>* fed = nullptr;  // samples fed so far, for progress (may be null)
-  std::function<void()> on_fed;         // called after each update of *fed (may be empty)
+  std::function<void()> on_fed;         // called every kChunk samples fed or so (may be empty)
   bool short_input = false;    // out: the input ended before `end`, or its rate is not the
                                // one the split assumed; the caller falls back to a serial run
 };
