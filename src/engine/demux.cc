@@ -55,6 +55,7 @@ Result<Source> Source::open(Input& input, int stream_index, const CancelToken& c
   Source s;
   s.file_ = &file;
   s.index_ = stream_index;
+  s.shows_loss_ = !std::string_view(ctx->iformat->name).starts_with("mov,");
   return s;
 }
 
@@ -88,6 +89,14 @@ Result<bool> Source::read(AVPacket* pkt) {
       continue;
     }
     if (pkt->stream_index != index_) continue;
+    if (!shows_loss_ && (pkt->flags & AV_PKT_FLAG_DISCARD) != 0 && kept_one_) {
+      // FFmpeg discards the frames of MP4 fragments that overlap the one before in time;
+      // every one of them holds audio that follows on (ffmpeg's own muxer writes such files),
+      // and dropping them cuts holes in it. Discarding before the first kept packet is an
+      // edit list's warm-up, and stays.
+      pkt->flags &= ~AV_PKT_FLAG_DISCARD;
+    }
+    if ((pkt->flags & AV_PKT_FLAG_DISCARD) == 0) kept_one_ = true;
     if (pkt->pts == AV_NOPTS_VALUE) pkt->pts = pkt->dts;
     if (pkt->pts == AV_NOPTS_VALUE && expected_next_ != AV_NOPTS_VALUE) pkt->pts = expected_next_;
     if (seek_target_) {
@@ -99,7 +108,7 @@ Result<bool> Source::read(AVPacket* pkt) {
       }
     }
     if (pkt->pts != AV_NOPTS_VALUE) {
-      if (expected_next_ != AV_NOPTS_VALUE) {
+      if (shows_loss_ && expected_next_ != AV_NOPTS_VALUE) {
         const Micros gap = to_timeline(pkt->pts) - to_timeline(expected_next_);
         const Micros last = av_rescale_q(last_duration_, stream()->time_base, av::micros_tb());
         if (gap > std::max<Micros>(kGapTolerance, 2 * last)) {
@@ -124,6 +133,9 @@ void Source::add_lost(Micros from, Micros to) {
 }
 
 void Source::finish(Micros reached, Micros expected_end) {
+  // What the timestamps reached counts too: where they run ahead of the data (a fragmented
+  // MP4), the data is all there even though it ends before their end.
+  if (expected_next_ != AV_NOPTS_VALUE) reached = std::max(reached, to_timeline(expected_next_));
   if (expected_end > 0 && expected_end - reached > std::max<Micros>(kGapTolerance, 250'000)) {
     add_lost(reached, expected_end);
   }

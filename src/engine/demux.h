@@ -55,6 +55,12 @@ class Source {
 
   const std::vector<LostSpan>& lost() const { return lost_; }
 
+  // Whether a jump in the timestamps means that packets are missing. Not in MP4 and its
+  // kin: their index lists every sample, so a jump (fragmented files often have one after
+  // the first packet) is a timestamp discontinuity over data that is all there, and decoders
+  // follow the data.
+  bool timestamps_show_loss() const { return shows_loss_; }
+
  private:
   Source() = default;
 
@@ -63,6 +69,8 @@ class Source {
   int64_t expected_next_ = AV_NOPTS_VALUE;  // stream tb
   std::optional<Micros> seek_target_;       // checked against the first packet after a seek
   int64_t last_duration_ = 0;
+  bool shows_loss_ = true;
+  bool kept_one_ = false;  // a packet not to be discarded has been read
   std::vector<LostSpan> lost_;
 };
 

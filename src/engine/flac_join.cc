@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "engine/packet_samples.h"
+
 extern "C" {
 #include <libavcodec/packet.h>
 #include <libavutil/bswap.h>
@@ -23,16 +25,6 @@ constexpr size_t kStreamInfoSize = 34;
 
 Error bad_frame() {
   return Error{ErrorCode::kInternal, "the FLAC encoder made a frame peel cannot join"};
-}
-
-// Length of a "UTF-8" coded number from its first byte; 0 if the byte cannot start one.
-int coded_length(uint8_t first) {
-  if (first < 0x80) return 1;
-  for (int n = 2; n <= 7; ++n) {
-    const auto mask = static_cast<uint8_t>(0xFF << (7 - n));  // n ones, then a zero
-    if ((first & mask) == static_cast<uint8_t>(mask << 1)) return n;
-  }
-  return 0;
 }
 
 // FLAC's "UTF-8" coding of a frame or sample number (up to 36 bits).
@@ -85,36 +77,17 @@ void FlacJoin::hash(std::span<const uint8_t> bytes) {
 }
 
 Result<void> FlacJoin::renumber(AVPacket* pkt) {
-  // Header: sync (14 bits), reserved, blocking strategy; block size and sample rate codes;
-  // channels, sample size, reserved; the coded number; block size and sample rate at the end
-  // if their codes say so; CRC-8 of all that. Then the subframes and the CRC-16 of the frame.
   if (pkt->size == 0) return {};  // the encoder's last word: no frame, only its STREAMINFO
   const uint8_t* in = pkt->data;
   const auto size = static_cast<size_t>(pkt->size);
-  if (size < 8 || in[0] != 0xFF || (in[1] & 0xFE) != 0xF8) return bad_frame();
-  const bool variable = (in[1] & 1) != 0;
-  const int bs_code = in[2] >> 4;
-  const int sr_code = in[2] & 0x0F;
-  const int old_len = coded_length(in[4]);
-  if (old_len == 0) return bad_frame();
-  size_t tail = 4 + static_cast<size_t>(old_len);  // the optional fields start here
-  const size_t fields = (bs_code == 6 ? 1 : bs_code == 7 ? 2 : 0) +
-                        (sr_code == 12 ? 1 : (sr_code == 13 || sr_code == 14) ? 2 : 0);
-  if (tail + fields + 1 + 2 > size) return bad_frame();
-  int64_t block = 0;
-  if (bs_code == 1) {
-    block = 192;
-  } else if (bs_code >= 2 && bs_code <= 5) {
-    block = int64_t{576} << (bs_code - 2);
-  } else if (bs_code == 6) {
-    block = in[tail] + 1;
-  } else if (bs_code == 7) {
-    block = AV_RB16(in + tail) + 1;
-  } else if (bs_code >= 8) {
-    block = int64_t{256} << (bs_code - 8);
-  } else {
+  const auto header = read_flac_header(in, size);
+  if (!header || header->number_at + header->number_size + header->fields_size + 3 > size) {
     return bad_frame();
   }
+  const bool variable = header->variable;
+  const int64_t block = header->block;
+  const size_t tail = header->number_at + header->number_size;  // the optional fields
+  const size_t fields = header->fields_size;
 
   buffer_.assign(in, in + 4);
   put_coded(static_cast<uint64_t>(variable ? samples_ : frames_), buffer_);

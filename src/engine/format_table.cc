@@ -14,9 +14,8 @@ namespace peel::engine {
 namespace {
 
 const std::vector<CopyRule> kPcmCopy = {
-    {AV_CODEC_ID_PCM_S16LE, nullptr}, {AV_CODEC_ID_PCM_S24LE, nullptr},
-    {AV_CODEC_ID_PCM_S32LE, nullptr}, {AV_CODEC_ID_PCM_F32LE, nullptr},
-    {AV_CODEC_ID_PCM_U8, nullptr},    {AV_CODEC_ID_PCM_F64LE, nullptr},
+    {AV_CODEC_ID_PCM_S16LE}, {AV_CODEC_ID_PCM_S24LE}, {AV_CODEC_ID_PCM_S32LE},
+    {AV_CODEC_ID_PCM_F32LE}, {AV_CODEC_ID_PCM_U8},    {AV_CODEC_ID_PCM_F64LE},
 };
 
 std::vector<FormatSpec> build_table() {
@@ -27,7 +26,7 @@ std::vector<FormatSpec> build_table() {
                .description = "MP3 (MPEG audio layer 3), plays everywhere",
                .codec = AV_CODEC_ID_MP3,
                .encoder = "libmp3lame",
-               .copy = {{AV_CODEC_ID_MP3, nullptr}},
+               .copy = {{.codec = AV_CODEC_ID_MP3, .keeps_delay = true}},
                .tags = true,
                .default_bitrate = 192'000});
   t.push_back({.name = "aac",
@@ -36,7 +35,7 @@ std::vector<FormatSpec> build_table() {
                .description = "raw AAC in ADTS frames (no gapless information)",
                .codec = AV_CODEC_ID_AAC,
                .encoder = "aac",
-               .copy = {{AV_CODEC_ID_AAC, "aac_adtstoasc"}},
+               .copy = {{.codec = AV_CODEC_ID_AAC, .bsf = "aac_adtstoasc"}},
                .default_bitrate = 192'000});
   t.push_back({.name = "m4a",
                .extension = "m4a",
@@ -44,10 +43,11 @@ std::vector<FormatSpec> build_table() {
                .description = "AAC or ALAC in an MPEG-4 audio file, gapless",
                .codec = AV_CODEC_ID_AAC,
                .encoder = "aac",
-               .copy = {{AV_CODEC_ID_AAC, "aac_adtstoasc"},
-                        {AV_CODEC_ID_ALAC, nullptr},
-                        {AV_CODEC_ID_AC3, nullptr},
-                        {AV_CODEC_ID_EAC3, nullptr}},
+               // iTunes' muxer takes AAC and ALAC; the plain MP4 muxer takes Dolby's codecs.
+               .copy = {{.codec = AV_CODEC_ID_AAC, .bsf = "aac_adtstoasc", .keeps_delay = true},
+                        {.codec = AV_CODEC_ID_ALAC},
+                        {.codec = AV_CODEC_ID_AC3, .muxer = "mp4", .keeps_delay = true},
+                        {.codec = AV_CODEC_ID_EAC3, .muxer = "mp4", .keeps_delay = true}},
                .tags = true,
                .chapters = true,
                .default_bitrate = 192'000});
@@ -57,7 +57,7 @@ std::vector<FormatSpec> build_table() {
                .description = "FLAC, lossless and compressed",
                .codec = AV_CODEC_ID_FLAC,
                .encoder = "flac",
-               .copy = {{AV_CODEC_ID_FLAC, nullptr}},
+               .copy = {{.codec = AV_CODEC_ID_FLAC}},
                .tags = true,
                .lossless = true,
                .sample_formats = true});
@@ -77,7 +77,7 @@ std::vector<FormatSpec> build_table() {
                .description = "Opus in Ogg, small and good for speech and music",
                .codec = AV_CODEC_ID_OPUS,
                .encoder = "libopus",
-               .copy = {{AV_CODEC_ID_OPUS, nullptr}},
+               .copy = {{.codec = AV_CODEC_ID_OPUS, .keeps_delay = true}},
                .tags = true,
                .default_bitrate = 128'000});
   t.push_back({.name = "ogg",
@@ -86,9 +86,9 @@ std::vector<FormatSpec> build_table() {
                .description = "Ogg Vorbis (also carries Opus and FLAC by copy)",
                .codec = AV_CODEC_ID_VORBIS,
                .encoder = "libvorbis",
-               .copy = {{AV_CODEC_ID_VORBIS, nullptr},
-                        {AV_CODEC_ID_OPUS, nullptr},
-                        {AV_CODEC_ID_FLAC, nullptr}},
+               .copy = {{.codec = AV_CODEC_ID_VORBIS},
+                        {.codec = AV_CODEC_ID_OPUS, .keeps_delay = true},
+                        {.codec = AV_CODEC_ID_FLAC}},
                .tags = true,
                .default_bitrate = 160'000});
   t.push_back({.name = "mka",
@@ -97,7 +97,9 @@ std::vector<FormatSpec> build_table() {
                .description = "Matroska audio, carries any codec by copy",
                .codec = AV_CODEC_ID_FLAC,
                .encoder = "flac",
-               .copy = {{AV_CODEC_ID_AAC, "aac_adtstoasc"}},
+               // FFmpeg 5.1 writes Matroska's CodecDelay for Opus only.
+               .copy = {{.codec = AV_CODEC_ID_AAC, .bsf = "aac_adtstoasc"},
+                        {.codec = AV_CODEC_ID_OPUS, .keeps_delay = true}},
                .copy_any = true,
                .tags = true,
                .chapters = true});
@@ -116,7 +118,7 @@ std::vector<FormatSpec> build_table() {
                .description = "Dolby Digital, raw (reached through auto)",
                .codec = AV_CODEC_ID_AC3,
                .encoder = "ac3",
-               .copy = {{AV_CODEC_ID_AC3, nullptr}},
+               .copy = {{.codec = AV_CODEC_ID_AC3}},
                .selectable = false,
                .default_bitrate = 448'000});
   t.push_back({.name = "eac3",
@@ -125,11 +127,13 @@ std::vector<FormatSpec> build_table() {
                .description = "Dolby Digital Plus, raw (reached through auto)",
                .codec = AV_CODEC_ID_EAC3,
                .encoder = "eac3",
-               .copy = {{AV_CODEC_ID_EAC3, nullptr}},
+               .copy = {{.codec = AV_CODEC_ID_EAC3}},
                .selectable = false,
                .default_bitrate = 640'000});
   return t;
 }
+
+const FormatSpec& natural_home(AVCodecID codec);
 
 bool is_pcm(AVCodecID codec) {
   return codec >= AV_CODEC_ID_FIRST_AUDIO && codec < AV_CODEC_ID_ADPCM_IMA_QT;
@@ -163,7 +167,28 @@ const FormatSpec* format_for_extension(std::string_view extension) {
   return nullptr;
 }
 
-const FormatSpec& natural_format(AVCodecID codec) {
+const FormatSpec& natural_format(AVCodecID codec, int64_t delay) {
+  const FormatSpec& natural = natural_home(codec);
+  if (delay <= 0 || keeps_delay(natural, codec)) return natural;
+  for (const auto& f : format_table()) {
+    if (keeps_delay(f, codec)) return f;
+  }
+  return natural;
+}
+
+bool keeps_delay(const FormatSpec& format, AVCodecID codec) {
+  const CopyRule* rule = copy_rule(format, codec);
+  return rule != nullptr && rule->keeps_delay;
+}
+
+std::string_view muxer_for(const FormatSpec& format, AVCodecID codec) {
+  const CopyRule* rule = copy_rule(format, codec);
+  return rule != nullptr && rule->muxer != nullptr ? std::string_view(rule->muxer) : format.muxer;
+}
+
+namespace {
+
+const FormatSpec& natural_home(AVCodecID codec) {
   const char* name = "mka";
   switch (codec) {
     case AV_CODEC_ID_AAC:
@@ -196,6 +221,8 @@ const FormatSpec& natural_format(AVCodecID codec) {
   }
   return *find_format(name);
 }
+
+}  // namespace
 
 const CopyRule* copy_rule(const FormatSpec& format, AVCodecID codec) {
   for (const auto& rule : format.copy) {

@@ -14,7 +14,10 @@ namespace peel::engine {
 
 struct CopyRule {
   AVCodecID codec;
-  const char* bsf;  // bitstream filter needed on the way in, or nullptr
+  const char* bsf = nullptr;    // bitstream filter needed on the way in
+  const char* muxer = nullptr;  // the muxer for this codec, where not the format's own
+  bool keeps_delay = false;     // the format states this codec's encoder delay (an edit list,
+                                // a LAME header, Opus pre-skip), so a copy plays on time
 };
 
 struct FormatSpec {
@@ -40,8 +43,16 @@ const std::vector<FormatSpec>& format_table();
 const FormatSpec* find_format(std::string_view name);
 const FormatSpec* format_for_extension(std::string_view extension);
 
-// The container a codec naturally lives in (`auto`): aac→m4a, pcm→wav, unknown→mka.
-const FormatSpec& natural_format(AVCodecID codec);
+// The container a codec naturally lives in (`auto`): aac→m4a, pcm→wav, unknown→mka. A
+// stream with an encoder delay goes where the delay can be stated, if its natural container
+// cannot (E-AC-3 with priming: .m4a, not raw .eac3).
+const FormatSpec& natural_format(AVCodecID codec, int64_t delay = 0);
+
+// Whether a copy of `codec` into `format` keeps its encoder delay.
+bool keeps_delay(const FormatSpec& format, AVCodecID codec);
+
+// The muxer that writes `codec` into `format`.
+std::string_view muxer_for(const FormatSpec& format, AVCodecID codec);
 
 // The copy rule for `codec`, or nullptr if the format cannot carry it.
 const CopyRule* copy_rule(const FormatSpec& format, AVCodecID codec);

@@ -67,8 +67,8 @@ Result<Sink> Sink::open(const OutputPlan& plan, const std::string& path,
   const AVFormatContext& input = *source.format();
   const AVStream& input_stream = *source.stream();
   const FormatSpec* spec = find_format(plan.format);
-  const std::string muxer =
-      spec->muxer.empty() ? std::string(raw_muxer(par.codec_id)) : std::string(spec->muxer);
+  const std::string_view named = muxer_for(*spec, par.codec_id);
+  const std::string muxer(named.empty() ? raw_muxer(par.codec_id) : named);
   Sink s;
   s.target_ = plan.output;
   s.cancel_ = std::make_unique<CancelToken>(cancel);

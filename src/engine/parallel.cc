@@ -23,6 +23,7 @@
 // in order.
 #include "engine/parallel.h"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -33,8 +34,6 @@
 #include <mutex>
 #include <numeric>
 #include <thread>
-
-#include <fmt/format.h>
 
 #include "engine/flac_join.h"
 #include "engine/mp3_join.h"
@@ -67,11 +66,24 @@ constexpr int64_t kVorbisKeep = 8192;
 constexpr int64_t kVorbisHop = 1024;  // half of libvorbis's long block
 constexpr int kVorbisRetries = 4;
 
-// The codecs whose segments can be joined.
+// Whether a decoder's output for a packet depends on that packet alone (PCM, FLAC, ALAC...),
+// so that a segment decoded from a seek point has the samples of a decode from the start.
+// Lossy decoders carry state from packet to packet (overlap, bit reservoir, and AAC's noise
+// substitution, whose random generator runs from the first frame on).
+bool decodes_independently(const std::string& codec) {
+  const AVCodecDescriptor* d = avcodec_descriptor_get_by_name(codec.c_str());
+  constexpr int kProps = AV_CODEC_PROP_INTRA_ONLY | AV_CODEC_PROP_LOSSLESS;
+  return d != nullptr && (d->props & kProps) == kProps;
+}
+
+// The transcodes whose segments can be joined: codecs with a join (below), and for lossless
+// outputs only sources whose segments decode exactly as the whole file does, since a lossless
+// output must be the serial decode bit for bit.
 bool segmentable(const OutputPlan& plan) {
   const std::string& c = plan.codec;
-  return c == "mp3" || c == "aac" || c == "opus" || c == "flac" || c == "vorbis" ||
-         c.starts_with("pcm_");
+  const bool lossless = c == "flac" || c.starts_with("pcm_");
+  if (lossless) return decodes_independently(plan.track.codec);
+  return c == "mp3" || c == "aac" || c == "opus" || c == "vorbis";
 }
 
 // One segment's kept packets, in an unlinked file: gone when closed, whatever happens.
@@ -87,7 +99,8 @@ class SpillFile {
   Result<void> create(const std::string& folder) {
     std::string name = folder + "/.peel-segment-XXXXXX";
     const int fd = ::mkstemp(name.data());
-    if (fd < 0) return Error{ErrorCode::kOutputUnwritable, fmt::format("cannot write in {}", folder)};
+    if (fd < 0)
+      return Error{ErrorCode::kOutputUnwritable, fmt::format("cannot write in {}", folder)};
     ::unlink(name.c_str());
     file_ = ::fdopen(fd, "w+b");
     if (file_ == nullptr) {
@@ -132,7 +145,8 @@ class SpillFile {
     pkt->dts = r.dts;
     pkt->duration = r.duration;
     pkt->flags = r.flags;
-    if (r.has_skip != 0 && std::any_of(r.skip, r.skip + sizeof(r.skip), [](uint8_t b) { return b != 0; })) {
+    if (r.has_skip != 0 &&
+        std::any_of(r.skip, r.skip + sizeof(r.skip), [](uint8_t b) { return b != 0; })) {
       uint8_t* side = av_packet_new_side_data(pkt, AV_PKT_DATA_SKIP_SAMPLES, sizeof(r.skip));
       if (side != nullptr) std::memcpy(side, r.skip, sizeof(r.skip));
     }
@@ -259,13 +273,13 @@ struct Split {
   std::vector<int64_t> cuts;  // a_1 .. a_{K-1}, output samples
   int64_t preroll = 0;
   int64_t postroll = 0;
-  int64_t frame = 0;          // samples per encoder frame (packet)
+  int64_t frame = 0;  // samples per encoder frame (packet)
   // mp3 and Vorbis: joins are chosen within `overlap` samples of a cut, from packets the
   // workers keep `margin_before` before and `margin_after` after their segments.
   int64_t overlap = 0;
   int64_t margin_before = 0;
   int64_t margin_after = 0;
-  double seconds = 0;         // of output, for progress
+  double seconds = 0;  // of output, for progress
 };
 
 // Where to cut, or nothing when the transcode should run serially.
@@ -298,8 +312,8 @@ std::optional<Split> plan_split(const Job& job) {
   av_channel_layout_uninit(&layout);
   if (!probe) return {};
   const AVCodecContext& e = **probe;
-  const bool fixed = e.frame_size > 0 &&
-                     (e.codec->capabilities & AV_CODEC_CAP_VARIABLE_FRAME_SIZE) == 0;
+  const bool fixed =
+      e.frame_size > 0 && (e.codec->capabilities & AV_CODEC_CAP_VARIABLE_FRAME_SIZE) == 0;
   const int64_t frame = fixed ? e.frame_size : kChunk;
   int64_t step = std::lcm(frame, int64_t{out_rate} / std::gcd(in_rate, out_rate));
   // At 44.1 kHz (and its halves) a CBR mp3 frame is a byte longer in a pattern that repeats
@@ -414,8 +428,8 @@ Result<bool> assemble(Job& job, const Split& split, std::vector<std::unique_ptr<
           }
           break;
         }
-        auto j = join_vorbis(tail, head, cut, cut - split.overlap, cut + split.overlap, extradata,
-                             out);
+        auto j =
+            join_vorbis(tail, head, cut, cut - split.overlap, cut + split.overlap, extradata, out);
         if (!j) return false;
         if (j->joined) break;
         // The segments lie on two grids of long blocks: encode this one again, moved onto
@@ -452,8 +466,8 @@ Result<bool> assemble(Job& job, const Split& split, std::vector<std::unique_ptr<
     }
   }
   if (flac && holding) {
-    auto info = flac->streaminfo(
-        std::span<const uint8_t>(first.par->extradata, static_cast<size_t>(first.par->extradata_size)));
+    auto info = flac->streaminfo(std::span<const uint8_t>(
+        first.par->extradata, static_cast<size_t>(first.par->extradata_size)));
     if (!info) return info.error();
     uint8_t* side = av_packet_new_side_data(held.get(), AV_PKT_DATA_NEW_EXTRADATA, info->size());
     if (side == nullptr) return Error{ErrorCode::kInternal, "out of memory"};
@@ -488,7 +502,8 @@ Result<bool> transcode_parallel(Job& job) {
       const int64_t a = split->cuts[k - 1];
       w->keep_from = a;
       w->range.begin = a - split->preroll - earlier;
-      if (w->range.begin < 0) return Error{ErrorCode::kInternal, "no room for a segment's pre-roll"};
+      if (w->range.begin < 0)
+        return Error{ErrorCode::kInternal, "no room for a segment's pre-roll"};
       w->keep_before = split->margin_before;
     }
     if (k + 1 < count) {
@@ -540,8 +555,9 @@ Result<bool> transcode_parallel(Job& job) {
   if (pool == nullptr) pool = &own.emplace(static_cast<int>(count) - 1);
   WorkPool::Group group;
   for (size_t k = count - 1; k >= 1; --k) {
-    pool->add(group, [&, w = workers[k].get()](int) { run_worker(plan, *w, stop, job.options.cancel); },
-              true);
+    pool->add(
+        group, [&, w = workers[k].get()](int) { run_worker(plan, *w, stop, job.options.cancel); },
+        true);
   }
   run_worker(plan, *workers.front(), stop, job.options.cancel);
   pool->wait(group);
@@ -562,13 +578,13 @@ Result<bool> transcode_parallel(Job& job) {
   // early (a declared duration that lied), the serial run is the one that is right.
   for (size_t k = 0; k + 1 < count; ++k) {
     const Worker& w = *workers[k];
-    if (w.range.short_input || w.par == nullptr) return false;
+    if (w.range.go_serial || w.par == nullptr) return false;
     // (Vorbis packets are not frames of a fixed size: its join checks the packets.)
     if (k > 0 && plan.codec != "vorbis" && w.kept != (*w.keep_to - *w.keep_from) / split->frame) {
       return false;
     }
   }
-  if (workers.back()->range.short_input || workers.back()->par == nullptr) return false;
+  if (workers.back()->range.go_serial || workers.back()->par == nullptr) return false;
 
   for (const auto& w : workers) {
     for (const LostSpan& s : w->lost) job.source.add_lost(s.from, s.to);
@@ -593,7 +609,7 @@ Result<bool> transcode_parallel(Job& job) {
     run_worker(plan, **w, stop, job.options.cancel);
     if (job.options.cancel.cancelled()) return Error{ErrorCode::kCancelled, "cancelled"};
     if ((*w)->error) return *(*w)->error;
-    if ((*w)->range.short_input || (*w)->par == nullptr) return false;
+    if ((*w)->range.go_serial || (*w)->par == nullptr) return false;
     for (const LostSpan& s : (*w)->lost) job.source.add_lost(s.from, s.to);
     workers[k] = std::move(*w);
     return true;

@@ -103,9 +103,8 @@ Result<const FormatSpec*> choose_format(const Request& r, const AudioTrack& t) {
     }
     return f;
   }
-  return &engine::natural_format(avcodec_descriptor_get_by_name(t.codec.c_str()) != nullptr
-                                     ? avcodec_descriptor_get_by_name(t.codec.c_str())->id
-                                     : AV_CODEC_ID_NONE);
+  const AVCodecDescriptor* d = avcodec_descriptor_get_by_name(t.codec.c_str());
+  return &engine::natural_format(d != nullptr ? d->id : AV_CODEC_ID_NONE, t.delay);
 }
 
 std::string sample_format_of_source(const AudioTrack& t) {
@@ -296,6 +295,22 @@ Result<std::vector<OutputPlan>> plan(const Request& r, const MediaInfo& info) {
       p.mode = Mode::kCopy;
       p.reason =
           fmt::format("copy: .{} carries {} as it is, no quality lost", f.extension, track.codec);
+      if (track.delay > 0 && engine::keeps_delay(f, src_id) &&
+          !engine::keeps_delay(engine::natural_format(src_id), src_id)) {
+        p.reason += fmt::format(", with its {}-sample encoder delay (raw .{} cannot state it)",
+                                track.delay, engine::natural_format(src_id).extension);
+      }
+    }
+    if (p.mode == Mode::kCopy && track.delay > 0 && !engine::keeps_delay(f, src_id)) {
+      // Copied without its delay, the audio plays late by that much against the video.
+      p.reason += fmt::format(
+          "; .{} cannot state the {}-sample encoder delay, so the audio plays {:.1f} ms late",
+          f.extension, track.delay,
+          1000.0 * static_cast<double>(track.delay) / std::max(track.sample_rate, 1));
+      if (const auto& keeps = engine::natural_format(src_id, track.delay);
+          engine::keeps_delay(keeps, src_id)) {
+        p.reason += fmt::format(" (.{} keeps it)", keeps.extension);
+      }
     }
 
     if (p.mode == Mode::kCopy) {
@@ -406,6 +421,11 @@ std::string seconds(Micros t) {
   return s;
 }
 
+AVCodecID output_codec(const OutputPlan& p) {
+  const AVCodecDescriptor* d = avcodec_descriptor_get_by_name(p.codec.c_str());
+  return d != nullptr ? d->id : AV_CODEC_ID_NONE;
+}
+
 }  // namespace
 
 std::string ffmpeg_command(const OutputPlan& p) {
@@ -444,7 +464,7 @@ std::string ffmpeg_command(const OutputPlan& p) {
     const std::string muxer = p.format == "pcm"
                                   ? std::string(engine::raw_muxer(engine::pcm_codec(
                                         p.sample_format.empty() ? "s16" : p.sample_format)))
-                                  : std::string(f->muxer);
+                                  : std::string(engine::muxer_for(*f, output_codec(p)));
     a.insert(a.end(), {"-f", muxer});
   }
   a.push_back(p.output);

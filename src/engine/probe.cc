@@ -9,6 +9,7 @@
 
 extern "C" {
 #include <libavutil/channel_layout.h>
+#include <libavutil/intreadwrite.h>
 }
 
 namespace peel {
@@ -24,11 +25,30 @@ Micros to_micros(int64_t ts, AVRational tb) {
   return ts == AV_NOPTS_VALUE ? 0 : av_rescale_q(ts, tb, av::micros_tb());
 }
 
+// Samples of encoder delay the stream states. MP4 states it in its edit list, which FFmpeg
+// applies by giving the first index entry (and packet) a timestamp before zero.
+int64_t delay_of(const AVStream& s, bool mov) {
+  const AVCodecParameters& par = *s.codecpar;
+  int64_t delay = par.initial_padding;
+  if (par.codec_id == AV_CODEC_ID_OPUS && par.extradata_size >= 12) {
+    delay = std::max<int64_t>(delay, AV_RL16(par.extradata + 10));
+  }
+  if (mov && par.sample_rate > 0 && avformat_index_get_entries_count(&s) > 0) {
+    const AVIndexEntry* first = avformat_index_get_entry(const_cast<AVStream*>(&s), 0);
+    if (first != nullptr && first->timestamp < 0) {
+      delay = std::max(
+          delay, av_rescale_q(-first->timestamp, s.time_base, AVRational{1, par.sample_rate}));
+    }
+  }
+  return delay;
+}
+
 }  // namespace
 
 namespace engine {
 
 MediaInfo describe(const AVFormatContext& ctx, const std::string& path) {
+  const bool mov = std::string_view(ctx.iformat->name).starts_with("mov,");
   MediaInfo info;
   info.path = path;
   info.container = ctx.iformat->name;
@@ -75,6 +95,10 @@ MediaInfo describe(const AVFormatContext& ctx, const std::string& path) {
                     : std::max(info.start, to_micros(s->start_time, s->time_base));
       t.duration =
           s->duration != AV_NOPTS_VALUE ? to_micros(s->duration, s->time_base) : info.duration;
+      if (mov && s->duration > 0 && par->sample_rate > 0) {
+        t.samples = av_rescale_q(s->duration, s->time_base, AVRational{1, par->sample_rate});
+      }
+      t.delay = delay_of(*s, mov);
       info.audio.push_back(std::move(t));
     } else if (par->codec_type == AVMEDIA_TYPE_VIDEO) {
       VideoStream v;

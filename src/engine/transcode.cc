@@ -7,9 +7,9 @@
 // beyond tolerance is damage: the hole is filled with silence so the timeline stays true.
 #include "engine/transcode.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "engine/mux.h"
 #include "engine/parallel.h"
@@ -38,8 +38,9 @@ EncoderSetup choose_encoder(const OutputPlan& plan) {
   const FormatSpec& spec = *find_format(plan.format);
   if (spec.sample_formats || spec.encoder == "flac") {  // pcm, flac, Matroska's FLAC
     const std::string& sf = plan.sample_format;
-    e.sample_fmt = sf == "s16" ? AV_SAMPLE_FMT_S16 : sf == "f32" ? AV_SAMPLE_FMT_FLT
-                                                                  : AV_SAMPLE_FMT_S32;
+    e.sample_fmt = sf == "s16"   ? AV_SAMPLE_FMT_S16
+                   : sf == "f32" ? AV_SAMPLE_FMT_FLT
+                                 : AV_SAMPLE_FMT_S32;
     if (sf == "s24") e.bits_per_raw_sample = 24;
     e.codec = spec.encoder == "flac" ? avcodec_find_encoder_by_name("flac")
                                      : avcodec_find_encoder(pcm_codec(sf));
@@ -88,18 +89,19 @@ class Transcoder {
   av::Frame enc_frame_ = av::make_frame();
   av::Packet enc_pkt_ = av::make_packet();
 
-  bool precise_ = false;         // the time base resolves single samples
+  bool precise_ = false;  // the time base resolves single samples
   int in_rate_ = 0;
-  int64_t first_ = 0;            // first kept input sample index
-  int64_t skipped_in_ = 0;       // input samples of the range before the segment's begin
-  std::optional<int64_t> last_;  // one past the last kept input sample
+  int64_t first_ = 0;                  // first kept input sample index
+  int64_t skipped_in_ = 0;             // input samples of the range before the segment's begin
+  std::optional<int64_t> last_;        // one past the last kept input sample
+  bool declared_end_ = false;          // last_ is the container's stated end of the track
   std::optional<int64_t> out_target_;  // exact number of output samples, when known
-  int64_t next_pos_ = -1;        // input sample index expected next
-  int64_t kept_in_ = 0;          // input samples passed to the resampler
-  int64_t sent_ = 0;             // output samples sent to the encoder
-  int64_t ticked_ = 0;           // sent_ when seg_->on_fed was last called
-  int64_t origin_ = 0;           // stream tb timestamp of sample 0
-  bool done_ = false;            // reached the end of the range
+  int64_t next_pos_ = -1;              // input sample index expected next
+  int64_t kept_in_ = 0;                // input samples passed to the resampler
+  int64_t sent_ = 0;                   // output samples sent to the encoder
+  int64_t ticked_ = 0;                 // sent_ when seg_->on_fed was last called
+  int64_t origin_ = 0;                 // stream tb timestamp of sample 0
+  bool done_ = false;                  // reached the end of the range
   std::optional<ProgressReporter> progress_;
 };
 
@@ -117,8 +119,7 @@ Result<void> Transcoder::open_decoder() {
   dec_->thread_count = 1;
   if (const int rc = avcodec_open2(dec_.get(), codec, nullptr); rc < 0) {
     return av::translate(rc, ErrorCode::kUnsupportedFile,
-                         fmt::format("cannot decode the {} audio of {}", codec->name,
-                                     plan_.input));
+                         fmt::format("cannot decode the {} audio of {}", codec->name, plan_.input));
   }
   return {};
 }
@@ -158,9 +159,8 @@ Result<av::CodecContext> open_encoder_for(const OutputPlan& plan, const AVChanne
     e->global_quality = static_cast<int>(*plan.quality * FF_QP2LAMBDA);
   }
   const FormatSpec& spec = *find_format(plan.format);
-  const AVOutputFormat* of =
-      av_guess_format(spec.muxer.empty() ? "s16le" : std::string(spec.muxer).c_str(), nullptr,
-                      nullptr);
+  const AVOutputFormat* of = av_guess_format(
+      spec.muxer.empty() ? "s16le" : std::string(spec.muxer).c_str(), nullptr, nullptr);
   if (of != nullptr && (of->flags & AVFMT_GLOBALHEADER) != 0) {
     e->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
   }
@@ -182,9 +182,10 @@ Result<void> Transcoder::open_encoder(const AVFrame& first) {
 
   SwrContext* swr = nullptr;
   // FFmpeg 5.1 declares the input layout non-const but only reads it.
-  int rc = swr_alloc_set_opts2(&swr, &e->ch_layout, e->sample_fmt, e->sample_rate,
-                               const_cast<AVChannelLayout*>(&first.ch_layout), static_cast<AVSampleFormat>(first.format),
-                               first.sample_rate, 0, nullptr);
+  int rc =
+      swr_alloc_set_opts2(&swr, &e->ch_layout, e->sample_fmt, e->sample_rate,
+                          const_cast<AVChannelLayout*>(&first.ch_layout),
+                          static_cast<AVSampleFormat>(first.format), first.sample_rate, 0, nullptr);
   swr_.reset(swr);
   if (rc >= 0) rc = swr_init(swr);
   if (rc < 0) return av::translate(rc, ErrorCode::kInternal, "cannot set up the resampler");
@@ -205,8 +206,8 @@ Result<void> Transcoder::encode(AVFrame* frame) {
 }
 
 Result<void> Transcoder::drain_fifo(bool final) {
-  const bool fixed = enc_->frame_size > 0 &&
-                     (enc_->codec->capabilities & AV_CODEC_CAP_VARIABLE_FRAME_SIZE) == 0;
+  const bool fixed =
+      enc_->frame_size > 0 && (enc_->codec->capabilities & AV_CODEC_CAP_VARIABLE_FRAME_SIZE) == 0;
   const int size = fixed ? enc_->frame_size : kChunk;
   while (av_audio_fifo_size(fifo_.get()) >= size ||
          (final && av_audio_fifo_size(fifo_.get()) > 0)) {
@@ -279,16 +280,16 @@ Result<void> Transcoder::fill_silence(int64_t count) {
   while (count > 0) {
     const int n = static_cast<int>(std::min<int64_t>(count, kChunk));
     uint8_t** buf = nullptr;
-    if (av_samples_alloc_array_and_samples(&buf, nullptr, dec_->ch_layout.nb_channels, n, fmt,
-                                           0) < 0) {
+    if (av_samples_alloc_array_and_samples(&buf, nullptr, dec_->ch_layout.nb_channels, n, fmt, 0) <
+        0) {
       return Error{ErrorCode::kInternal, "out of memory"};
     }
     av_samples_set_silence(buf, 0, n, dec_->ch_layout.nb_channels, fmt);
     const int64_t begin = std::max<int64_t>(next_pos_, first_);
     const int64_t end = last_ ? std::min<int64_t>(next_pos_ + n, *last_) : next_pos_ + n;
     if (end > begin) {
-      if (auto p = push(buf, static_cast<int>(begin - next_pos_), static_cast<int>(end - begin),
-                        fmt);
+      if (auto p =
+              push(buf, static_cast<int>(begin - next_pos_), static_cast<int>(end - begin), fmt);
           !p) {
         av_freep(&buf[0]);
         av_freep(&buf);
@@ -317,16 +318,26 @@ Result<void> Transcoder::on_frame(AVFrame* frame) {
       last_ = first_ + micros_to_samples(span, in_rate_);
       out_target_ = micros_to_samples(span, plan_.sample_rate);
     }
-    const double total = plan_.to ? to_seconds(*plan_.to - plan_.from)
-                                  : to_seconds(plan_.track.duration) -
-                                        to_seconds(job_.result.start - audio_start);
+    if (plan_.track.samples > 0 && plan_.track.sample_rate > 0) {
+      // The container's own end (an MP4 edit list ends inside the last AAC frame; FFmpeg's
+      // decoder gives the whole frame) is the track's end, with or without a range.
+      const int64_t end = av_rescale(plan_.track.samples, in_rate_, plan_.track.sample_rate);
+      if (!last_ || end < *last_) {
+        last_ = end;
+        out_target_.reset();  // as many as the track holds
+        declared_end_ = true;
+      }
+    }
+    const double total =
+        plan_.to ? to_seconds(*plan_.to - plan_.from)
+                 : to_seconds(plan_.track.duration) - to_seconds(job_.result.start - audio_start);
     progress_.emplace(job_.options, total);
     if (seg_ != nullptr) {
       // The split put the segment's bounds where output samples meet whole input samples;
       // a decoder whose rate is not the declared one breaks that: let the caller go serial.
       if (seg_->begin * in_rate_ % plan_.sample_rate != 0 ||
           (seg_->end && *seg_->end * in_rate_ % plan_.sample_rate != 0)) {
-        seg_->short_input = true;
+        seg_->go_serial = true;
         done_ = true;
         return {};
       }
@@ -351,15 +362,30 @@ Result<void> Transcoder::on_frame(AVFrame* frame) {
               : 0;
     next_pos_ = pos;
   } else if (ts != AV_NOPTS_VALUE) {
-    // A hole in the stream (damage): keep the timeline true by filling it with silence.
     const Micros stamped = av_rescale_q(ts - origin_, src_.stream()->time_base, av::micros_tb());
     const Micros expected = next_pos_ * kMicrosPerSecond / in_rate_;
     const Micros frame_len = static_cast<Micros>(frame->nb_samples) * kMicrosPerSecond / in_rate_;
-    if (stamped - expected > std::max<Micros>(40'000, 2 * frame_len)) {
-      const Micros base = plan_.track.start - src_.info().start;
-      src_.add_lost(base + expected, base + stamped);
-      if (auto r = fill_silence(micros_to_samples(stamped - expected, in_rate_)); !r) return r;
-      pos = next_pos_;
+    if (src_.timestamps_show_loss()) {
+      if (stamped - expected > std::max<Micros>(40'000, 2 * frame_len)) {
+        // A hole in the stream (damage): keep the timeline true by filling it with silence.
+        const Micros base = plan_.track.start - src_.info().start;
+        src_.add_lost(base + expected, base + stamped);
+        if (auto r = fill_silence(micros_to_samples(stamped - expected, in_rate_)); !r) return r;
+        pos = next_pos_;
+      }
+    } else if (precise_ && std::llabs(stamped - expected) > 2 * kMicrosPerSecond / in_rate_ + 1) {
+      // The timestamps jump where the data does not (fragmented MP4s often do): samples are
+      // where the data puts them. Neither the length the timestamps add up to nor a seek by
+      // timestamp (a segment's start) says where a sample is.
+      if (seg_ != nullptr) {
+        seg_->go_serial = true;
+        done_ = true;
+        return {};
+      }
+      if (declared_end_) {
+        last_.reset();
+        declared_end_ = false;
+      }
     }
   }
 
@@ -383,12 +409,13 @@ Result<void> Transcoder::run() {
   const AVStream* st = src_.stream();
   origin_ = st->start_time != AV_NOPTS_VALUE ? st->start_time : 0;
   const AVRational tb = st->time_base;
-  const bool seekable_precisely = static_cast<int64_t>(tb.num) * st->codecpar->sample_rate <= tb.den;
+  const bool seekable_precisely =
+      static_cast<int64_t>(tb.num) * st->codecpar->sample_rate <= tb.den;
   Micros seek_to = plan_.from;
   if (seg_ != nullptr) {
     const Micros audio_start = plan_.track.start - src_.info().start;
-    seek_to = std::max(plan_.from, audio_start) +
-              seg_->begin * kMicrosPerSecond / plan_.sample_rate;
+    seek_to =
+        std::max(plan_.from, audio_start) + seg_->begin * kMicrosPerSecond / plan_.sample_rate;
   }
   if (seekable_precisely && seek_to > kPreroll) src_.seek(seek_to - kPreroll);
 
@@ -422,7 +449,7 @@ Result<void> Transcoder::run() {
       if (input_done) break;
     }
   }
-  if (seg_ != nullptr && seg_->short_input) return {};
+  if (seg_ != nullptr && seg_->go_serial) return {};
   if (!enc_) {
     return Error{ErrorCode::kBadRange,
                  fmt::format("{} has no decodable audio in the range asked for", plan_.input)};
@@ -430,7 +457,7 @@ Result<void> Transcoder::run() {
   if (seg_ != nullptr && seg_->end) {
     // A segment before the last: its end is not the input's.
     if (!done_) {
-      seg_->short_input = true;
+      seg_->go_serial = true;
       return {};
     }
   } else {
@@ -442,12 +469,12 @@ Result<void> Transcoder::run() {
 
   // Flush the resampler's tail, then make the length exact.
   if (auto r = convert(nullptr, 0); !r) return r;
-  if (!last_ || next_pos_ < *last_) {
+  if (!out_target_ || !last_ || next_pos_ < *last_) {
     // Open range, or the input ended early: as many samples as the input gave, resampled.
     // (Counted from the range's start, so that a last segment ends where a serial run does.)
-    out_target_ = av_rescale_rnd(skipped_in_ + kept_in_, enc_->sample_rate, in_rate_,
-                                 AV_ROUND_NEAR_INF) -
-                  (seg_ != nullptr ? seg_->begin : 0);
+    out_target_ =
+        av_rescale_rnd(skipped_in_ + kept_in_, enc_->sample_rate, in_rate_, AV_ROUND_NEAR_INF) -
+        (seg_ != nullptr ? seg_->begin : 0);
   }
   const int64_t missing = *out_target_ - sent_ - av_audio_fifo_size(fifo_.get());
   if (missing > 0) {

@@ -36,8 +36,10 @@ struct SegmentRange {
                                // to the end of the plan's range, like a serial run
   std::atomic<int64_t>* fed = nullptr;  // samples fed so far, for progress (may be null)
   std::function<void()> on_fed;         // called every kChunk samples fed or so (may be empty)
-  bool short_input = false;    // out: the input ended before `end`, or its rate is not the
-                               // one the split assumed; the caller falls back to a serial run
+  bool go_serial = false;  // out: the segment cannot be placed where the split assumed (the
+                           // input ended before `end`, its rate is not the declared one, or
+                           // its timestamps jump where the data does not); the caller falls
+                           // back to a serial run
 };
 
 // Opens the encoder the plan asks for, for audio of `layout`. Fails with kBadOutputOption or

@@ -69,6 +69,12 @@ std::vector<std::string> ten_seconds() {
           "-c:a",    "aac",       "-b:a", "128k"};
 }
 std::string mkv_ten_seconds() { return fixture("errors-10s.mkv", ten_seconds()); }
+// The same with 16-bit PCM: it decodes packet by packet, so a FLAC of it runs in segments.
+std::string mkv_ten_seconds_pcm() {
+  auto args = ten_seconds();
+  args.insert(args.end(), {"-c:a", "pcm_s16le"});
+  return fixture("errors-10s-pcm.mkv", args);
+}
 std::string ts_ten_seconds() { return fixture("errors-10s.ts", ten_seconds()); }
 std::string mp4_faststart() {
   auto args = ten_seconds();
@@ -461,7 +467,7 @@ TEST(ErrorsOutput, DiskFullInSegmentModeLeavesNothing) {
   fs::create_directory(small);
   Mount mount(small, "size=256k");
   if (!mount.mounted()) GTEST_SKIP() << "cannot mount a small tmpfs here";
-  const auto msg = expect_error({mkv_ten_seconds(), "-o", small + "/x.flac", "--reencode",
+  const auto msg = expect_error({mkv_ten_seconds_pcm(), "-o", small + "/x.flac", "--reencode",
                                  "--segment-parallel=on", "-j", "2"},
                                 kExitFailed, kWriteFailed, "write_failed");
   expect_mentions(msg, {small + "/x.flac", "disk", "free some space"});

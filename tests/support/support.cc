@@ -112,6 +112,34 @@ std::string fixture(const std::string& name, const std::vector<std::string>& ffm
   return path;
 }
 
+std::string tool_fixture(const std::string& name, const std::vector<std::string>& argv) {
+  const std::string path = fixture_dir() + "/" + name;
+  if (fs::exists(path)) return path;
+  const std::string tmp = fixture_dir() + "/.tmp-" + std::to_string(::getpid()) + "-" + name;
+  TempDir scratch;
+  std::vector<std::string> args;
+  for (std::string a : argv) {
+    for (const auto& [key, value] :
+         {std::pair<std::string, std::string>{"{out}", tmp}, {"{tmp}", scratch.path()}}) {
+      for (size_t at = 0; (at = a.find(key, at)) != std::string::npos; at += value.size()) {
+        a.replace(at, key.size(), value);
+      }
+    }
+    args.push_back(std::move(a));
+  }
+  auto r = run(args);
+  EXPECT_EQ(r.exit_code, 0) << "making fixture " << name << " with " << argv[0]
+                            << " failed: " << r.err << r.out;
+  std::error_code ec;
+  if (r.exit_code != 0 || !fs::exists(tmp) || fs::file_size(tmp, ec) == 0) {
+    ADD_FAILURE() << argv[0] << " wrote no " << name;
+    fs::remove(tmp, ec);
+    return "";
+  }
+  fs::rename(tmp, path);
+  return path;
+}
+
 std::string text_fixture(const std::string& name, const std::string& content) {
   const std::string path = fixture_dir() + "/" + name;
   if (fs::exists(path)) return path;
@@ -150,6 +178,45 @@ std::vector<int32_t> decode_s32(const std::string& path, int stream) {
 }
 std::vector<float> decode_f32(const std::string& path, int stream) {
   return decode_as<float>(path, stream, "f32le");
+}
+
+int64_t stated_samples(const std::string& path, int stream) {
+  const auto probe = ffprobe(path);
+  if (probe["format"]["format_name"].get<std::string>().rfind("mov,", 0) != 0) return -1;
+  int n = 0;
+  for (const auto& st : probe["streams"]) {
+    if (st["codec_type"] != "audio" || n++ != stream) continue;
+    if (!st.contains("duration_ts") || !st.contains("time_base")) return -1;
+    const std::string tb = st["time_base"];
+    const int64_t num = std::stoll(tb.substr(0, tb.find('/')));
+    const int64_t den = std::stoll(tb.substr(tb.find('/') + 1));
+    const int64_t rate = std::stoll(st["sample_rate"].get<std::string>());
+    return st["duration_ts"].get<int64_t>() * num * rate / den;
+  }
+  return -1;
+}
+
+namespace {
+template <class T>
+std::vector<T> cut_to_track(std::vector<T> samples, const std::string& path, int stream) {
+  const int64_t stated = stated_samples(path, stream);
+  int channels = 0;
+  int n = 0;
+  const auto probe = ffprobe(path);
+  for (const auto& st : probe["streams"]) {
+    if (st["codec_type"] == "audio" && n++ == stream) channels = st["channels"];
+  }
+  const auto wanted = static_cast<size_t>(stated * channels);
+  if (stated > 0 && wanted < samples.size()) samples.resize(wanted);
+  return samples;
+}
+}  // namespace
+
+std::vector<int16_t> decode_s16_track(const std::string& path, int stream) {
+  return cut_to_track(decode_s16(path, stream), path, stream);
+}
+std::vector<float> decode_f32_track(const std::string& path, int stream) {
+  return cut_to_track(decode_f32(path, stream), path, stream);
 }
 
 nlohmann::json ffprobe(const std::string& path) {

@@ -30,6 +30,12 @@ RunResult peel(const std::vector<std::string>& args);
 // extension. Fails the calling test (and returns "") if ffmpeg fails.
 std::string fixture(const std::string& name, const std::vector<std::string>& ffmpeg_args);
 
+// A fixture made once per build by another program (oggenc, mkvmerge, gst-launch-1.0...):
+// `argv` with every "{out}" replaced by the file to write, and "{tmp}" by a scratch folder
+// for intermediate files. Cached and shared like fixture(); fails the calling test (and
+// returns "") if the program fails or writes nothing.
+std::string tool_fixture(const std::string& name, const std::vector<std::string>& argv);
+
 // A text file with `content`, cached like fixture().
 std::string text_fixture(const std::string& name, const std::string& content);
 
@@ -54,6 +60,16 @@ class TempDir {
 std::vector<int16_t> decode_s16(const std::string& path, int stream = 0);
 std::vector<int32_t> decode_s32(const std::string& path, int stream = 0);
 std::vector<float> decode_f32(const std::string& path, int stream = 0);
+
+// The same, cut at the end the container states for the track, where it states one to the
+// sample (MP4: an edit list may end inside the last AAC frame, which FFmpeg 5.1's decoder
+// gives whole): what an output of the whole track must hold.
+std::vector<int16_t> decode_s16_track(const std::string& path, int stream = 0);
+std::vector<float> decode_f32_track(const std::string& path, int stream = 0);
+
+// Samples per channel in audio stream `stream` as the container states them to the sample
+// (MP4's duration_ts), or -1 where it does not.
+int64_t stated_samples(const std::string& path, int stream = 0);
 
 // ffprobe -show_streams -show_format -show_chapters as JSON.
 nlohmann::json ffprobe(const std::string& path);
