@@ -27,8 +27,8 @@ struct AudioTrack {
   bool is_default = false;
   Micros start = 0;     // first sample's time on the file's timeline
   Micros duration = 0;  // 0 if unknown
-  // Exact length in samples where the container states it to the sample (MP4's edit list or
-  // media duration, which may end inside the last coded frame), else 0.
+  // Exact length in samples where the container states it to the sample (an unfragmented
+  // MP4's edit list or media duration, which may end inside the last coded frame), else 0.
   int64_t samples = 0;
   // Encoder delay: samples decoders drop before the first one played (an MP4 edit list,
   // Opus pre-skip, Matroska's CodecDelay), 0 if none is stated. A copy must keep it, or the

@@ -281,6 +281,10 @@ Result<std::vector<OutputPlan>> plan(const Request& r, const MediaInfo& info) {
     } else if (!can_copy) {
       p.mode = Mode::kTranscode;
       p.reason = fmt::format("re-encode: .{} cannot carry {} audio", f.extension, track.codec);
+      if (f.lossless && src != nullptr && (src->props & AV_CODEC_PROP_LOSSLESS) != 0 &&
+          processing.empty()) {
+        p.reason += "; losslessly, the very samples of the source";
+      }
     } else if (!processing.empty() || has_range) {
       if (has_range) processing.insert(processing.begin(), "a sample-exact range cut");
       p.mode = Mode::kTranscode;

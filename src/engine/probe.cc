@@ -1,9 +1,12 @@
 // probe(): MediaInfo from an opened input.
 #include "engine/probe.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "engine/demux.h"
 
@@ -25,6 +28,51 @@ Micros to_micros(int64_t ts, AVRational tb) {
   return ts == AV_NOPTS_VALUE ? 0 : av_rescale_q(ts, tb, av::micros_tb());
 }
 
+// Whether an MP4/MOV file is fragmented (a 'mvex' box in its 'moov', or any 'moof'). Its
+// 'moov' then lists only some samples, or none, and FFmpeg reads the rest as it goes: the
+// durations it knows on opening are not the track's.
+bool is_fragmented_mp4(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  // The size and type of the box at `pos`, and where its contents start.
+  auto box = [fd](uint64_t pos, uint64_t& size, std::string& type, uint64_t& body) {
+    uint8_t head[16];
+    if (::pread(fd, head, 8, static_cast<off_t>(pos)) != 8) return false;
+    size = AV_RB32(head);
+    type.assign(reinterpret_cast<const char*>(head + 4), 4);
+    body = pos + 8;
+    if (size == 1) {
+      if (::pread(fd, head + 8, 8, static_cast<off_t>(pos + 8)) != 8) return false;
+      size = AV_RB64(head + 8);
+      body += 8;
+    }
+    return size >= body - pos;
+  };
+  bool fragmented = false;
+  uint64_t pos = 0;
+  uint64_t size = 0;
+  uint64_t body = 0;
+  std::string type;
+  for (int boxes = 0; boxes < 4096 && !fragmented && box(pos, size, type, body); ++boxes) {
+    if (size == 0) break;  // to the end of the file
+    if (type == "moof") fragmented = true;
+    if (type == "moov") {
+      uint64_t child = body;
+      uint64_t child_size = 0;
+      uint64_t child_body = 0;
+      std::string child_type;
+      for (int n = 0; n < 4096 && child < pos + size &&
+                      box(child, child_size, child_type, child_body) && child_size > 0;
+           ++n, child += child_size) {
+        if (child_type == "mvex") fragmented = true;
+      }
+    }
+    pos += size;
+  }
+  ::close(fd);
+  return fragmented;
+}
+
 // Samples of encoder delay the stream states. MP4 states it in its edit list, which FFmpeg
 // applies by giving the first index entry (and packet) a timestamp before zero.
 int64_t delay_of(const AVStream& s, bool mov) {
@@ -43,20 +91,44 @@ int64_t delay_of(const AVStream& s, bool mov) {
   return delay;
 }
 
+// Where the file's first heard sample or frame is: its streams' starts, each audio stream's
+// after its priming (µs).
+Micros heard_start(const AVFormatContext& ctx, bool mov) {
+  std::optional<Micros> start;
+  for (unsigned i = 0; i < ctx.nb_streams; ++i) {
+    const AVStream& s = *ctx.streams[i];
+    if (s.start_time == AV_NOPTS_VALUE) continue;
+    if (s.codecpar->codec_type != AVMEDIA_TYPE_AUDIO &&
+        s.codecpar->codec_type != AVMEDIA_TYPE_VIDEO) {
+      continue;
+    }
+    Micros t = to_micros(s.start_time, s.time_base);
+    // (A start at or after zero is already the first heard sample: MP4's edit list, mp3's
+    // LAME header.)
+    if (t < 0 && s.codecpar->codec_type == AVMEDIA_TYPE_AUDIO && s.codecpar->sample_rate > 0) {
+      t += delay_of(s, mov) * kMicrosPerSecond / s.codecpar->sample_rate;
+    }
+    start = start ? std::min(*start, t) : t;
+  }
+  return start.value_or(ctx.start_time);
+}
+
 }  // namespace
 
 namespace engine {
 
 MediaInfo describe(const AVFormatContext& ctx, const std::string& path) {
   const bool mov = std::string_view(ctx.iformat->name).starts_with("mov,");
+  const bool whole_index = mov && !is_fragmented_mp4(path);
   MediaInfo info;
   info.path = path;
   info.container = ctx.iformat->name;
   info.container_long = ctx.iformat->long_name != nullptr ? ctx.iformat->long_name : "";
-  // The timeline's zero: where the file starts, but never before 0. A start before 0 is
-  // codec priming (Opus pre-skip in Matroska starts at -6.5 ms) that decoders drop: the first
-  // sample anyone hears is at 0.
-  info.start = ctx.start_time == AV_NOPTS_VALUE ? 0 : std::max<int64_t>(0, ctx.start_time);
+  // The timeline's zero: the first sample anyone hears. Codec priming is not heard: Opus in
+  // Matroska starts 6.5 ms before zero with 6.5 ms of pre-skip, an MP4's AAC a frame before
+  // zero with an edit list that skips it. Anything else before zero is real (an MPEG-TS whose
+  // timestamps wrapped starts seconds before zero).
+  info.start = ctx.start_time == AV_NOPTS_VALUE ? 0 : heard_start(ctx, mov);
   info.duration = ctx.duration == AV_NOPTS_VALUE ? 0 : ctx.duration;
   struct stat st {};
   if (::stat(path.c_str(), &st) == 0) info.size = st.st_size;
@@ -93,9 +165,12 @@ MediaInfo describe(const AVFormatContext& ctx, const std::string& path) {
       t.start = s->start_time == AV_NOPTS_VALUE
                     ? info.start
                     : std::max(info.start, to_micros(s->start_time, s->time_base));
-      t.duration =
-          s->duration != AV_NOPTS_VALUE ? to_micros(s->duration, s->time_base) : info.duration;
-      if (mov && s->duration > 0 && par->sample_rate > 0) {
+      // Where the container gives no track duration (Matroska), the track lasts to the end
+      // of the file, from wherever it starts.
+      t.duration = s->duration != AV_NOPTS_VALUE
+                       ? to_micros(s->duration, s->time_base)
+                       : std::max<Micros>(0, info.duration - (t.start - info.start));
+      if (whole_index && s->duration > 0 && par->sample_rate > 0) {
         t.samples = av_rescale_q(s->duration, s->time_base, AVRational{1, par->sample_rate});
       }
       t.delay = delay_of(*s, mov);

@@ -183,6 +183,10 @@ std::vector<float> decode_f32(const std::string& path, int stream) {
 int64_t stated_samples(const std::string& path, int stream) {
   const auto probe = ffprobe(path);
   if (probe["format"]["format_name"].get<std::string>().rfind("mov,", 0) != 0) return -1;
+  // A fragmented MP4 (an 'mvex' box) states durations only for what FFmpeg has read so far.
+  std::ifstream in(path, std::ios::binary);
+  const std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  if (bytes.find("mvex") != std::string::npos) return -1;
   int n = 0;
   for (const auto& st : probe["streams"]) {
     if (st["codec_type"] != "audio" || n++ != stream) continue;
