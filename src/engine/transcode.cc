@@ -101,6 +101,7 @@ class Transcoder {
   int64_t sent_ = 0;                   // output samples sent to the encoder
   int64_t ticked_ = 0;                 // sent_ when seg_->on_fed was last called
   int64_t origin_ = 0;                 // stream tb timestamp of sample 0
+  Micros stamp_offset_ = 0;            // the first frame's timestamp, where it was placed at 0
   bool done_ = false;                  // reached the end of the range
   std::optional<ProgressReporter> progress_;
 };
@@ -361,8 +362,15 @@ Result<void> Transcoder::on_frame(AVFrame* frame) {
                                  static_cast<AVRounding>(AV_ROUND_NEAR_INF))
               : 0;
     next_pos_ = pos;
+    // Placed at the start, not where its timestamp says (a decoder may give nothing for the
+    // first packets: WMA's first frame comes with the third): later timestamps are read
+    // relative to this one's.
+    if (!precise_ && ts != AV_NOPTS_VALUE) {
+      stamp_offset_ = av_rescale_q(ts - origin_, src_.stream()->time_base, av::micros_tb());
+    }
   } else if (ts != AV_NOPTS_VALUE) {
-    const Micros stamped = av_rescale_q(ts - origin_, src_.stream()->time_base, av::micros_tb());
+    const Micros stamped =
+        av_rescale_q(ts - origin_, src_.stream()->time_base, av::micros_tb()) - stamp_offset_;
     const Micros expected = next_pos_ * kMicrosPerSecond / in_rate_;
     const Micros frame_len = static_cast<Micros>(frame->nb_samples) * kMicrosPerSecond / in_rate_;
     if (src_.timestamps_show_loss()) {

@@ -335,6 +335,14 @@ INSTANTIATE_TEST_SUITE_P(
         Source{"eac3",
                [] {
                  return ninety_seconds("lossy-90s-eac3.mp4", {"-c:a", "eac3"});
+               }},
+        Source{"mp2",
+               [] {
+                 return ninety_seconds("lossy-90s-mp2.mka", {"-c:a", "mp2"});
+               }},
+        Source{"wma",
+               [] {
+                 return ninety_seconds("lossy-90s.wma", {"-c:a", "wmav2"});
                }}),
     [](const auto& info) { return std::string(info.param.name); });
 
