@@ -54,6 +54,34 @@ int64_t priming_samples(const AVCodecParameters& par) {
   return 0;
 }
 
+// How long a packet is, in samples: what its decoder makes of it, and what plays of that
+// once the container's end trimming is applied.
+struct Length {
+  int64_t decoded = 0;
+  int64_t played = 0;
+};
+
+// The codec says so exactly where it can (Vorbis, Opus, FLAC); a container whose time base
+// resolves samples may say it is shorter (MP4's and Ogg's end trimming, which Ogg's demuxer
+// also states as `trim`); elsewhere the container's duration or the codec's frame size, less
+// the trim.
+Length length_of(const AVPacket& pkt, int64_t trim, PacketSamples& lengths, AVRational tb, int rate,
+                 bool precise) {
+  const int64_t coded = lengths.of(pkt);
+  const int64_t stated = pkt.duration > 0 ? av_rescale_q(pkt.duration, tb, AVRational{1, rate}) : 0;
+  int64_t played = 0;
+  if (lengths.self_describing() && coded > 0) {
+    played = coded - trim;
+    if (precise && stated > 0) played = std::min(played, stated);
+  } else if (precise && stated > 0) {
+    played = stated - trim;
+  } else {
+    played = (coded > 0 ? coded : stated) - trim;
+  }
+  played = std::max<int64_t>(played, 0);
+  return {std::max(played + trim, coded), played};
+}
+
 }  // namespace
 
 Result<void> copy_stream(Job& job) {
@@ -126,30 +154,15 @@ Result<void> copy_stream(Job& job) {
     auto more = src.read(pkt.get());
     if (!more) return more.error();
     if (!*more) break;
-    // How long the packet is: its codec says so exactly where it can; a container that
-    // resolves samples may say it is shorter (MP4's and Ogg's end trimming).
     const int64_t trim = end_trim(pkt.get());
-    const int64_t coded = lengths.of(*pkt);
-    const int64_t stated =
-        pkt->duration > 0 ? av_rescale_q(pkt->duration, in->time_base, samples_tb) : 0;
-    int64_t length = 0;
-    if (lengths.self_describing() && coded > 0) {
-      length = coded - trim;
-      if (precise && stated > 0) length = std::min(length, stated);
-    } else if (precise && stated > 0) {
-      length = stated - trim;
-    } else {
-      length = (coded > 0 ? coded : stated) - trim;
-    }
-    length = std::max<int64_t>(length, 0);
-    // What its decoder makes of it before trimming, and what the output must trim.
-    const int64_t full = std::max(length + trim, coded);
-    const int64_t cut = full - length;
+    const Length length = length_of(*pkt, trim, lengths, in->time_base, rate, precise);
     // Where it starts: right after the one before, unless its timestamp jumps ahead in a
     // container where a jump means lost data (MP4's index lists every sample: its jumps are
     // not loss, and decoders follow the data).
     const int64_t stamped =
-        av_rescale_q_rnd(pkt->pts, in->time_base, samples_tb, AV_ROUND_NEAR_INF);
+        pkt->pts == AV_NOPTS_VALUE
+            ? next.value_or(zero)
+            : av_rescale_q_rnd(pkt->pts, in->time_base, samples_tb, AV_ROUND_NEAR_INF);
     int64_t pos = stamped;
     if (next) {
       pos = src.timestamps_show_loss() && stamped > *next + tolerance ? stamped : *next;
@@ -157,9 +170,9 @@ Result<void> copy_stream(Job& job) {
                std::llabs(stamped - (zero - priming_in)) <= tolerance) {
       pos = zero - priming_in;  // the priming before zero, to the sample
     }
-    next = pos + length;
+    next = pos + length.played;
     const Micros t0 = timeline(pos);
-    const Micros t1 = timeline(pos + length);
+    const Micros t1 = timeline(pos + length.played);
     if (has_range && t1 <= plan.from) continue;
     if (plan.to && t0 >= *plan.to) break;
     if (!sink) {
@@ -184,11 +197,14 @@ Result<void> copy_stream(Job& job) {
       sink.emplace(std::move(*opened));
       if (auto r = sink->start(); !r) return r.error();
     }
-    last = pos + length;
+    last = pos + length.played;
     // A demuxer that found the packet damaged says so; copying cannot repair it.
     if ((pkt->flags & AV_PKT_FLAG_CORRUPT) != 0) src.add_lost(t0, t1);
     pkt->pts = pkt->dts = pos - shift;
-    pkt->duration = shortens_last ? length : full;
+    // Formats that can only shorten the last packet get the length played; the others the
+    // decoded length, with the trim stated beside it.
+    pkt->duration = shortens_last ? length.played : length.decoded;
+    const int64_t cut = length.decoded - length.played;
     if (!shortens_last && cut != trim && cut > 0) set_end_trim(pkt.get(), cut);
 
     if (bsf) {
