@@ -193,7 +193,12 @@ Result<std::vector<OutputPlan>> plan(const Request& r, const MediaInfo& info) {
     }
     to = from + *r.duration;
   }
-  if (from < 0) return Error{ErrorCode::kBadRange, "--from cannot be negative"};
+  if (from < 0) {
+    return Error{ErrorCode::kBadRange,
+                 fmt::format("--from ({}) cannot be negative: times count from the start of {} "
+                             "(0:00)",
+                             format_time(from), info.path)};
+  }
   if (to && *to <= from) {
     return Error{ErrorCode::kBadRange, fmt::format("--to ({}) must be after --from ({})",
                                                    format_time(*to), format_time(from))};
