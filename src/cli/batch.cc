@@ -176,6 +176,7 @@ int run_batch_command(const ExtractOptions& f, const CancelToken& cancel) {
       return;
     }
     std::vector<std::string> lines;
+    std::vector<std::string> notes;  // on stderr, as for one file
     if (o.error) lines.push_back(fmt::format("peel: {}", o.error->message));
     for (size_t i = 0; f.dry_run && i < o.plans.size() && !o.error; ++i) {
       const std::string& folder = i < o.new_folders.size() ? o.new_folders[i] : "";
@@ -187,10 +188,17 @@ int run_batch_command(const ExtractOptions& f, const CancelToken& cancel) {
     }
     for (const auto& r : o.outputs) {
       if (!r.new_folder.empty() && !f.quiet) {
-        lines.push_back(fmt::format("peel: created the folder {}", r.new_folder));
+        notes.push_back(fmt::format("peel: created the folder {}", r.new_folder));
       }
       if (!f.quiet) lines.push_back(describe_result(r));
       for (const auto& w : r.warnings) lines.push_back(fmt::format("peel: warning: {}", w));
+    }
+    if (!notes.empty()) {
+      const std::string text = fmt::format("{}", fmt::join(notes, "\n"));
+      if (display)
+        display->print(text);
+      else
+        std::cerr << text << "\n";
     }
     if (lines.empty()) return;
     const std::string text = fmt::format("{}", fmt::join(lines, "\n"));
