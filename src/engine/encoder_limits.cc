@@ -188,10 +188,14 @@ Result<EncoderSettings> encoder_settings(const AVCodec& encoder, std::string_vie
                                *quality, label(encoder), lo, hi, lame ? "0" : "10")};
     }
     if (name == "libvorbis" && !vorbis_accepts(encoder, sample_rate, channels, {}, quality)) {
+      const bool some_bitrate = vorbis_range(encoder, sample_rate, channels).has_value();
       return Error{ErrorCode::kBadOutputOption,
                    fmt::format("Vorbis has no setting for --quality {:g} at {} Hz with {} "
-                               "channels; use --bitrate",
-                               *quality, sample_rate, channels)};
+                               "channel{}; {}",
+                               *quality, sample_rate, channels, channels == 1 ? "" : "s",
+                               some_bitrate ? "use --bitrate"
+                                            : "resample (--sample-rate 48000) or choose another "
+                                              "format")};
     }
     return EncoderSettings{std::nullopt, quality};
   }
@@ -203,11 +207,11 @@ Result<EncoderSettings> encoder_settings(const AVCodec& encoder, std::string_vie
   }
   const auto range = bitrate_range(encoder, sample_rate, channels);
   if (!range) {
-    if (name == "libvorbis" && bitrate) {
+    if (name == "libvorbis") {  // not even the default: the run would fail
       return Error{ErrorCode::kBadOutputOption,
-                   fmt::format("Vorbis takes no bitrate at {} Hz with {} channels; use "
-                               "--quality, or another format",
-                               sample_rate, channels)};
+                   fmt::format("Vorbis takes no bitrate at {} Hz with {} channel{}; resample "
+                               "(--sample-rate 48000) or choose another format",
+                               sample_rate, channels, channels == 1 ? "" : "s")};
     }
     return EncoderSettings{wanted, std::nullopt};
   }

@@ -166,6 +166,34 @@ INSTANTIATE_TEST_SUITE_P(
         Refused{"mka_is_flac", 48000, 2, "mka", {"-b", "128k"}, {"flac", "lossless"}}),
     [](const auto& info) { return std::string(info.param.name); });
 
+// libvorbis has no tables for 384 kHz: the default bitrate and any quality are refused in the
+// plan, as the run would refuse them, with a way out.
+TEST(Vorbis, ARateItHasNoTablesForIsRefusedBeforeTheRun) {
+  TempDir dir;
+  const std::string input = fixture("bitrate-noise-384k.wav", {"-f", "lavfi", "-i",
+                                                               "anoisesrc=r=384000:d=1:a=0.3",
+                                                               "-ac", "2"});
+  for (const std::vector<std::string>& extra :
+       {std::vector<std::string>{}, std::vector<std::string>{"--quality", "5"},
+        std::vector<std::string>{"-b", "128k"}}) {
+    for (const bool dry_run : {true, false}) {
+      SCOPED_TRACE((extra.empty() ? "default" : extra[0]) + (dry_run ? " --dry-run" : ""));
+      std::vector<std::string> args = {input, "-o", dir / "x.ogg", "--json"};
+      args.insert(args.end(), extra.begin(), extra.end());
+      if (dry_run) args.push_back("--dry-run");
+      const auto j = json_of(peel(args));
+      ASSERT_EQ(j["errors"].size(), 1u) << j.dump(2);
+      EXPECT_EQ(j["errors"][0]["code"], kBadOutputOption);
+      const std::string message = j["errors"][0]["message"];
+      EXPECT_NE(message.find("384000 Hz"), std::string::npos) << message;
+      EXPECT_NE(message.find("--sample-rate 48000"), std::string::npos) << message;
+    }
+  }
+  // The way out works.
+  ASSERT_EQ(peel({input, "-o", dir / "x.ogg", "--sample-rate", "48000"}).exit_code, 0);
+  EXPECT_TRUE(dir.entries() == std::vector<std::string>{"x.ogg"});
+}
+
 // The quality edges: both ends are taken, and they are not the same setting.
 TEST(Quality, BothEndsOfEachRangeAreTakenAndDiffer) {
   TempDir dir;
