@@ -132,7 +132,7 @@ void add_extract_options(CLI::App& app, ExtractOptions& f) {
       ->type_name("TEXT");
   app.add_flag("--all-tracks", req.track.all, "one output per audio track");
   app.add_option("-b,--bitrate", f.bitrate,
-                 "constant bitrate, like 192k (refused where the encoder cannot honour it)")
+                 "bitrate, like 192k (refused where the encoder cannot honour it)")
       ->type_name("RATE");
   app.add_option("--quality", req.quality, "VBR quality: LAME 0 (best) to 9.999; Vorbis -1 to 10")
       ->type_name("Q");
