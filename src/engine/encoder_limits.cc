@@ -164,7 +164,8 @@ Result<EncoderSettings> encoder_settings(const AVCodec& encoder, std::string_vie
                                          std::optional<double> quality, int64_t default_bitrate) {
   if (bitrate && quality) {
     return Error{ErrorCode::kUsage,
-                 "give --bitrate (a constant bitrate) or --quality (a variable one), not both"};
+                 "give --bitrate or --quality, not both: one sets the bitrate, the other a "
+                 "quality the bitrate follows"};
   }
   const AVCodecDescriptor* d = avcodec_descriptor_get(encoder.id);
   if (d != nullptr && (d->props & AV_CODEC_PROP_LOSSLESS) != 0) {
@@ -178,7 +179,8 @@ Result<EncoderSettings> encoder_settings(const AVCodec& encoder, std::string_vie
   }
   const std::string_view name = encoder.name;
   if (quality) {
-    // LAME's -V and Vorbis's -q; both encoders quietly clamp what lies beyond.
+    // LAME's -V and Vorbis's -q (plan() takes a quality for no other encoder); both encoders
+    // quietly clamp what lies beyond.
     const bool lame = name == "libmp3lame";
     const double lo = lame ? 0 : -1;
     const double hi = lame ? 9.999 : 10;
