@@ -42,6 +42,8 @@ struct FileOutcome {
   enum class Status { kDone, kSkipped, kFailed } status = Status::kDone;
   std::optional<SkipReason> skip_reason;
   std::vector<OutputPlan> plans;  // what it was (or, planning only, would be) written to
+  // Planning only: for each of `plans`, the missing folder its run would create, or "".
+  std::vector<std::string> new_folders;
   std::vector<OutputResult> outputs;
   std::optional<Error> error;
 };
@@ -59,7 +61,8 @@ struct BatchEvent {
 struct BatchOptions {
   int jobs = 0;                // worker threads; 0: the number of cores
   bool skip_existing = false;  // resume: an input whose outputs all exist is skipped
-  bool plan_only = false;      // --dry-run: plan and check everything, write nothing
+  // --dry-run: plan, and check every output as run() would (check_output()), write nothing.
+  bool plan_only = false;
   bool sync = false;           // as in RunOptions: fsync each output before it is renamed
   SegmentParallel segment_parallel = SegmentParallel::kAuto;  // as in RunOptions
   // Runs the files (and their segments) on this pool, shared with other work, instead of one
@@ -78,8 +81,10 @@ struct BatchTotals {
   int skipped = 0;
   int failed = 0;
   bool cancelled = false;
+  int stopped = 0;           // cancelled while being extracted (their partial outputs removed)
+  int not_started = 0;       // cancelled before their turn came
   bool damaged = false;      // some output lost audio to damage
-  double audio_seconds = 0;  // audio written
+  double audio_seconds = 0;  // audio written: the sum of samples / sample_rate
   double wall_seconds = 0;
 };
 
@@ -90,8 +95,9 @@ struct BatchSummary : BatchTotals {
 
 // Plans every input first (refusing the batch when two inputs would write the same output,
 // unless the request has a name template, in which case names are made unique), then runs them
-// on `jobs` threads, longest first. A failing file never stops the others. Fails only when the
-// batch cannot start (an output collision).
+// on `jobs` threads, longest first, creating the output folders they need (run()'s
+// create_folders). A failing file never stops the others. Fails only when the batch cannot
+// start (an output collision).
 Result<BatchSummary> run_batch(const Request& request, const std::vector<InputFile>& files,
                                const BatchOptions& options);
 

@@ -57,6 +57,9 @@ struct RunOptions {
   WorkPool* pool = nullptr;
   SegmentParallel segment_parallel = SegmentParallel::kAuto;
   double segment_parallel_min_seconds = 60;  // of output audio, for kAuto
+  // Create the output's folder (and the missing ones above it) when it does not exist, as for
+  // outputs named below -d: otherwise a missing folder fails (kOutputUnwritable).
+  bool create_folders = false;
 };
 
 // A span of the source timeline whose audio could not be read.
@@ -80,15 +83,29 @@ struct OutputResult {
   int64_t samples = 0;   // per channel
   int64_t bytes = 0;
   int segments = 1;      // encoded in this many segments at once (1: serially or copied)
+  std::string new_folder;  // the output's folder, created by this run ("" if it was there)
   std::vector<std::string> warnings;
   std::vector<LostSpan> lost;  // non-empty: the input was damaged (exit code 3)
   std::vector<std::string> log;  // FFmpeg's own warnings and errors during the run
 };
 
-// Writes plan.output atomically: nothing is left behind on failure or cancellation.
-// Fails with kOutputExists, kOutputIsInput, kOutputUnwritable, kWriteFailed, kCancelled,
-// kDamagedInput (strict plans), kTruncatedIndex/kUnsupportedFile (input changed since the
-// plan) or kInternal.
+// Seconds of audio in an output: samples / sample_rate exactly (the span on the source
+// timeline when the count is unknown). A damaged copy holds less than its span.
+double audio_seconds(const OutputResult& result);
+
+// What run() checks before it writes anything, as run() itself checks it (so that a dry run
+// refuses exactly what a run would, with the same error): the output is not the input, not a
+// folder, does not exist unless plan.overwrite, and its folder takes new files, or (with
+// `create_folders`, as in RunOptions) can be created. Leaves nothing behind: whether a folder
+// takes files is tried by creating the hidden temporary file and removing it at once.
+// Returns the output's folder when it is missing and would be created, else "". Fails with
+// kOutputIsInput, kOutputExists or kOutputUnwritable. Thread-safe.
+Result<std::string> check_output(const OutputPlan& plan, bool create_folders);
+
+// Writes plan.output atomically: nothing is left behind on failure or cancellation (but a
+// folder it created stays). Fails with kOutputExists, kOutputIsInput, kOutputUnwritable
+// (check_output() first), kWriteFailed, kCancelled, kDamagedInput (strict plans),
+// kTruncatedIndex/kUnsupportedFile (input changed since the plan) or kInternal.
 Result<OutputResult> run(const OutputPlan& plan, const RunOptions& options = {});
 
 // The same, reading from an Input already open on plan.input (no second parse of the file).

@@ -13,10 +13,12 @@ namespace peel {
 using Micros = int64_t;
 inline constexpr Micros kMicrosPerSecond = 1'000'000;
 
-// Parses a time. Returns kUsage with an example of the accepted shapes on failure.
+// Parses a time; a leading '-' makes it negative ("-5", "-1:30"), which a range refuses as
+// kBadRange. Returns kUsage with an example of the accepted shapes on failure.
 Result<Micros> parse_time(std::string_view text);
 
-// "1:02:03.250" style, trailing zeros trimmed; used in plans and messages.
+// Rounded to the millisecond, as every time in peel's text: "1:30", "1:02:03.250" ("m:ss" or
+// "h:mm:ss", and exactly three decimals unless a whole second). Used in plans and messages.
 std::string format_time(Micros t);
 
 inline double to_seconds(Micros t) { return static_cast<double>(t) / kMicrosPerSecond; }

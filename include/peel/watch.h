@@ -29,6 +29,9 @@ struct WatchOptions {
   // planning); never kPlanned. `worker` is the worker thread. Serialized (never two at once),
   // called from worker threads.
   std::function<void(const BatchEvent&)> on_event;
+  // Called once, from the calling thread, when the folder is being watched and before any file
+  // is taken: after this, watch() fails only if the folder is removed.
+  std::function<void()> on_watching;
   // A folder that cannot be read or watched (its files are not seen); the loop goes on.
   // Serialized with on_event.
   std::function<void(const std::string& path, const Error&)> on_error;

@@ -62,6 +62,22 @@ struct Planned {
   double seconds = 0;
 };
 
+// A dry run refuses what the run would: each output checked as run() checks it. False, with
+// the outcome failed, when one is refused.
+bool check_outputs(const std::vector<OutputPlan>& plans, FileOutcome& out) {
+  for (const auto& p : plans) {
+    auto checked = check_output(p, /*create_folders=*/true);
+    if (!checked) {
+      out.status = FileOutcome::Status::kFailed;
+      out.error = checked.error();
+      out.new_folders.clear();
+      return false;
+    }
+    out.new_folders.push_back(*checked);
+  }
+  return true;
+}
+
 }  // namespace
 
 Result<BatchSummary> run_batch(const Request& request, const std::vector<InputFile>& files,
@@ -150,6 +166,7 @@ Result<BatchSummary> run_batch(const Request& request, const std::vector<InputFi
       summary.outcomes[i].skip_reason = SkipReason::kExists;
       continue;
     }
+    if (options.plan_only && !check_outputs(planned[i].plans, summary.outcomes[i])) continue;
     order.push_back(i);
     summary.planned_seconds += planned[i].seconds;
   }
@@ -180,9 +197,8 @@ Result<BatchSummary> run_batch(const Request& request, const std::vector<InputFi
     if (options.cancel.cancelled()) return;
     emit({BatchEvent::Kind::kStarted, out.input, worker, {}, nullptr});
     for (const auto& p : planned[i].plans) {
-      std::error_code ec;
-      fs::create_directories(fs::path(p.output).parent_path(), ec);
       RunOptions run_options;
+      run_options.create_folders = true;
       run_options.cancel = options.cancel;
       run_options.on_temp_file = options.on_temp_file;
       run_options.sync = options.sync;
@@ -208,20 +224,26 @@ Result<BatchSummary> run_batch(const Request& request, const std::vector<InputFi
   for (const auto& o : summary.outcomes) {
     switch (o.status) {
       case FileOutcome::Status::kDone:
-        if (!o.outputs.empty() || (options.plan_only && !o.plans.empty())) ++summary.done;
+        if (!o.outputs.empty() || (options.plan_only && !o.plans.empty())) {
+          ++summary.done;
+        } else if (!options.plan_only && options.cancel.cancelled()) {
+          ++summary.not_started;  // never planned, or never taken from the queue
+        }
         break;
       case FileOutcome::Status::kSkipped:
         ++summary.skipped;
         break;
       case FileOutcome::Status::kFailed:
-        if (o.error && o.error->code == ErrorCode::kCancelled)
+        if (o.error && o.error->code == ErrorCode::kCancelled) {
           summary.cancelled = true;
-        else
+          ++summary.stopped;
+        } else {
           ++summary.failed;
+        }
         break;
     }
     for (const auto& r : o.outputs) {
-      summary.audio_seconds += to_seconds(r.end - r.start);
+      summary.audio_seconds += audio_seconds(r);
       summary.damaged = summary.damaged || !r.lost.empty();
     }
   }

@@ -42,7 +42,9 @@ class Collector {
     if (fs::is_directory(status)) {
       if (!recursive_) {
         error(arg, ErrorCode::kInputIsDirectory,
-              fmt::format("{} is a folder; add -R to extract every video inside it", arg));
+              fmt::format("{} is a folder; add -R to extract every video inside it (and in its "
+                          "subfolders), or name the video files inside it",
+                          arg));
         return;
       }
       walk(arg, arg);

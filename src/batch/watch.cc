@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
@@ -81,6 +82,7 @@ class Reporter {
       case FileOutcome::Status::kFailed:
         if (o.error && o.error->code == ErrorCode::kCancelled) {
           summary_.cancelled = true;
+          ++summary_.stopped;
         } else {
           ++summary_.failed;
           summary_.failures.push_back(o);
@@ -88,7 +90,7 @@ class Reporter {
         break;
     }
     for (const auto& r : o.outputs) {
-      summary_.audio_seconds += to_seconds(r.end - r.start);
+      summary_.audio_seconds += audio_seconds(r);
       summary_.damaged = summary_.damaged || !r.lost.empty();
     }
   }
@@ -137,13 +139,19 @@ class WorkQueue {
   }
 
   // Ends the workers: at once with `drop` (queued files are not started), else once drained.
-  void close(bool drop) {
+  // Returns how many queued files were dropped.
+  int close(bool drop) {
+    int dropped = 0;
     {
       std::lock_guard lock(mutex_);
       closed_ = true;
-      if (drop) queue_.clear();
+      if (drop) {
+        dropped = static_cast<int>(queue_.size());
+        queue_.clear();
+      }
     }
     ready_.notify_all();
+    return dropped;
   }
 
  private:
@@ -402,6 +410,7 @@ Result<WatchSummary> watch(const std::string& dir, const Request& request,
   Reporter reporter(options);
   Watcher watcher(root, exclude, options.once, reporter);
   if (auto started_ok = watcher.start(); !started_ok.ok()) return started_ok.error();
+  if (options.on_watching) options.on_watching();
 
   WorkQueue queue;
   const int jobs = options.jobs > 0
@@ -410,6 +419,7 @@ Result<WatchSummary> watch(const std::string& dir, const Request& request,
   // Each of `jobs` threads takes one file at a time; the files and their segments run on
   // one pool of `jobs` threads, so a long file's segments use the threads the others leave.
   WorkPool pool(jobs);
+  std::atomic<int> not_started{0};  // taken from the queue after the cancel, or cut short
   std::vector<std::thread> workers;
   for (int w = 0; w < jobs; ++w) {
     workers.emplace_back([&, w] {
@@ -432,9 +442,13 @@ Result<WatchSummary> watch(const std::string& dir, const Request& request,
         reporter.event(mine);
       };
       while (auto file = queue.pop()) {
-        if (options.cancel.cancelled()) break;
+        if (options.cancel.cancelled()) {
+          ++not_started;
+          break;
+        }
         auto done = run_batch(request, {*file}, batch);
         if (!done) reporter.error(file->path, done.error());
+        if (done) not_started += done->not_started;
         queue.finished(file->path);
       }
     });
@@ -456,11 +470,12 @@ Result<WatchSummary> watch(const std::string& dir, const Request& request,
     }
     if (options.once && watcher.quiet() && queue.idle()) break;
   }
-  queue.close(/*drop=*/true);
+  not_started += queue.close(/*drop=*/true);
   for (auto& t : workers) t.join();
 
   if (failure) return *failure;
   WatchSummary summary = reporter.take();
+  summary.not_started = not_started;
   summary.cancelled = summary.cancelled || options.cancel.cancelled();
   summary.wall_seconds = std::chrono::duration<double>(Clock::now() - started).count();
   return summary;

@@ -5,9 +5,11 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include "cli/commands.h"
@@ -18,6 +20,13 @@
 namespace peel::cli {
 
 namespace {
+
+std::string format_seconds(double seconds) { return format_time(std::llround(seconds * 1e6)); }
+
+// "12x", or "0.4x" where a whole number would say nothing.
+std::string format_speed(double speed) {
+  return speed < 9.95 ? fmt::format("{:.1f}x", speed) : fmt::format("{:.0f}x", speed);
+}
 
 // On a terminal: one overall line (files, audio seconds, speed, ETA) and one line per worker.
 class BatchDisplay {
@@ -38,7 +47,7 @@ class BatchDisplay {
         break;
       case BatchEvent::Kind::kFinished:
         ++finished_;
-        for (const auto& r : e.outcome->outputs) finished_seconds_ += to_seconds(r.end - r.start);
+        for (const auto& r : e.outcome->outputs) finished_seconds_ += audio_seconds(r);
         if (running_.count(e.worker) != 0 && running_[e.worker].input == e.input) {
           running_.erase(e.worker);
         }
@@ -79,9 +88,9 @@ class BatchDisplay {
     const double elapsed = std::chrono::duration<double>(now - start_).count();
     const double speed = elapsed > 0 ? seconds / elapsed : 0;
     const double eta = speed > 0 ? (planned_ - seconds) / speed : 0;
-    std::string out = fmt::format("{}/{} files  {}/{} of audio  {:.0f}x  ETA {:.0f}s\n", finished_,
-                                  files_, format_time(seconds * 1e6), format_time(planned_ * 1e6),
-                                  speed, std::max(0.0, eta));
+    std::string out = fmt::format("{}/{} files  {}/{} of audio  {}  ETA {:.0f}s\n", finished_,
+                                  files_, format_seconds(seconds), format_seconds(planned_),
+                                  format_speed(speed), std::max(0.0, eta));
     drawn_ = 1;
     for (const auto& [w, l] : running_) {
       const double pct = l.total > 0 ? 100 * l.done / l.total : 0;
@@ -105,16 +114,31 @@ class BatchDisplay {
 
 }  // namespace
 
+std::string summary_line(const BatchTotals& t, bool dry_run, double planned_seconds) {
+  std::string line = fmt::format("peel: {} {}, {} skipped, {} failed", t.done,
+                                 dry_run ? "planned" : "done", t.skipped, t.failed);
+  if (t.cancelled) {
+    line += fmt::format("; interrupted: {} stopped, {} not started", t.stopped, t.not_started);
+  }
+  if (dry_run && planned_seconds > 0) {
+    line += fmt::format("; {} of audio to write", format_seconds(planned_seconds));
+  } else if (t.audio_seconds > 0) {
+    const double speed = t.wall_seconds > 0 ? t.audio_seconds / t.wall_seconds : 0;
+    line += fmt::format("; {} of audio in {:.2f} s ({} real time)", format_seconds(t.audio_seconds),
+                        t.wall_seconds, format_speed(speed));
+  } else if (t.done + t.skipped + t.failed == 0 && !t.cancelled) {
+    line += "; nothing to do";
+  }
+  return line;
+}
+
 int run_batch_command(const ExtractOptions& f, const CancelToken& cancel) {
   const Request& req = f.request;
   if (!req.output.empty()) {
     usage_error("-o names one file, but a batch makes several; use -d DIR (and --name)", f.json);
     return kExitUsage;
   }
-  if (!req.out_dir.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(req.out_dir, ec);
-  }
+  // The output folders are made by the runs that need them (and only said to be, in a dry run).
   const Discovery found = discover(req.inputs, f.recursive, req.out_dir);
 
   const bool tty = ::isatty(STDOUT_FILENO) != 0 && ::isatty(STDERR_FILENO) != 0;
@@ -142,6 +166,7 @@ int run_batch_command(const ExtractOptions& f, const CancelToken& cancel) {
   options.cancel = cancel;
   options.on_temp_file = track_temp_file;
   if (live) display.emplace(found.files.size());
+  std::set<std::string> told;  // folders a dry run said it would create (each said once)
   options.on_event = [&](const BatchEvent& e) {
     if (display) display->on_event(e);
     if (e.kind != BatchEvent::Kind::kFinished) return;
@@ -151,13 +176,29 @@ int run_batch_command(const ExtractOptions& f, const CancelToken& cancel) {
       return;
     }
     std::vector<std::string> lines;
+    std::vector<std::string> notes;  // on stderr, as for one file
     if (o.error) lines.push_back(fmt::format("peel: {}", o.error->message));
-    for (const auto& p : f.dry_run ? o.plans : std::vector<OutputPlan>{}) {
-      lines.push_back(fmt::format("{}  ffmpeg: {}", explain(p), ffmpeg_command(p)));
+    for (size_t i = 0; f.dry_run && i < o.plans.size() && !o.error; ++i) {
+      const std::string& folder = i < o.new_folders.size() ? o.new_folders[i] : "";
+      lines.push_back(fmt::format("{}{}  ffmpeg: {}", explain(o.plans[i]),
+                                  folder.empty() || !told.insert(folder).second
+                                      ? ""
+                                      : fmt::format("  would create the folder {}\n", folder),
+                                  ffmpeg_command(o.plans[i])));
     }
     for (const auto& r : o.outputs) {
+      if (!r.new_folder.empty() && !f.quiet) {
+        notes.push_back(fmt::format("peel: created the folder {}", r.new_folder));
+      }
       if (!f.quiet) lines.push_back(describe_result(r));
       for (const auto& w : r.warnings) lines.push_back(fmt::format("peel: warning: {}", w));
+    }
+    if (!notes.empty()) {
+      const std::string text = fmt::format("{}", fmt::join(notes, "\n"));
+      if (display)
+        display->print(text);
+      else
+        std::cerr << text << "\n";
     }
     if (lines.empty()) return;
     const std::string text = fmt::format("{}", fmt::join(lines, "\n"));
@@ -175,8 +216,6 @@ int run_batch_command(const ExtractOptions& f, const CancelToken& cancel) {
   }
 
   const int failed = summary->failed + failed_discovery;
-  const double speed =
-      summary->wall_seconds > 0 ? summary->audio_seconds / summary->wall_seconds : 0;
   if (f.json) {
     nlohmann::json failures = nlohmann::json::array();
     for (const auto& o : summary->outcomes) {
@@ -188,8 +227,7 @@ int run_batch_command(const ExtractOptions& f, const CancelToken& cancel) {
     for (const auto& [path, error] : found.errors) failures.push_back(error_json(path, error));
     BatchTotals totals = *summary;  // with the paths that failed before planning
     totals.failed = failed;
-    std::cout << summary_json(totals, failures).dump()
-              << "\n";
+    std::cout << summary_json(totals, failures).dump() << "\n";
   } else if (!f.quiet || failed > 0) {
     if (failed > 0 && summary->done + summary->skipped + failed > 1) {
       std::cerr << "peel: failed:\n";
@@ -205,12 +243,9 @@ int run_batch_command(const ExtractOptions& f, const CancelToken& cancel) {
                                  error_name(error.code), error.message);
       }
     }
-    std::cerr << fmt::format(
-        "peel: {} {}, {} skipped, {} failed; {} of audio in {:.2f} s ({:.0f}x "
-        "real time){}\n",
-        summary->done, f.dry_run ? "planned" : "done", summary->skipped, failed,
-        format_time(static_cast<Micros>(summary->audio_seconds * 1e6)), summary->wall_seconds,
-        speed, summary->cancelled ? "; interrupted" : "");
+    BatchTotals totals = *summary;
+    totals.failed = failed;
+    std::cerr << summary_line(totals, f.dry_run, summary->planned_seconds) << "\n";
   }
   if (summary->cancelled) return kExitInterrupted;
   if (failed > 0) return kExitFailed;

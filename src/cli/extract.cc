@@ -1,19 +1,20 @@
 // `peel [OPTIONS] INPUT...`: extract audio.
+#include "cli/extract.h"
+
+#include <fmt/format.h>
 #include <unistd.h>
 
-#include <cmath>
-#include <filesystem>
-#include <cstdio>
-#include <iostream>
-
 #include <CLI/CLI.hpp>
-#include <fmt/format.h>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
-#include "cli/extract.h"
 #include "cli/json.h"
 #include "cli/progress.h"
+#include "peel/batch.h"
 #include "peel/formats.h"
 #include "peel/plan.h"
 #include "peel/time.h"
@@ -108,41 +109,56 @@ void add_extract_options(CLI::App& app, ExtractOptions& f) {
   for (const auto& v : formats()) {
     if (v.selectable) format_names += (format_names.empty() ? "" : ", ") + v.name;
   }
-  app.add_option("-o,--output", req.output, "output file; its extension picks the format");
-  app.add_option("-d,--out-dir", req.out_dir, "folder for outputs, named {stem}.{ext}");
+  // Each value is named for what it is (CLI11 would say TEXT, INT or FLOAT).
+  app.add_option("-o,--output", req.output, "output file; its extension picks the format")
+      ->type_name("FILE");
+  app.add_option("-d,--out-dir", req.out_dir,
+                 "folder for outputs, named {stem}.{ext}; created if missing")
+      ->type_name("DIR");
   app.add_option("--name", req.name_template,
-                 "output name template: {stem} {ext} {track} {lang} {title} {dir}");
-  app.add_option("-f,--format", req.format, "auto (default), " + format_names);
+                 "output name template: {stem} {ext} {track} {lang} {title} {dir}")
+      ->type_name("TEMPLATE");
+  app.add_option("-f,--format", req.format, "auto (default), " + format_names)->type_name("FORMAT");
   app.add_flag("--copy", f.copy, "require stream copy; fail with the reason if impossible");
   app.add_flag("--reencode", f.reencode, "always transcode");
-  app.add_option("--from", f.from, "start time (also -ss): 90, 1:30, 01:02:03.250, 2m, 1h2m3.5s");
-  app.add_option("--to", f.to, "end time (also -to)");
-  app.add_option("--duration", f.duration, "length (also -t)");
-  app.add_option("--track", req.track.number, "N-th audio track, 1-based");
-  app.add_option("--lang", req.track.lang,
-                 "audio track by language (ISO 639: en, eng, ja, jpn...)");
-  app.add_option("--title", req.track.title, "audio track whose title contains TEXT");
+  app.add_option("--from", f.from, "start time (also -ss): 90, 1:30, 01:02:03.250, 2m, 1h2m3.5s")
+      ->type_name("TIME");
+  app.add_option("--to", f.to, "end time (also -to)")->type_name("TIME");
+  app.add_option("--duration", f.duration, "length (also -t)")->type_name("TIME");
+  app.add_option("--track", req.track.number, "N-th audio track, 1-based")->type_name("N");
+  app.add_option("--lang", req.track.lang, "audio track by language (ISO 639: en, eng, ja, jpn...)")
+      ->type_name("CODE");
+  app.add_option("--title", req.track.title, "audio track whose title contains TEXT")
+      ->type_name("TEXT");
   app.add_flag("--all-tracks", req.track.all, "one output per audio track");
-  app.add_option("-b,--bitrate", f.bitrate, "bitrate, like 192k");
-  app.add_option("--quality", req.quality, "VBR quality: LAME 0 (best) to 9; Vorbis -1 to 10");
-  app.add_option("--sample-rate", f.sample_rate, "output sample rate in Hz");
-  app.add_option("--channels", f.channels, "mono, stereo, 5.1 or a count");
-  app.add_option("--sample-format", req.sample_format, "s16, s24, s32 or f32 (wav, flac, pcm)");
+  app.add_option("-b,--bitrate", f.bitrate,
+                 "bitrate, like 192k (refused where the encoder cannot honour it)")
+      ->type_name("RATE");
+  app.add_option("--quality", req.quality, "VBR quality: LAME 0 (best) to 9.999; Vorbis -1 to 10")
+      ->type_name("Q");
+  app.add_option("--sample-rate", f.sample_rate, "output sample rate in Hz")->type_name("HZ");
+  app.add_option("--channels", f.channels, "mono, stereo, 5.1 or a count")->type_name("C");
+  app.add_option("--sample-format", req.sample_format, "s16, s24, s32 or f32 (wav, flac, pcm)")
+      ->type_name("S");
   app.add_flag("--no-metadata", f.no_metadata, "do not carry tags or chapters");
   app.add_flag("-y,--overwrite", req.overwrite, "replace an existing output (never an input)");
   app.add_flag("--strict", req.strict, "refuse damaged input instead of keeping what decodes");
   app.add_flag("--sync", f.sync, "flush each output to the disk before renaming it into place");
   app.add_flag("--json", f.json, "print the result as JSON");
-  app.add_flag("--dry-run", f.dry_run, "print the plan and the equivalent ffmpeg command");
+  app.add_flag("--dry-run", f.dry_run,
+               "check and print the plan and the equivalent ffmpeg command; write nothing");
   app.add_flag("-q,--quiet", f.quiet, "print nothing but errors");
   app.add_flag("-v,--verbose", f.verbose, "also print FFmpeg's warnings and the plan");
   app.add_flag("-R,--recursive", f.recursive, "take the videos in folders and their subfolders");
-  app.add_option("-j,--jobs", f.jobs, "files (or segments) worked on at once; default: cores")
-      ->check(CLI::Range(1, 1024));
+  app.add_option("-j,--jobs", f.jobs,
+                 "files (or segments) worked on at once, 1 to 1024; default: one per core")
+      ->type_name("N")
+      ->check(CLI::Range(1, 1024).description(""));
   app.add_option("--segment-parallel", f.segment_parallel,
                  "encode a long transcode in segments on -j threads: auto (60 s or more), "
                  "on or off")
-      ->check(CLI::IsMember({"auto", "on", "off"}));
+      ->type_name("auto|on|off")
+      ->check(CLI::IsMember({"auto", "on", "off"}).description(""));
   app.add_flag("--skip-existing", f.skip_existing,
                "skip inputs whose outputs exist (resume an interrupted batch)");
 }
@@ -159,6 +175,9 @@ std::optional<int> parse_extract_options(CLI::App& app, std::vector<std::string>
     app.parse(args);
   } catch (const CLI::CallForHelp& e) {
     std::cout << app.help();
+    return kExitOk;
+  } catch (const CLI::CallForVersion& e) {
+    std::cout << e.what() << "\n";
     return kExitOk;
   } catch (const CLI::ParseError& e) {
     usage_error(e.what() + std::string("; see peel --help"), wants_json);
@@ -203,11 +222,35 @@ std::optional<int> parse_extract_options(CLI::App& app, std::vector<std::string>
 
 namespace {
 
+// -o names a file: a folder there (or a name ending in '/') cannot be one, and its missing
+// extension would only make the planner ask for one.
+std::optional<Error> check_output_file(const Request& req) {
+  if (req.output.empty()) return std::nullopt;
+  std::error_code ec;
+  if (std::filesystem::is_directory(req.output, ec)) {
+    return Error{ErrorCode::kOutputExists,
+                 fmt::format("the output {} is a folder; name a file in it (-o {}), or "
+                             "use -d {} to write into it",
+                             req.output, (std::filesystem::path(req.output) / "NAME.mp3").string(),
+                             req.output)};
+  }
+  if (req.output.back() == '/') {
+    return Error{ErrorCode::kUsage,
+                 fmt::format("-o names a file, and {} is a folder name; use -d {} for a folder "
+                             "(it is created if missing)",
+                             req.output, req.output)};
+  }
+  return std::nullopt;
+}
+
 // One input named on the command line: the plain single-file behaviour and JSON object.
 int run_single(const ExtractOptions& f, const CancelToken& cancel) {
   const Request& req = f.request;
   const bool tty = ::isatty(STDOUT_FILENO) != 0 && ::isatty(STDERR_FILENO) != 0;
   const bool show_progress = tty && !f.json && !f.quiet && !f.dry_run;
+  // Outputs named for you (beside the input, below -d, by --name) get their folder made, as in a
+  // batch; the folder of an -o path must exist.
+  const bool create_folders = req.output.empty();
   nlohmann::json outputs = nlohmann::json::array();
   nlohmann::json errors = nlohmann::json::array();
   bool damaged = false;
@@ -221,57 +264,79 @@ int run_single(const ExtractOptions& f, const CancelToken& cancel) {
     worst = std::max(worst, exit_code_for(e.code) == kExitUsage ? kExitUsage : kExitFailed);
   };
 
-  for (const auto& input : req.inputs) {
-    if (cancel.cancelled()) break;
-    auto opened = Input::open(input);
-    if (!opened) {
-      report_error(input, opened.error());
-      continue;
-    }
-    auto plans = plan(req, opened->info());
-    if (!plans) {
-      report_error(input, plans.error());
-      continue;
-    }
-    for (const auto& p : *plans) {
-      if (f.dry_run) {
-        if (f.json) {
-          outputs.push_back(to_json(p));
-        } else {
-          std::cout << explain(p) << "  ffmpeg: " << ffmpeg_command(p) << "\n";
+  // A folder without -R is refused with the batch's words (which say to add -R).
+  const Discovery found = discover(req.inputs, f.recursive, req.out_dir);
+  for (const auto& [path, error] : found.errors) report_error(path, error);
+  if (auto e = check_output_file(req); e && !found.files.empty()) {
+    report_error(found.files.front().path, *e);
+  } else {
+    for (const auto& in : found.files) {
+      const std::string& input = in.path;
+      if (cancel.cancelled()) break;
+      auto opened = Input::open(input);
+      if (!opened) {
+        report_error(input, opened.error());
+        continue;
+      }
+      auto plans = plan(req, opened->info());
+      if (!plans) {
+        report_error(input, plans.error());
+        continue;
+      }
+      for (const auto& p : *plans) {
+        if (f.dry_run) {
+          // Refuses what the run would refuse, as the run itself checks it.
+          auto checked = check_output(p, create_folders);
+          if (!checked) {
+            report_error(input, checked.error());
+            continue;
+          }
+          if (f.json) {
+            outputs.push_back(to_json(p, *checked));
+          } else {
+            std::cout << explain(p)
+                      << (checked->empty()
+                              ? ""
+                              : fmt::format("  would create the folder {}\n", *checked))
+                      << "  ffmpeg: " << ffmpeg_command(p) << "\n";
+          }
+          continue;
         }
-        continue;
+        if (f.verbose && !f.json) std::cerr << explain(p);
+        ProgressBar bar(fmt::format("{} track {}", p.input, p.track.number));
+        RunOptions options;
+        options.cancel = cancel;
+        options.sync = f.sync;
+        options.jobs = f.jobs;
+        options.segment_parallel = segment_parallel_mode(f);
+        options.on_temp_file = track_temp_file;
+        options.create_folders = create_folders;
+        if (show_progress) options.on_progress = [&bar](const Progress& pr) { bar.update(pr); };
+        auto result = run(p, *opened, options);
+        bar.clear();
+        if (!result) {
+          report_error(input, result.error());
+          if (interrupted) break;
+          continue;
+        }
+        damaged = damaged || !result->lost.empty();
+        if (!result->new_folder.empty() && !f.quiet && !f.json) {
+          std::cerr << "peel: created the folder " << result->new_folder << "\n";
+        }
+        if (f.json) {
+          outputs.push_back(to_json(*result));
+        } else if (!f.quiet) {
+          std::cout << describe_result(*result) << "\n";
+        }
+        if (f.verbose) {
+          for (const auto& line : result->log) std::cerr << "ffmpeg: " << line << "\n";
+        }
+        for (const auto& w : result->warnings) {
+          if (!f.quiet || !f.json) std::cerr << "peel: warning: " << w << "\n";
+        }
       }
-      if (f.verbose && !f.json) std::cerr << explain(p);
-      ProgressBar bar(fmt::format("{} track {}", p.input, p.track.number));
-      RunOptions options;
-      options.cancel = cancel;
-      options.sync = f.sync;
-      options.jobs = f.jobs;
-      options.segment_parallel = segment_parallel_mode(f);
-      options.on_temp_file = track_temp_file;
-      if (show_progress) options.on_progress = [&bar](const Progress& pr) { bar.update(pr); };
-      auto result = run(p, *opened, options);
-      bar.clear();
-      if (!result) {
-        report_error(input, result.error());
-        if (interrupted) break;
-        continue;
-      }
-      damaged = damaged || !result->lost.empty();
-      if (f.json) {
-        outputs.push_back(to_json(*result));
-      } else if (!f.quiet) {
-        std::cout << describe_result(*result) << "\n";
-      }
-      if (f.verbose) {
-        for (const auto& line : result->log) std::cerr << "ffmpeg: " << line << "\n";
-      }
-      for (const auto& w : result->warnings) {
-        if (!f.quiet || !f.json) std::cerr << "peel: warning: " << w << "\n";
-      }
+      if (interrupted) break;
     }
-    if (interrupted) break;
   }
   if (cancel.cancelled()) interrupted = true;
   if (f.json) {
@@ -300,7 +365,11 @@ int extract_command(std::vector<std::string> args, const CancelToken& cancel) {
                "Subcommands: peel probe [--json] INPUT..., peel formats [--json], "
                "peel watch DIR -d OUT, peel ask \"SENTENCE\" [INPUT...]",
                "peel"};
-  app.add_option("inputs", opts.request.inputs, "video or audio files")->required();
+  app.add_option("INPUT", opts.request.inputs,
+                 "video or audio files; several, folders (with -R) or quoted patterns make a batch")
+      ->type_name("")
+      ->required();
+  app.set_version_flag("--version", "peel " PEEL_VERSION, "print the version and exit");
   add_extract_options(app, opts);
   if (auto rc = parse_extract_options(app, std::move(args), opts)) return *rc;
   // One plain file is the single-file command; several inputs, a pattern or a folder taken

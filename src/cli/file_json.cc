@@ -1,4 +1,6 @@
 // The JSON line of one file of a batch (or of `peel watch`).
+#include <cmath>
+
 #include "cli/json.h"
 
 namespace peel::cli {
@@ -19,7 +21,9 @@ const char* status_name(FileOutcome::Status s) {
 nlohmann::json file_json(const FileOutcome& o, bool plans) {
   nlohmann::json outputs = nlohmann::json::array();
   if (plans) {
-    for (const auto& p : o.plans) outputs.push_back(to_json(p));
+    for (size_t i = 0; i < o.plans.size(); ++i) {
+      outputs.push_back(to_json(o.plans[i], i < o.new_folders.size() ? o.new_folders[i] : ""));
+    }
   } else {
     for (const auto& r : o.outputs) outputs.push_back(to_json(r));
   }
@@ -43,16 +47,22 @@ nlohmann::json failed_file_json(const std::string& path, const Error& e) {
 }
 
 nlohmann::json summary_json(const BatchTotals& t, const nlohmann::json& failures) {
+  // A sum of many durations carries floating-point noise in its last digits: seconds are given
+  // to the microsecond (as on the timeline), the speed to a tenth. Divided by n rather than
+  // multiplied by 1/n, so that each is the double nearest its decimal.
+  auto rounded = [](double v, double n) { return std::round(v * n) / n; };
   const double speed = t.wall_seconds > 0 ? t.audio_seconds / t.wall_seconds : 0;
   return {{"summary",
            {{"done", t.done},
             {"skipped", t.skipped},
             {"failed", t.failed},
             {"interrupted", t.cancelled},
+            {"stopped", t.stopped},
+            {"not_started", t.not_started},
             {"failures", failures},
-            {"audio_seconds", t.audio_seconds},
-            {"wall_seconds", t.wall_seconds},
-            {"speed", speed}}}};
+            {"audio_seconds", rounded(t.audio_seconds, 1e6)},
+            {"wall_seconds", rounded(t.wall_seconds, 1e3)},
+            {"speed", rounded(speed, 10)}}}};
 }
 
 }  // namespace peel::cli

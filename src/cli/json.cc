@@ -1,13 +1,15 @@
 // JSON conversions for --json.
 #include "cli/json.h"
 
-#include <cmath>
-
 namespace peel::cli {
 
 namespace {
 
-double secs(Micros t) { return std::round(static_cast<double>(t) / 1000.0) / 1000.0; }
+double secs(Micros t) { return to_seconds(t); }
+
+nlohmann::json folder_or_null(const std::string& folder) {
+  return folder.empty() ? nlohmann::json() : nlohmann::json(folder);
+}
 
 const char* mode_name(Mode m) { return m == Mode::kCopy ? "copy" : "transcode"; }
 
@@ -26,18 +28,19 @@ nlohmann::json to_json(const OutputResult& r) {
       {"lang", r.lang.empty() ? nlohmann::json() : nlohmann::json(r.lang)},
       {"start", secs(r.start)},
       {"end", secs(r.end)},
-      {"duration", secs(r.end - r.start)},
+      {"duration", audio_seconds(r)},
       {"sample_rate", r.sample_rate},
       {"channels", r.channels},
       {"samples", r.samples},
       {"bytes", r.bytes},
       {"segments", r.segments},
+      {"new_folder", folder_or_null(r.new_folder)},
       {"warnings", r.warnings},
       {"lost", lost},
   };
 }
 
-nlohmann::json to_json(const OutputPlan& p) {
+nlohmann::json to_json(const OutputPlan& p, const std::string& new_folder) {
   return {
       {"input", p.input},
       {"output", p.output},
@@ -52,6 +55,8 @@ nlohmann::json to_json(const OutputPlan& p) {
       {"sample_rate", p.sample_rate},
       {"channels", p.channels},
       {"bitrate", p.bitrate ? nlohmann::json(*p.bitrate) : nlohmann::json()},
+      {"quality", p.quality ? nlohmann::json(*p.quality) : nlohmann::json()},
+      {"new_folder", folder_or_null(new_folder)},
       {"ffmpeg_command", ffmpeg_command(p)},
   };
 }

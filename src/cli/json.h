@@ -11,8 +11,11 @@
 
 namespace peel::cli {
 
+// Times are exact seconds: to the microsecond on the timeline, and an output's duration is its
+// samples / sample_rate.
 nlohmann::json to_json(const OutputResult& r);
-nlohmann::json to_json(const OutputPlan& p);
+// A plan, with the missing folder check_output() says its run would create ("": none).
+nlohmann::json to_json(const OutputPlan& p, const std::string& new_folder = "");
 nlohmann::json to_json(const MediaInfo& info);
 nlohmann::json to_json(const FormatView& f);
 nlohmann::json error_json(const std::string& input, const Error& e);

@@ -48,25 +48,40 @@ int watch_command(std::vector<std::string> args, const CancelToken& cancel) {
       "subfolders into OUT (mirroring the subfolders), until Ctrl-C.\n"
       "Takes the options of peel; inputs whose outputs exist are skipped.",
       "peel watch"};
-  app.add_option("dir", dir, "the folder to watch")->required();
+  app.add_option("DIR", dir, "the folder to watch")->type_name("")->required();
   add_extract_options(app, f);
-  // One folder in, one folder out: a single output file or a plan makes no sense here.
-  app.remove_option(app.get_option("--output"));
-  app.remove_option(app.get_option("--dry-run"));
+  // One folder in, one folder out: a single output file or a plan makes no sense here. The
+  // options stay known, so that using them gets a sentence saying what to do instead.
+  app.get_option("--output")->description("not taken: outputs go below -d OUT");
+  app.get_option("--dry-run")
+      ->description("not taken: see the plans with peel -R DIR -d OUT --dry-run");
   app.add_option("--settle", settle,
                  "seconds a new file must stay unchanged, and closed, before it is taken "
                  "(default 1)")
-      ->check(CLI::Range(0.0, 86400.0));
+      ->type_name("SECONDS")
+      ->check(CLI::Range(0.0, 86400.0).description(""));
   app.add_flag("--once", once, "extract the videos already there, then exit");
   if (auto rc = parse_extract_options(app, std::move(args), f)) return *rc;
 
   const Request& req = f.request;
+  if (!req.output.empty()) {
+    usage_error(fmt::format("peel watch writes every output below a folder, so -o {} cannot be "
+                            "one; use -d OUT (it is created if missing)",
+                            req.output),
+                f.json);
+    return kExitUsage;
+  }
+  if (f.dry_run) {
+    usage_error(fmt::format("peel watch has no --dry-run; to see what it would do with the videos "
+                            "there now, run peel -R {} -d OUT --dry-run",
+                            dir),
+                f.json);
+    return kExitUsage;
+  }
   if (req.out_dir.empty()) {
     usage_error("peel watch needs an output folder: add -d OUT", f.json);
     return kExitUsage;
   }
-  std::error_code ec;
-  std::filesystem::create_directories(req.out_dir, ec);
 
   WatchOptions options;
   options.jobs = f.jobs;
@@ -84,10 +99,17 @@ int watch_command(std::vector<std::string> args, const CancelToken& cancel) {
     else
       std::cerr << "peel: " << e.message << "\n";
   };
-  if (!f.json && !f.quiet && !once) {
-    std::cerr << fmt::format("peel: watching {} for videos, extracting into {} (Ctrl-C to stop)\n",
-                             dir, req.out_dir);
-  }
+  // Said once the folder is being watched: a folder that cannot be is refused first.
+  options.on_watching = [&] {
+    std::error_code ec;
+    const bool created = std::filesystem::create_directories(req.out_dir, ec);
+    if (f.json || f.quiet) return;
+    if (created) std::cerr << "peel: created the folder " << req.out_dir << "\n";
+    if (!once) {
+      std::cerr << fmt::format(
+          "peel: watching {} for videos, extracting into {} (Ctrl-C to stop)\n", dir, req.out_dir);
+    }
+  };
 
   auto summary = watch(dir, req, options);
   if (!summary) {
@@ -108,10 +130,7 @@ int watch_command(std::vector<std::string> args, const CancelToken& cancel) {
     std::cout << summary_json(*summary, failures).dump()
               << "\n";
   } else if (!f.quiet || summary->failed > 0) {
-    std::cerr << fmt::format("peel: {} done, {} skipped, {} failed; {} of audio in {:.2f} s{}\n",
-                             summary->done, summary->skipped, summary->failed,
-                             format_time(static_cast<Micros>(summary->audio_seconds * 1e6)),
-                             summary->wall_seconds, summary->cancelled ? "; interrupted" : "");
+    std::cerr << summary_line(*summary) << "\n";
   }
   if (summary->cancelled) return kExitInterrupted;
   if (summary->failed > 0) return kExitFailed;

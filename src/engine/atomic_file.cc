@@ -17,52 +17,68 @@ namespace peel::engine {
 
 namespace fs = std::filesystem;
 
-Result<AtomicFile> AtomicFile::create(const std::string& target, const std::string& input,
-                                      bool overwrite) {
+namespace {
+
+// The checks on the target path itself.
+Result<void> check_path(const std::string& target, const std::string& input, bool overwrite) {
   struct stat out_st {};
-  if (::stat(target.c_str(), &out_st) == 0) {
-    struct stat in_st {};
-    if (::stat(input.c_str(), &in_st) == 0 && in_st.st_dev == out_st.st_dev &&
-        in_st.st_ino == out_st.st_ino) {
-      return Error{ErrorCode::kOutputIsInput,
-                   fmt::format("the output {} is the input file itself; choose another name or "
-                               "folder (peel never overwrites an input)",
-                               target)};
-    }
-    if (S_ISDIR(out_st.st_mode)) {
-      return Error{
-          ErrorCode::kOutputExists,
-          fmt::format("the output {} is a folder; name a file, or use -d for a folder", target)};
-    }
-    if (!overwrite) {
-      return Error{
-          ErrorCode::kOutputExists,
-          fmt::format("{} already exists; add -y to replace it, or choose another name", target)};
-    }
+  if (::stat(target.c_str(), &out_st) != 0) return {};
+  struct stat in_st {};
+  if (::stat(input.c_str(), &in_st) == 0 && in_st.st_dev == out_st.st_dev &&
+      in_st.st_ino == out_st.st_ino) {
+    return Error{ErrorCode::kOutputIsInput,
+                 fmt::format("the output {} is the input file itself; choose another name or "
+                             "folder (peel never overwrites an input)",
+                             target)};
   }
+  if (S_ISDIR(out_st.st_mode)) {
+    return Error{
+        ErrorCode::kOutputExists,
+        fmt::format("the output {} is a folder; name a file, or use -d for a folder", target)};
+  }
+  if (!overwrite) {
+    return Error{
+        ErrorCode::kOutputExists,
+        fmt::format("{} already exists; add -y to replace it, or choose another name", target)};
+  }
+  return {};
+}
+
+fs::path folder_of(const std::string& target) {
   fs::path dir = fs::path(target).parent_path();
-  if (dir.empty()) dir = ".";
-  struct stat dir_st {};
-  if (::stat(dir.c_str(), &dir_st) != 0) {
-    if (errno == ENOTDIR) {
-      // A file somewhere up the path: "does not exist; create it" would be wrong advice.
-      return Error{ErrorCode::kOutputUnwritable,
-                   fmt::format("the output folder {} is not a folder (part of its path is a "
-                               "file); choose a folder with -d or -o",
-                               dir.string())};
-    }
-    return Error{ErrorCode::kOutputUnwritable,
-                 fmt::format("the output folder {} does not exist; create it first", dir.string())};
+  return dir.empty() ? fs::path(".") : dir;
+}
+
+Error not_a_folder(const fs::path& dir) {
+  return Error{ErrorCode::kOutputUnwritable,
+               fmt::format("the output folder {} is not a folder (it, or part of its path, is a "
+                           "file); choose a folder with -d or -o",
+                           dir.string())};
+}
+
+Error missing_folder(const fs::path& dir) {
+  return Error{ErrorCode::kOutputUnwritable,
+               fmt::format("the output folder {} does not exist; create it first, or use -d "
+                           "(which creates it)",
+                           dir.string())};
+}
+
+// Whether `dir` is a folder (false: missing); a file in its place is an error.
+Result<bool> folder_exists(const fs::path& dir) {
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) {
+    if (errno == ENOTDIR) return not_a_folder(dir);
+    return false;
   }
-  if (!S_ISDIR(dir_st.st_mode)) {
-    return Error{ErrorCode::kOutputUnwritable,
-                 fmt::format("the output folder {} is a file, not a folder; choose a folder "
-                             "with -d or -o",
-                             dir.string())};
-  }
-  // Created exclusively under a random hidden name with mode 0666, so the process umask
-  // gives the output the permissions of any new file (mkstemp's 0600 would need a chmod, and
-  // reading the umask means changing it, which races with other threads).
+  if (!S_ISDIR(st.st_mode)) return not_a_folder(dir);
+  return true;
+}
+
+// Creates the hidden temporary file for `target` in `dir`, exclusively under a random name,
+// with mode 0666 so that the process umask gives the output the permissions of any new file
+// (mkstemp's 0600 would need a chmod, and reading the umask means changing it, which races
+// with other threads). Returns its path.
+Result<std::string> create_temp(const fs::path& dir, const std::string& target) {
   std::random_device random;
   int fd = -1;
   std::string temp;
@@ -79,7 +95,56 @@ Result<AtomicFile> AtomicFile::create(const std::string& target, const std::stri
                              dir.string(), std::strerror(errno))};
   }
   ::close(fd);
-  return AtomicFile(target, temp, overwrite);
+  return temp;
+}
+
+}  // namespace
+
+Result<std::string> check_target(const std::string& target, const std::string& input,
+                                 bool overwrite, bool create_folders) {
+  if (auto ok = check_path(target, input, overwrite); !ok) return ok.error();
+  const fs::path dir = folder_of(target);
+  auto exists = folder_exists(dir);
+  if (!exists) return exists.error();
+  if (*exists) {
+    auto temp = create_temp(dir, target);
+    if (!temp) return temp.error();
+    ::unlink(temp->c_str());
+    return std::string();
+  }
+  if (!create_folders) return missing_folder(dir);
+  // The nearest folder above that exists is where the run makes its first new folder.
+  fs::path above = dir;
+  do {
+    if (above == "." || above == above.root_path()) return missing_folder(above);
+    above = above.parent_path();
+    if (above.empty()) above = ".";
+    exists = folder_exists(above);
+    if (!exists) return exists.error();
+  } while (!*exists);
+  // The first thing a run does there is make a folder: try that, under a hidden name.
+  std::random_device random;
+  const fs::path probe = above / fmt::format(".peel-{:08x}", random());
+  if (::mkdir(probe.c_str(), 0777) != 0) {
+    return Error{ErrorCode::kOutputUnwritable,
+                 fmt::format("cannot create the output folder {} ({}); choose a folder you can "
+                             "write to with -d or -o",
+                             dir.string(), std::strerror(errno))};
+  }
+  ::rmdir(probe.c_str());
+  return dir.string();
+}
+
+Result<AtomicFile> AtomicFile::create(const std::string& target, const std::string& input,
+                                      bool overwrite) {
+  if (auto ok = check_path(target, input, overwrite); !ok) return ok.error();
+  const fs::path dir = folder_of(target);
+  auto exists = folder_exists(dir);
+  if (!exists) return exists.error();
+  if (!*exists) return missing_folder(dir);
+  auto temp = create_temp(dir, target);
+  if (!temp) return temp.error();
+  return AtomicFile(target, std::move(*temp), overwrite);
 }
 
 AtomicFile::AtomicFile(AtomicFile&& other) noexcept

@@ -8,10 +8,19 @@
 
 namespace peel::engine {
 
+// What create() checks, done without leaving anything behind: the target is not the input
+// (same file through any link), not a folder, not existing unless `overwrite`, and its folder
+// takes new files. That last is tried for real, by creating the temporary file and removing it
+// (nothing else tells for certain: permissions, read-only mounts, /proc...). A missing folder
+// fails, unless `create_folders`: then the nearest folder above it that exists must take a new
+// folder (tried the same way), and the missing folder is returned ("" when it exists).
+Result<std::string> check_target(const std::string& target, const std::string& input,
+                                 bool overwrite, bool create_folders);
+
 class AtomicFile {
  public:
-  // Checks the target before anything is written: not the input (same file through any
-  // link), not existing unless `overwrite`, folder writable. Creates the temporary file.
+  // Checks the target as check_target() does (its folder must exist), then creates the
+  // temporary file.
   static Result<AtomicFile> create(const std::string& target, const std::string& input,
                                    bool overwrite);
 

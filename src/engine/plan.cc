@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "engine/encoder_limits.h"
 #include "engine/format_table.h"
 #include "engine/languages.h"
 
@@ -192,7 +193,12 @@ Result<std::vector<OutputPlan>> plan(const Request& r, const MediaInfo& info) {
     }
     to = from + *r.duration;
   }
-  if (from < 0) return Error{ErrorCode::kBadRange, "--from cannot be negative"};
+  if (from < 0) {
+    return Error{ErrorCode::kBadRange,
+                 fmt::format("--from ({}) cannot be negative: times count from the start of {} "
+                             "(0:00)",
+                             format_time(from), info.path)};
+  }
   if (to && *to <= from) {
     return Error{ErrorCode::kBadRange, fmt::format("--to ({}) must be after --from ({})",
                                                    format_time(*to), format_time(from))};
@@ -370,7 +376,11 @@ Result<std::vector<OutputPlan>> plan(const Request& r, const MediaInfo& info) {
             ErrorCode::kBadOutputOption,
             fmt::format("--quality applies to mp3 and ogg (Vorbis); use --bitrate for {}", f.name)};
       }
-      if (!p.bitrate && !p.quality && f.default_bitrate > 0) p.bitrate = f.default_bitrate;
+      auto settings = engine::encoder_settings(*enc, f.name, p.sample_rate, p.channels, r.bitrate,
+                                               r.quality, f.default_bitrate);
+      if (!settings) return settings.error();
+      p.bitrate = settings->bitrate;
+      p.quality = settings->quality;
     }
 
     // Output name.

@@ -4,11 +4,23 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <filesystem>
 
 #include "engine/atomic_file.h"
 #include "engine/stages.h"
 
 namespace peel {
+
+double audio_seconds(const OutputResult& r) {
+  if (r.samples > 0 && r.sample_rate > 0) {
+    return static_cast<double>(r.samples) / r.sample_rate;
+  }
+  return to_seconds(r.end - r.start);
+}
+
+Result<std::string> check_output(const OutputPlan& plan, bool create_folders) {
+  return engine::check_target(plan.output, plan.input, plan.overwrite, create_folders);
+}
 
 Result<OutputResult> run(const OutputPlan& plan, const RunOptions& options) {
   auto input = Input::open(plan.input);
@@ -22,6 +34,20 @@ Result<OutputResult> run(const OutputPlan& plan, Input& input, const RunOptions&
 
   auto source = engine::Source::open(input, plan.track.stream_index, options.cancel);
   if (!source) return source.error();
+  auto checked = check_output(plan, options.create_folders);
+  if (!checked) return checked.error();
+  std::string new_folder;
+  if (!checked->empty()) {
+    std::error_code ec;
+    // False without an error: another run (a batch's other file) made it meanwhile.
+    if (std::filesystem::create_directories(*checked, ec)) new_folder = *checked;
+    if (ec) {
+      return Error{ErrorCode::kOutputUnwritable,
+                   fmt::format("cannot create the output folder {} ({}); choose a folder you "
+                               "can write to with -d or -o",
+                               *checked, ec.message())};
+    }
+  }
   auto file = engine::AtomicFile::create(plan.output, plan.input, plan.overwrite);
   if (!file) return file.error();
   struct TempNotice {
@@ -41,6 +67,7 @@ Result<OutputResult> run(const OutputPlan& plan, Input& input, const RunOptions&
   result.codec = plan.codec;
   result.track = plan.track.number;
   result.lang = plan.track.lang;
+  result.new_folder = new_folder;
 
   engine::Job job{plan, *source, options, file->temp_path(), result};
   auto done = plan.mode == Mode::kCopy ? engine::copy_stream(job) : engine::transcode_stream(job);

@@ -50,6 +50,16 @@ Result<Micros> parse_time(std::string_view text) {
     text.remove_suffix(1);
   }
   if (text.empty()) return bad_time(text);
+  // "-5" is a time (before the start); whether it makes sense is for whoever uses it to say.
+  if (text.front() == '-') {
+    if (text.size() == 1 ||
+        !(std::isdigit(static_cast<unsigned char>(text[1])) || text[1] == '.')) {
+      return bad_time(text);
+    }
+    auto t = parse_time(text.substr(1));
+    if (!t) return bad_time(text);
+    return -*t;
+  }
 
   size_t pos = 0;
   Micros first = 0;
@@ -103,18 +113,14 @@ Result<Micros> parse_time(std::string_view text) {
 
 std::string format_time(Micros t) {
   const bool negative = t < 0;
-  if (negative) t = -t;
-  const int64_t h = t / (3600 * kMicrosPerSecond);
-  const int64_t m = t / (60 * kMicrosPerSecond) % 60;
-  const int64_t s = t / kMicrosPerSecond % 60;
-  const int64_t us = t % kMicrosPerSecond;
+  // Milliseconds, rounded half away from zero: one precision for every time peel prints.
+  const int64_t ms = ((negative ? -t : t) + 500) / 1000;
+  const int64_t h = ms / 3'600'000;
+  const int64_t m = ms / 60'000 % 60;
+  const int64_t s = ms / 1000 % 60;
   std::string out = h > 0 ? fmt::format("{}:{:02}:{:02}", h, m, s) : fmt::format("{}:{:02}", m, s);
-  if (us != 0) {
-    std::string frac = fmt::format("{:06}", us);
-    while (frac.back() == '0') frac.pop_back();
-    out += "." + frac;
-  }
-  return negative ? "-" + out : out;
+  if (ms % 1000 != 0) out += fmt::format(".{:03}", ms % 1000);
+  return negative && ms != 0 ? "-" + out : out;
 }
 
 }  // namespace peel

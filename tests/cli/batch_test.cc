@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -278,6 +279,144 @@ TEST(Batch, ASecondCtrlCExitsAtOnceAndStillLeavesNoPartials) {
   EXPECT_EQ(r.exit_code, 130);
   EXPECT_EQ(r.signal, 0);
   for (const auto& name : out.entries()) EXPECT_NE(name[0], '.') << "partial left: " << name;
+}
+
+// ---- Issue 9 -------------------------------------------------------------------------------
+
+// Point 5: a batch dry run refuses what the batch would, with the same code.
+TEST(Batch, DryRunRefusesWhatTheRunWould) {
+  TempDir in, out;
+  copy(mp4_h264_aac(), in / "a.mp4");
+  copy(mkv_opus(), in / "b.mkv");
+  std::ofstream(out / "a.m4a") << "already here";
+  const auto dry = peel({"-R", in.path(), "-d", out.path(), "--dry-run", "--json"});
+  // A human dry run says it too, in the failures and the summary line.
+  const auto human = peel({"-R", in.path(), "-d", out.path(), "--dry-run"});
+  EXPECT_NE(human.err.find("a.mp4 [5001 output_exists]"), std::string::npos) << human.err;
+  EXPECT_NE(human.err.find("1 planned, 0 skipped, 1 failed"), std::string::npos) << human.err;
+  const auto run = peel({"-R", in.path(), "-d", out.path(), "--json"});
+  EXPECT_EQ(dry.exit_code, 2) << dry.out;
+  EXPECT_EQ(run.exit_code, 2) << run.out;
+  const auto d = lines_of(dry), r = lines_of(run);
+  EXPECT_EQ(line_for(d, "a.mp4")["status"], "failed");
+  EXPECT_EQ(line_for(d, "a.mp4")["errors"][0]["code"], 5001);
+  EXPECT_EQ(line_for(d, "a.mp4")["errors"][0], line_for(r, "a.mp4")["errors"][0]);
+  EXPECT_EQ(d.summary["done"], 1);  // b.mkv: planned
+  EXPECT_EQ(d.summary["failed"], 1);
+  EXPECT_EQ(r.summary["failed"], 1);
+}
+
+// Point 6 in a batch dry run: the folder it would create is said once, and not created.
+TEST(Batch, DryRunSaysWhichFolderItWouldCreate) {
+  TempDir in, out;
+  copy(mp4_h264_aac(), in / "a.mp4");
+  copy(mp4_h264_aac(), in / "b.mp4");
+  const std::string target = out / "new";
+  const auto r = peel({"-R", in.path(), "-d", target, "--dry-run"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string said = "would create the folder " + target + "\n";
+  const auto first = r.out.find(said);
+  EXPECT_NE(first, std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find(said, first + 1), std::string::npos) << "said twice:\n" << r.out;
+  const auto l = lines_of(peel({"-R", in.path(), "-d", target, "--dry-run", "--json"}));
+  EXPECT_EQ(line_for(l, "a.mp4")["outputs"][0]["new_folder"], target);
+  EXPECT_TRUE(out.entries().empty());
+}
+
+// Point 14: nothing to do says so, without "0:00 of audio ... (0x real time)".
+TEST(Batch, NothingToDoSaysNoAudioOrSpeed) {
+  TempDir in, out;
+  copy(mp4_h264_aac(), in / "a.mp4");
+  ASSERT_EQ(peel({"-R", in.path(), "-d", out.path()}).exit_code, 0);
+  const auto skipped = peel({"-R", in.path(), "-d", out.path(), "--skip-existing"});
+  EXPECT_EQ(skipped.exit_code, 0) << skipped.err;
+  EXPECT_NE(skipped.err.find("peel: 0 done, 1 skipped, 0 failed\n"), std::string::npos)
+      << skipped.err;
+  TempDir empty;
+  const auto none = peel({"-R", empty.path()});
+  EXPECT_EQ(none.exit_code, 0) << none.err;
+  EXPECT_NE(none.err.find("nothing to do"), std::string::npos) << none.err;
+  for (const auto& r : {skipped, none}) {
+    EXPECT_EQ(r.err.find("of audio"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("real time"), std::string::npos) << r.err;
+  }
+}
+
+// Point 13: the audio of a batch, in text and JSON, without floating-point noise.
+TEST(Batch, AudioTotalsHaveNoFloatNoise) {
+  TempDir in, out;
+  for (int i = 0; i < 11; ++i) copy(mkv_opus(), in / ("v" + std::to_string(i) + ".mkv"));
+  const auto r = peel({"-R", in.path(), "-d", out.path(), "-f", "wav", "--from", "0.1", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto l = lines_of(r);
+  double sum = 0;
+  for (const auto& f : l.files) sum += f["outputs"][0]["duration"].get<double>();
+  EXPECT_NEAR(l.summary["audio_seconds"].get<double>(), sum, 1e-6);
+  // As printed: at most six decimals.
+  const std::string key = "\"audio_seconds\":";
+  const auto at = r.out.find(key);
+  ASSERT_NE(at, std::string::npos) << r.out;
+  const std::string number =
+      r.out.substr(at + key.size(), r.out.find_first_of(",}", at) - at - key.size());
+  const auto dot = number.find('.');
+  EXPECT_TRUE(dot == std::string::npos || number.size() - dot - 1 <= 6) << number;
+  // In text: a time to the millisecond.
+  const auto human = peel({"-R", in.path(), "-d", out.path(), "-f", "wav", "--from", "0.1", "-y"});
+  const auto of = human.err.find(" of audio");
+  ASSERT_NE(of, std::string::npos) << human.err;
+  const auto from = human.err.rfind("; ", of) + 2;
+  const std::string text = human.err.substr(from, of - from);
+  const auto text_dot = text.find('.');
+  EXPECT_TRUE(text_dot == std::string::npos || text.size() - text_dot - 1 == 3) << text;
+  EXPECT_NE(text.find(':'), std::string::npos) << text;
+}
+
+// Point 13: after Ctrl-C the summary says how many files were stopped and not started.
+TEST(Batch, CtrlCSummaryCountsTheFilesNotFinished) {
+  TempDir in, out;
+  for (int i = 0; i < 8; ++i) copy(mkv_h264_pcm16(), in / ("v" + std::to_string(i) + ".mkv"));
+  for (const bool json : {true, false}) {
+    SCOPED_TRACE(json ? "json" : "text");
+    fs::remove_all(out.path());
+    fs::create_directory(out.path());
+    std::vector<std::string> args = {"-R", in.path(), "-d", out.path(), "-f", "mp3", "-j", "1",
+                                     "--segment-parallel=off"};
+    if (json) args.push_back("--json");
+    Child child(args);
+    ASSERT_TRUE(eventually([&] {
+      for (const auto& e : out.entries()) {
+        if (e[0] == '.') return true;  // the first file is being written
+      }
+      return !child.running();
+    }));
+    child.signal(SIGINT);
+    const auto r = child.wait();
+    if (r.exit_code == 0) GTEST_SKIP() << "the batch finished before the signal";
+    ASSERT_EQ(r.exit_code, 130) << r.err;
+    const int written = static_cast<int>(tree(out.path()).size());
+    if (json) {
+      const auto l = lines_of(r);
+      const int done = l.summary["done"], stopped = l.summary["stopped"],
+                not_started = l.summary["not_started"];
+      EXPECT_EQ(done, written);
+      // The signal came as the first file was being written: it (or, if it had just
+      // finished, the next) was stopped or never started, and so were the rest.
+      EXPECT_EQ(done + stopped + not_started, 8) << l.summary.dump();
+      EXPECT_GE(stopped + not_started, 1) << l.summary.dump();
+    } else {
+      const auto at = r.err.rfind("peel: ");
+      ASSERT_NE(at, std::string::npos) << r.err;
+      int done = -1, stopped = -1, not_started = -1;
+      ASSERT_EQ(std::sscanf(r.err.c_str() + at,
+                            "peel: %d done, 0 skipped, 0 failed; interrupted: %d stopped, %d not "
+                            "started",
+                            &done, &stopped, &not_started),
+                3)
+          << r.err;
+      EXPECT_EQ(done + stopped + not_started, 8) << r.err;
+      EXPECT_EQ(done, written);
+    }
+  }
 }
 
 }  // namespace

@@ -391,15 +391,14 @@ TEST(ErrorsOutput, OutputThatIsTheInputThroughAnyName) {
   EXPECT_EQ(read_bytes(song), song_bytes);
 }
 
+// A missing -d folder is no longer refused: it is created, for one input as for several
+// (issue 9, point 6; tested in commands_test.cc). An -o path's folder must exist.
 TEST(ErrorsOutput, FolderThatDoesNotExistOrIsAFile) {
   TempDir out;
   const std::string input = mp4_h264_aac();
   auto msg = expect_error({input, "-o", out / "missing/sub/x.m4a"}, kExitFailed, kOutputUnwritable,
                           "output_unwritable");
   expect_mentions(msg, {out / "missing/sub", "does not exist", "create it"});
-  msg = expect_error({input, "-d", out / "missing"}, kExitFailed, kOutputUnwritable,
-                     "output_unwritable");
-  expect_mentions(msg, {out / "missing", "does not exist"});
   expect_empty(out);
 
   const std::string file = out / "notes.txt";
@@ -411,6 +410,35 @@ TEST(ErrorsOutput, FolderThatDoesNotExistOrIsAFile) {
   expect_mentions(msg, {file, "not a folder"});
   EXPECT_EQ(out.entries(), std::vector<std::string>{"notes.txt"});
   EXPECT_EQ(read_bytes(file), "a file, not a folder\n");
+}
+
+// -d into a folder that cannot be made: /proc takes no new folder, even from root.
+TEST(ErrorsOutput, OutputFolderThatCannotBeCreated) {
+  const auto msg = expect_error({mp4_h264_aac(), "-d", "/proc/peel-errors-test/sub"}, kExitFailed,
+                                kOutputUnwritable, "output_unwritable");
+  expect_mentions(msg, {"/proc/peel-errors-test/sub", "cannot create the output folder",
+                        "choose a folder you can write to"});
+  EXPECT_FALSE(fs::exists("/proc/peel-errors-test"));
+}
+
+// Issue 9, point 14: -o naming a folder is 5001 (as docs/errors.md says) with a message that
+// says to name a file or use -d, not "cannot tell the format from the extension".
+TEST(ErrorsOutput, OutputNamingAFolder) {
+  TempDir out;
+  const std::string folder = out / "audio";
+  fs::create_directory(folder);
+  for (const std::string& o : {folder, folder + "/"}) {
+    SCOPED_TRACE(o);
+    const auto msg =
+        expect_error({mp4_h264_aac(), "-o", o}, kExitFailed, kOutputExists, "output_exists");
+    expect_mentions(msg, {o, "is a folder", "name a file", "-d"});
+    EXPECT_EQ(msg.find("extension"), std::string::npos) << msg;
+  }
+  // A name ending in '/' that is no folder yet means one: a usage error pointing to -d.
+  const auto msg = expect_error({mp4_h264_aac(), "-o", out / "new/"}, kExitUsage, kUsage, "usage");
+  expect_mentions(msg, {out / "new/", "-d"});
+  EXPECT_EQ(out.entries(), std::vector<std::string>{"audio"});
+  EXPECT_TRUE(fs::is_empty(folder));
 }
 
 TEST(ErrorsOutput, FolderWithoutWritePermission) {
@@ -507,6 +535,44 @@ TEST(ErrorsOptions, MalformedValuesAreUsageErrors) {
   expect_empty(out);
 }
 
+// Issue 9, point 7: a negative --from is 4005, as docs/errors.md says, not "not a time".
+TEST(ErrorsPlan, NegativeStart) {
+  TempDir out;
+  for (const std::vector<std::string>& range :
+       {std::vector<std::string>{"--from", "-1"}, std::vector<std::string>{"-ss", "-0:30"},
+        std::vector<std::string>{"--from=-2.5s"}}) {
+    SCOPED_TRACE(range[0]);
+    std::vector<std::string> args = {mp4_h264_aac(), "-d", out.path()};
+    args.insert(args.end(), range.begin(), range.end());
+    const auto msg = expect_error(args, kExitFailed, kBadRange, "bad_range");
+    expect_mentions(msg, {"--from", "cannot be negative", mp4_h264_aac()});
+  }
+  expect_empty(out);
+}
+
+// Issue 9, point 10: a bitrate the encoder cannot honour is 4009, not a quiet 320 kbit/s (the
+// edges of every encoder are in bitrate_test.cc); -b with --quality is a usage error.
+TEST(ErrorsOptions, BitrateOrQualityTheEncoderCannotHonour) {
+  TempDir out;
+  const std::string input = mp4_h264_aac();
+  auto msg = expect_error({input, "-o", out / "a.mp3", "-b", "1.5M"}, kExitFailed,
+                          kBadOutputOption, "bad_output_option");
+  expect_mentions(msg, {"1500 kbit/s", "320 kbit/s", "-b"});
+  msg = expect_error({input, "-o", out / "a.opus", "-b", "600k"}, kExitFailed, kBadOutputOption,
+                     "bad_output_option");
+  expect_mentions(msg, {"Opus", "600", "12 to 512 kbit/s"});
+  msg = expect_error({input, "-o", out / "a.mp3", "--quality", "12"}, kExitFailed,
+                     kBadOutputOption, "bad_output_option");
+  expect_mentions(msg, {"--quality 12", "0 to 9.999"});
+  msg = expect_error({input, "-o", out / "a.mka", "-b", "128k"}, kExitFailed, kBadOutputOption,
+                     "bad_output_option");
+  expect_mentions(msg, {"mka", "flac", "lossless"});
+  msg = expect_error({input, "-o", out / "a.mp3", "-b", "128k", "--quality", "2"}, kExitUsage,
+                     kUsage, "usage");
+  expect_mentions(msg, {"--bitrate", "--quality", "not both"});
+  expect_empty(out);
+}
+
 TEST(ErrorsOptions, OptionsTheFormatCannotHonour) {
   TempDir out;
   const std::string input = mp4_h264_aac();
@@ -523,6 +589,93 @@ TEST(ErrorsOptions, OptionsTheFormatCannotHonour) {
                      kBadOutputOption, "bad_output_option");
   expect_mentions(msg, {"96000", "44100"});
   expect_empty(out);
+}
+
+// ---- Dry runs refuse what runs refuse -------------------------------------------------------
+
+// Runs `args` with --dry-run and without; both must fail alike (exit code and error code), and
+// neither may leave anything in `out`. Returns the dry run's message.
+std::string expect_dry_run_refuses_alike(const std::vector<std::string>& args, int exit_code,
+                                         int code, const std::string& name) {
+  auto dry = args;
+  dry.push_back("--dry-run");
+  const std::string dry_message = expect_error(dry, exit_code, code, name);
+  const std::string run_message = expect_error(args, exit_code, code, name);
+  EXPECT_EQ(dry_message, run_message);
+  return dry_message;
+}
+
+// Issue 9, point 5: with talk.m4a already there, `peel talk.mp4 --dry-run` exited 0 and the run
+// failed with 5001. Every refusal of the output that a run makes before writing, a dry run
+// makes too, with the same code and words.
+TEST(ErrorsDryRun, RefusesEveryOutputTheRunRefuses) {
+  TempDir dir;
+  const std::string talk = dir / "talk.mp4";
+  fs::copy_file(mp4_h264_aac(), talk);
+  write_bytes(dir / "talk.m4a", "already here\n");
+  auto msg = expect_dry_run_refuses_alike({talk}, kExitFailed, kOutputExists, "output_exists");
+  expect_mentions(msg, {dir / "talk.m4a", "already exists", "-y"});
+  EXPECT_EQ(read_bytes(dir / "talk.m4a"), "already here\n");
+
+  // The output is the input (an audio-only .m4a's natural name is its own), -y or not.
+  const std::string song = dir / "song.m4a";
+  fs::copy_file(m4a_song(), song);
+  expect_dry_run_refuses_alike({song, "-y"}, kExitFailed, kOutputIsInput, "output_is_input");
+
+  // The output folder is missing (-o), a file, or takes no files.
+  TempDir out;
+  expect_dry_run_refuses_alike({talk, "-o", out / "missing/x.m4a"}, kExitFailed,
+                               kOutputUnwritable, "output_unwritable");
+  write_bytes(out / "notes.txt", "a file\n");
+  expect_dry_run_refuses_alike({talk, "-d", out / "notes.txt"}, kExitFailed, kOutputUnwritable,
+                               "output_unwritable");
+  msg = expect_dry_run_refuses_alike({talk, "-o", "/proc/peel-dry-run.m4a"}, kExitFailed,
+                                     kOutputUnwritable, "output_unwritable");
+  expect_mentions(msg, {"/proc", "choose a folder you can write to"});
+  expect_dry_run_refuses_alike({talk, "-d", "/proc/peel-dry-run/sub"}, kExitFailed,
+                               kOutputUnwritable, "output_unwritable");
+  EXPECT_EQ(out.entries(), std::vector<std::string>{"notes.txt"});
+
+  // And what the run would do, the dry run passes: -y over the existing output.
+  const auto ok = peel({talk, "-y", "--dry-run", "--json"});
+  EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
+  EXPECT_EQ(json_of(ok)["outputs"].size(), 1u);
+}
+
+TEST(ErrorsDryRun, RefusesAFolderWithoutWritePermissionLikeTheRun) {
+  if (!can_drop_privileges()) GTEST_SKIP() << "running as root and setpriv cannot drop to nobody";
+  TempDir in, out;
+  fs::permissions(in.path(), fs::perms::all);
+  const std::string input = in / "film.mp4";
+  fs::copy_file(mp4_h264_aac(), input);
+  fs::permissions(input, fs::perms::owner_all | fs::perms::group_read | fs::perms::others_read);
+  fs::permissions(out.path(), fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                  fs::perms::others_read | fs::perms::others_exec);
+  for (const bool dry : {true, false}) {
+    std::vector<std::string> args = {input, "-d", out.path(), "--json"};
+    if (dry) args.push_back("--dry-run");
+    const auto msg = check_failure(peel_unprivileged(args), kExitFailed, kOutputUnwritable,
+                                   "output_unwritable");
+    expect_mentions(msg, {out.path(), "Permission denied"});
+  }
+  // A folder to be made below it is refused the same way.
+  const auto msg = check_failure(
+      peel_unprivileged({input, "-d", out / "new", "--json", "--dry-run"}), kExitFailed,
+      kOutputUnwritable, "output_unwritable");
+  expect_mentions(msg, {out / "new", "cannot create the output folder", "Permission denied"});
+  expect_empty(out);
+}
+
+TEST(ErrorsDryRun, ReadOnlyFileSystemIsRefusedLikeTheRun) {
+  TempDir out;
+  const std::string ro = out / "ro";
+  fs::create_directory(ro);
+  Mount mount(ro, "ro,size=1m");
+  if (!mount.mounted()) GTEST_SKIP() << "cannot mount a read-only tmpfs here";
+  const auto msg = expect_dry_run_refuses_alike({mp4_h264_aac(), "-d", ro}, kExitFailed,
+                                                kOutputUnwritable, "output_unwritable");
+  expect_mentions(msg, {ro, "Read-only file system"});
+  EXPECT_TRUE(fs::is_empty(ro));
 }
 
 // ---- 15: damaged inputs ---------------------------------------------------------------------

@@ -338,5 +338,46 @@ TEST(Watch, UsageErrors) {
   EXPECT_EQ(r.exit_code, kExitUsage);
 }
 
+// Issue 9, point 13: a folder that cannot be watched is refused before any "watching" line,
+// and the output folder is not made for it.
+TEST(Watch, SaysWatchingOnlyOnceTheFolderIsWatched) {
+  TempDir in;
+  std::ofstream(in / "file.mp4") << "not a folder";
+  for (const std::string& dir : {in / "missing", in / "file.mp4"}) {
+    SCOPED_TRACE(dir);
+    const auto r = peel({"watch", dir, "-d", in / "out"});
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_EQ(r.err.find("watching"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(dir), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(in / "out"));
+  }
+  // A folder that can be watched: the output folder is made, and both are said, in order.
+  const std::string out = in / "made/out";
+  const auto r = peel({"watch", in.path(), "-d", out, "--once"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;  // file.mp4 is skipped: not a video
+  EXPECT_TRUE(fs::is_directory(out));
+  EXPECT_NE(r.err.find("peel: created the folder " + out), std::string::npos) << r.err;
+}
+
+// Issue 9, point 13: -o and --dry-run get a sentence saying what to use instead, not "arguments
+// were not expected: x.mp3 -o".
+TEST(Watch, OutputFileAndDryRunSayWhatToUseInstead) {
+  TempDir in;
+  auto r = peel({"watch", in.path(), "-o", in / "x.mp3"});
+  EXPECT_EQ(r.exit_code, kExitUsage);
+  EXPECT_EQ(r.err.find("not expected"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("-o " + in / "x.mp3"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("use -d OUT"), std::string::npos) << r.err;
+  r = peel({"watch", in.path(), "-d", in / "out", "--dry-run", "--json"});
+  EXPECT_EQ(r.exit_code, kExitUsage);
+  const auto j = json_of(r);
+  ASSERT_EQ(j["errors"].size(), 1u) << j.dump(2);
+  EXPECT_EQ(j["errors"][0]["code"], 1001);
+  EXPECT_NE(j["errors"][0]["message"].get<std::string>().find("peel -R " + in.path()),
+            std::string::npos)
+      << j.dump(2);
+  EXPECT_FALSE(fs::exists(in / "out"));
+}
+
 }  // namespace
 }  // namespace peel::test

@@ -158,6 +158,95 @@ TEST(Plan, EncodersGetRatesAndChannelsTheyCanTake) {
   EXPECT_EQ(plan(r, file({track(1, "aac")})).error().code, ErrorCode::kBadOutputOption);
 }
 
+// Issue 9.7: a negative start is a bad range (4005), said with the time.
+TEST(Plan, ANegativeStartIsABadRange) {
+  Request r = request();
+  r.from = -1 * kMicrosPerSecond;
+  auto p = plan(r, file({track(1, "aac")}));
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.error().code, ErrorCode::kBadRange);
+  EXPECT_NE(p.error().message.find("-0:01"), std::string::npos) << p.error().message;
+}
+
+// Issue 9.10: what the encoder would quietly change is refused (4009) naming what it takes;
+// a default it cannot take is moved to the nearest one it can.
+TEST(Plan, BitratesAreThoseTheEncoderHonours) {
+  auto bitrate = [](const std::string& format, int64_t bits, int rate = 48000, int ch = 2) {
+    Request r = request();
+    r.format = format;
+    r.bitrate = bits;
+    return plan(r, file({track(1, "pcm_s16le", rate, ch)}));
+  };
+  auto p = bitrate("mp3", 1'500'000, 44100);
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.error().code, ErrorCode::kBadOutputOption);
+  EXPECT_NE(p.error().message.find("320 kbit/s"), std::string::npos) << p.error().message;
+  EXPECT_EQ(*(*bitrate("mp3", 320'000))[0].bitrate, 320'000);
+  EXPECT_EQ(bitrate("mp3", 200'000).error().code, ErrorCode::kBadOutputOption);  // 192 or 224
+  EXPECT_EQ(bitrate("mp3", 8'000, 22050).ok(), true);  // MPEG-2 frames go down to 8
+  EXPECT_EQ(bitrate("mp3", 8'000, 48000).error().code, ErrorCode::kBadOutputOption);
+  EXPECT_EQ(bitrate("mp3", 8'000, 8000).ok(), true);  // MPEG-2.5: 8 to 64
+  EXPECT_EQ(bitrate("mp3", 80'000, 8000).error().code, ErrorCode::kBadOutputOption);
+
+  // AAC and Opus: per channel.
+  EXPECT_TRUE(bitrate("m4a", 384'000).ok());
+  EXPECT_FALSE(bitrate("m4a", 385'000).ok());
+  EXPECT_TRUE(bitrate("m4a", 1'152'000, 48000, 6).ok());
+  EXPECT_FALSE(bitrate("aac", 193'000, 48000, 1).ok());
+  EXPECT_TRUE(bitrate("opus", 256'000, 48000, 1).ok());
+  EXPECT_FALSE(bitrate("opus", 257'000, 48000, 1).ok());
+  EXPECT_TRUE(bitrate("opus", 1'536'000, 48000, 6).ok());
+  EXPECT_FALSE(bitrate("opus", 11'000).ok());
+
+  // Vorbis: libvorbis's own ranges, which differ by rate and channels.
+  EXPECT_TRUE(bitrate("ogg", 500'000).ok());
+  EXPECT_FALSE(bitrate("ogg", 501'000).ok());
+  EXPECT_TRUE(bitrate("ogg", 240'000, 48000, 1).ok());
+  p = bitrate("ogg", 250'000, 48000, 1);
+  ASSERT_FALSE(p.ok());
+  EXPECT_NE(p.error().message.find("32 to 240 kbit/s"), std::string::npos) << p.error().message;
+
+  // Lossless mka (FLAC) has no bitrate; both -b and --quality cannot be honoured at once.
+  EXPECT_EQ(bitrate("mka", 128'000).error().code, ErrorCode::kBadOutputOption);
+  Request both = request();
+  both.format = "mp3";
+  both.bitrate = 128'000;
+  both.quality = 2;
+  EXPECT_EQ(plan(both, file({track(1, "aac")})).error().code, ErrorCode::kUsage);
+}
+
+TEST(Plan, DefaultBitratesMoveIntoTheEncodersRange) {
+  Request r = request();
+  r.format = "mp3";
+  EXPECT_EQ(*(*plan(r, file({track(1, "aac", 48000)})))[0].bitrate, 192'000);
+  EXPECT_EQ(*(*plan(r, file({track(1, "aac", 22050)})))[0].bitrate, 160'000);
+  EXPECT_EQ(*(*plan(r, file({track(1, "aac", 8000)})))[0].bitrate, 64'000);
+  r.format = "ogg";  // 160 kbit/s is more than libvorbis takes for 8 kHz stereo
+  const int64_t ogg = *(*plan(r, file({track(1, "aac", 8000)})))[0].bitrate;
+  EXPECT_LT(ogg, 160'000);
+  EXPECT_GT(ogg, 16'000);
+}
+
+TEST(Plan, QualitiesAreThoseTheEncoderTakes) {
+  Request r = request();
+  r.format = "mp3";
+  for (double q : {0.0, 9.999}) {
+    r.quality = q;
+    EXPECT_EQ(*(*plan(r, file({track(1, "aac")})))[0].quality, q);
+  }
+  for (double q : {-0.5, 10.0}) {
+    r.quality = q;
+    EXPECT_EQ(plan(r, file({track(1, "aac")})).error().code, ErrorCode::kBadOutputOption) << q;
+  }
+  r.format = "ogg";
+  for (double q : {-1.0, 10.0}) {
+    r.quality = q;
+    EXPECT_TRUE(plan(r, file({track(1, "aac")})).ok()) << q;
+  }
+  r.quality = 10.5;
+  EXPECT_EQ(plan(r, file({track(1, "aac")})).error().code, ErrorCode::kBadOutputOption);
+}
+
 TEST(Plan, OneOutputNameForManyOutputsIsRefused) {
   Request r = request();
   r.output = "x.mp3";
