@@ -180,9 +180,6 @@ Result<InputContext> open_input(const std::string& path, const AVIOInterruptCB* 
                                  path));
   }
   InputContext ctx(guard.release());
-  // The header is read; from here on the index (where the demuxer has one) tells the reader
-  // where the bytes of the streams being read lie.
-  reader->follow(ctx.get());
   const bool mov = std::string_view(ctx->iformat->name).starts_with("mov,");
   if (mov) {
     // MP4's header already describes every stream; decoding video frames to learn what it
@@ -203,6 +200,9 @@ Result<InputContext> open_input(const std::string& path, const AVIOInterruptCB* 
   // skips them (buffered, avio reads through gaps under 64 KiB, i.e. most of the file), and
   // the reader fetches each run of adjacent audio samples (a chunk or more) in one read.
   if (mov) ctx->pb->direct = 1;
+  // From here on the index (where the demuxer has one) tells the reader where the bytes of the
+  // streams being read lie. Not earlier: probing reads what it read before, no more.
+  reader->follow(ctx.get());
   return ctx;
 }
 

@@ -334,6 +334,17 @@ TEST(ReadCalls, OneRunOfAudioIsReadInPiecesOfTheReadAhead) {
   }
 }
 
+// The read-ahead starts after probing: `peel probe` of a file that is one run of audio reads
+// the header and the few packets the probe looks at, not a read-ahead's worth (1 MiB).
+TEST(ReadCalls, ProbingReadsNoMoreThanTheProbeNeeds) {
+  for (auto input : {mov_pcm_one_run(), m4a_one_run()}) {
+    SCOPED_TRACE(input);
+    const auto reads = reads_of(input, {"probe", input});
+    if (!reads) GTEST_SKIP() << "strace cannot trace here";
+    EXPECT_LE(reads->bytes, 256 * 1024);
+  }
+}
+
 // ---- damage: the index promises more than the file holds -----------------------------------
 
 std::string truncated(const std::string& src, const std::string& dst, double fraction) {
