@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -249,10 +250,18 @@ struct Reads {
 // strace cannot run here.
 std::optional<Reads> reads_of(const std::string& input, const std::vector<std::string>& args) {
   TempDir logs;
-  std::vector<std::string> argv = {
-      "strace", "-ff",        "-qq",         "-s", "0",
-      "-y",     "-e",         "signal=none", "-e", "trace=read,pread64,readv,preadv",
-      "-o",     logs / "log", peel()};
+  // LeakSanitizer cannot run under ptrace; the sanitizer build's other checks still do.
+  const char* asan = std::getenv("ASAN_OPTIONS");
+  const std::string asan_options =
+      std::string(asan != nullptr ? asan : "") + (asan != nullptr ? ":" : "") + "detect_leaks=0";
+  std::vector<std::string> argv = {"strace", "-ff",
+                                   "-qq",    "-s",
+                                   "0",      "-y",
+                                   "-e",     "signal=none",
+                                   "-e",     "trace=read,pread64,readv,preadv",
+                                   "-E",     "ASAN_OPTIONS=" + asan_options,
+                                   "-o",     logs / "log",
+                                   peel()};
   argv.insert(argv.end(), args.begin(), args.end());
   const auto r = run(argv);
   if (r.exit_code < 0 || r.err.find("ptrace") != std::string::npos) return std::nullopt;
