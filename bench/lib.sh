@@ -47,6 +47,24 @@ bench_long_input() {
   echo "$input"
 }
 
+# bench_short_input: prints the path of a cached 10-second 320x240 30 fps H.264 + AAC-LC
+# 128 kbit/s 48 kHz stereo mp4 (about 0.5 MB), the size of one clip of bench/batch.sh.
+bench_short_input() {
+  local cache=$bench_root/bench/.cache
+  local input=$cache/short-10s-320x240p30-h264-aac128k-48k.mp4
+  mkdir -p "$cache"
+  if [ ! -s "$input" ]; then
+    echo "making $input (once; cached) ..." >&2
+    ffmpeg -hide_banner -nostdin -v error -y \
+      -f lavfi -i "testsrc2=size=320x240:rate=30:duration=10" \
+      -f lavfi -i "anoisesrc=color=pink:sample_rate=48000:amplitude=0.05:duration=10" \
+      -map 0:v -map 1:a -c:v libx264 -preset ultrafast -b:v 300k -g 60 -pix_fmt yuv420p \
+      -c:a aac -b:a 128k -ar 48000 -ac 2 -movflags +faststart "$input.part.mp4" >&2
+    mv "$input.part.mp4" "$input"
+  fi
+  echo "$input"
+}
+
 # timed NAME: runs the command in the array NAME once; appends "wall_s rss_kb" to $work/NAME.
 # Wall time is bash's microsecond clock (/usr/bin/time's %e has 10 ms steps); peak RSS is
 # /usr/bin/time's %M.

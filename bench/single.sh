@@ -11,10 +11,15 @@
 #   runs    N of each (default 5) after one untimed warm-up of each; the order alternates
 #           every round (peel first, then ffmpeg first, ...) so neither tool always runs on
 #           the heels of the other.
-#   prints  median wall time of each, the ratio peel/ffmpeg (goals: copy <= 0.6, mp3 <= 1.0),
-#           peak RSS of each (goal for peel: < 64 MB), and how many bytes of the input each
-#           tool reads for the stream copy (goal: only the audio, not the file), counted with
-#           strace over the read/pread64 calls on the input's file descriptor.
+#   prints  median wall time of each, the ratio peel/ffmpeg (goals: copy <= 0.35, mp3 <= 1.0),
+#           peak RSS of each (goal for peel: < 64 MB), how many bytes of the input each tool
+#           reads for the stream copy (goal: only the audio, not the file), counted with strace
+#           over the read/pread64 calls on the input's file descriptor; the read calls of the
+#           whole process as `strace -c -e trace=pread64,read` counts them (goal for peel:
+#           <= 2000), beside the number of runs of adjacent audio packets in the file (one
+#           read each is the fewest that reads no video); and start-up: `peel formats` and
+#           `ffmpeg -version`, and a stream copy of a 10-second clip, median of 11 runs each,
+#           with the number of shared objects each program loads.
 #
 # Page cache: the input is read into the OS page cache before timing and stays there, so
 # both tools read it from memory. That is the same for both and measures the tools rather
@@ -22,6 +27,8 @@
 #
 # Neither tool forces its output to the disk (peel does with --sync); both leave it to the
 # OS's write-back, so the timing compares the work each tool does.
+#
+# The machine's load average is printed before and after: other work makes every figure noisy.
 #
 # Wall time is taken with bash's microsecond clock around each run (/usr/bin/time's %e
 # only has 10 ms steps); peak RSS is /usr/bin/time's %M. Needs: ffmpeg, ffprobe,
@@ -48,6 +55,9 @@ peel=$(bench_peel "${1:-}")
 bench_require ffmpeg ffprobe strace /usr/bin/time
 
 input=$(bench_long_input)
+clip=$(bench_short_input)
+load() { cut -d' ' -f1 /proc/loadavg; }
+load_before=$(load)
 input_bytes=$(stat -c %s "$input")
 echo "input: $input ($(awk -v b="$input_bytes" 'BEGIN { printf "%.1f MB", b / 1e6 }'))"
 ffprobe -v error -show_entries stream=codec_type,codec_name,bit_rate,sample_rate,channels,width,height \
@@ -121,6 +131,35 @@ read -r ff_bytes ff_calls ff_opens < <(bytes_read ffmpeg -nostdin -v error -y -i
 audio_bytes=$(ffprobe -v error -select_streams a:0 -show_entries packet=size -of csv=p=0 "$input" |
   awk '{ s += $1 } END { print s }')
 
+# ---------------------------------------------------------------- read calls (strace -c)
+# Every read and pread64 of the process as `strace -c` counts them: the input's and those of
+# the dynamic loader reading the shared objects.
+read_calls() {
+  local log=$work/strace-c.log
+  strace -f -c -e trace=pread64,read -o "$log" "$@" >/dev/null 2>&1
+  awk '$NF == "read" || $NF == "pread64" { n += $4 } END { print n + 0 }' "$log"
+}
+peel_rc=$(read_calls "$peel" "$input" -o "$work/peel-strace-c.m4a" -y -q)
+ff_rc=$(read_calls ffmpeg -nostdin -v error -y -i "$input" -vn -c:a copy "$work/ffmpeg-strace-c.m4a")
+# Runs: audio packets that each start where the one before ends (ffprobe prints size,pos).
+read -r audio_packets audio_runs < <(ffprobe -v error -select_streams a:0 -show_entries packet=pos,size \
+  -of csv=p=0 "$input" | awk -F, 'NF >= 2 { n++; if ($2 != end) runs++; end = $2 + $1 } END { print n, runs }')
+
+# ---------------------------------------------------------------- start-up
+echo "start-up: 11 runs each of peel formats, ffmpeg -version and a stream copy of $(basename "$clip") ..."
+cat "$clip" >/dev/null
+# shellcheck disable=SC2034  # used through timed's nameref
+{
+  start_peel=("$peel" formats)
+  start_ffmpeg=(ffmpeg -version)
+  clip_peel=("$peel" "$clip" -o "$work/clip-peel.m4a" -y -q)
+  clip_ffmpeg=(ffmpeg -nostdin -v error -y -i "$clip" -vn -c:a copy "$work/clip-ffmpeg.m4a")
+}
+for ((i = 0; i < 11; i++)); do
+  timed start_peel; timed start_ffmpeg; timed clip_peel; timed clip_ffmpeg
+done
+objects() { LD_TRACE_LOADED_OBJECTS=1 "$1" 2>/dev/null | wc -l; }
+
 # ---------------------------------------------------------------- report
 echo
 mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
@@ -137,7 +176,7 @@ row() {  # case goal
 }
 echo "medians of $runs runs (wall seconds; peak RSS in MiB); ratio = median of per-round peel/ffmpeg"
 printf '%-6s %8s %8s %6s %8s %-6s %7s %9s %10s %s\n' case peel ffmpeg ratio med/med goal "" "peel RSS" "ffmpeg RSS" "(<64)"
-row copy 0.6
+row copy 0.35
 row mp3 1.0
 echo
 for c in peel_copy ffmpeg_copy peel_mp3 ffmpeg_mp3; do
@@ -156,3 +195,13 @@ echo "  peel   bytes read: $(mbd "$peel_bytes") MB of $(mbd "$input_bytes") MB f
   "in $peel_calls reads, $peel_opens opens"
 echo "  ffmpeg bytes read: $(mbd "$ff_bytes") MB of $(mbd "$input_bytes") MB file ($(pct "$ff_bytes" "$input_bytes")%)" \
   "in $ff_calls reads, $ff_opens opens"
+echo "stream copy, read calls (strace -c -e trace=pread64,read; whole process, loading shared objects included):"
+echo "  peel   $peel_rc (goal <= 2000)   ffmpeg $ff_rc"
+echo "  the file's audio is $audio_packets packets in $audio_runs runs of adjacent packets (the fewest reads that read no video)"
+echo
+ms() { awk -v s="$(median "$work/$1" 1)" 'BEGIN { printf "%.1f", 1000 * s }'; }
+echo "start-up (median of 11 runs, ms; shared objects loaded):"
+echo "  peel formats   $(ms start_peel)   ffmpeg -version   $(ms start_ffmpeg)   objects: peel $(objects "$peel"), ffmpeg $(objects "$(command -v ffmpeg)")"
+echo "  10-s clip copy: peel $(ms clip_peel), ffmpeg $(ms clip_ffmpeg), ratio $(paired clip_peel clip_ffmpeg)"
+echo
+echo "load average (1 min): $load_before before, $(load) after, on $(nproc) cores"

@@ -12,6 +12,8 @@
 #include <cstring>
 #include <mutex>
 
+#include "av/file_reader.h"
+
 namespace peel::av {
 
 void OutputDeleter::operator()(AVFormatContext* c) const {
@@ -21,42 +23,6 @@ void OutputDeleter::operator()(AVFormatContext* c) const {
 }
 
 namespace {
-
-// The input file behind a custom AVIOContext: reads with pread at a position of our own.
-struct FileReader {
-  int fd = -1;
-  int64_t pos = 0;
-  int64_t size = 0;
-};
-
-int read_file(void* opaque, uint8_t* buf, int size) {
-  auto* r = static_cast<FileReader*>(opaque);
-  const ssize_t n = ::pread(r->fd, buf, static_cast<size_t>(size), r->pos);
-  if (n < 0) return AVERROR(errno);
-  if (n == 0) return AVERROR_EOF;
-  r->pos += n;
-  return static_cast<int>(n);
-}
-
-int64_t seek_file(void* opaque, int64_t offset, int whence) {
-  auto* r = static_cast<FileReader*>(opaque);
-  switch (whence & ~AVSEEK_FORCE) {
-    case AVSEEK_SIZE:
-      return r->size;
-    case SEEK_SET:
-      r->pos = offset;
-      break;
-    case SEEK_CUR:
-      r->pos += offset;
-      break;
-    case SEEK_END:
-      r->pos = r->size + offset;
-      break;
-    default:
-      return AVERROR(EINVAL);
-  }
-  return r->pos;
-}
 
 int refuse_nested_open(AVFormatContext*, AVIOContext**, const char*, int, AVDictionary**) {
   return AVERROR(EPERM);
@@ -71,10 +37,7 @@ void InputDeleter::operator()(AVFormatContext* c) const {
   auto* reader = static_cast<FileReader*>(pb->opaque);
   av_freep(&pb->buffer);
   avio_context_free(&pb);
-  if (reader != nullptr) {
-    ::close(reader->fd);
-    delete reader;
-  }
+  delete reader;
 }
 
 Packet make_packet() { return Packet(av_packet_alloc()); }
@@ -181,10 +144,10 @@ Result<InputContext> open_input(const std::string& path, const AVIOInterruptCB* 
                              std::strerror(errno))};
   }
   constexpr int kBufferSize = 64 * 1024;
-  auto* reader = new FileReader{fd, 0, st.st_size};
+  auto* reader = new FileReader(fd, st.st_size);
   auto* buffer = static_cast<uint8_t*>(av_malloc(kBufferSize));
-  AVIOContext* pb =
-      avio_alloc_context(buffer, kBufferSize, 0, reader, read_file, nullptr, seek_file);
+  AVIOContext* pb = avio_alloc_context(buffer, kBufferSize, 0, reader, FileReader::read_packet,
+                                       nullptr, FileReader::seek);
   AVFormatContext* raw = avformat_alloc_context();
   raw->pb = pb;
   raw->flags |= AVFMT_FLAG_CUSTOM_IO;
@@ -198,7 +161,6 @@ Result<InputContext> open_input(const std::string& path, const AVIOInterruptCB* 
     (void)guard.release();
     av_freep(&pb->buffer);
     avio_context_free(&pb);
-    ::close(reader->fd);
     delete reader;
     if (rc == AVERROR_EXIT) return Error{ErrorCode::kCancelled, "cancelled", rc};
     if (is_mp4_without_index(path)) {
@@ -235,8 +197,12 @@ Result<InputContext> open_input(const std::string& path, const AVIOInterruptCB* 
                      fmt::format("cannot read the streams of {}", path));
   }
   // MP4 reads samples by position: unbuffered, a seek over the other streams' bytes really
-  // skips them (buffered, avio reads through gaps under 64 KiB, i.e. most of the file).
+  // skips them (buffered, avio reads through gaps under 64 KiB, i.e. most of the file), and
+  // the reader fetches each run of adjacent audio samples (a chunk or more) in one read.
   if (mov) ctx->pb->direct = 1;
+  // From here on the index (where the demuxer has one) tells the reader where the bytes of the
+  // streams being read lie. Not earlier: probing reads what it read before, no more.
+  reader->follow(ctx.get());
   return ctx;
 }
 

@@ -71,7 +71,9 @@ std::string error_text(int averror);
 Error translate(int averror, ErrorCode code, const std::string& what);
 
 // Opens an input for demuxing and reads stream info. The file is read with pread through
-// peel's own I/O context (a seek costs no system call), and the demuxer may open no other file
+// peel's own I/O context (a seek costs no system call; where the demuxer indexes its samples,
+// one read fetches a whole run of adjacent samples of the streams not discarded, see
+// av/file_reader.h), and the demuxer may open no other file
 // or URL (playlists, external references). The interrupt callback (if any) is
 // installed before any I/O. Errors are classified (missing, folder, empty, truncated index,
 // unsupported).
