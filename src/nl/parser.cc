@@ -159,6 +159,78 @@ bool in_list(std::string_view w, const auto& list) {
   return false;
 }
 
+// Compiles one pattern.
+Pattern compile(std::string_view pattern) {
+  Pattern p;
+  size_t i = 0;
+  while (i < pattern.size()) {
+    size_t j = pattern.find(' ', i);
+    if (j == std::string_view::npos) j = pattern.size();
+    std::string_view e = pattern.substr(i, j - i);
+    Element el;
+    el.optional = e.size() > 1 && e.back() == '?';
+    if (el.optional) e.remove_suffix(1);
+    for (;;) {
+      const size_t bar = e.find('|');
+      const std::string_view a = e.substr(0, bar);
+      el.alts.push_back(
+          {a, a.size() > 1 && a.front() == '@' ? slot_named(a.substr(1)) : Slot::kNone});
+      if (bar == std::string_view::npos) break;
+      e.remove_prefix(bar + 1);
+    }
+    p.elements.push_back(std::move(el));
+    i = j + 1;
+  }
+  p.any_first = true;
+  for (const auto& el : p.elements) {
+    for (const auto& a : el.alts) {
+      if (a.slot != Slot::kNone) {
+        p.first_kinds |= slot_kinds(a.slot);
+      } else {
+        p.first.set(bucket(a.text));
+      }
+    }
+    if (!el.optional) {
+      p.any_first = false;
+      break;
+    }
+  }
+  return p;
+}
+
+// The patterns of one rule, compiled, with the union of their first-token filters and the
+// literals they hold (the vocabulary typos are matched against).
+struct Rule {
+  std::vector<Pattern> patterns;
+  Pattern any;
+  std::vector<std::string_view> vocabulary;
+
+  template <class Texts>
+  explicit Rule(const Texts& texts) {
+    for (std::string_view text : texts) {
+      patterns.push_back(compile(text));
+      const Pattern& p = patterns.back();
+      any.first |= p.first;
+      any.first_kinds |= p.first_kinds;
+      any.any_first = any.any_first || p.any_first;
+      for (const auto& el : p.elements) {
+        for (const auto& a : el.alts) {
+          if (a.slot == Slot::kNone && a.text.size() >= 3) vocabulary.push_back(a.text);
+        }
+      }
+    }
+  }
+};
+
+// The Rule of one call site, compiled on first use and read-only after: `make` returns the
+// pattern texts (string literals), and every lambda is a type of its own, so every call site
+// has its own. Compiling every rule for every sentence was most of a short sentence's time.
+template <class Make>
+const Rule& rule(Make make) {
+  static const Rule compiled(make());
+  return compiled;
+}
+
 // Damerau-Levenshtein distance, capped: is `a` one typo away from `b`?
 bool one_typo(std::string_view a, std::string_view b) {
   if (a == b) return false;
@@ -286,46 +358,6 @@ class Parser {
     return k - i;
   }
 
-  // Compiles a pattern; its literals join the vocabulary typos are matched against.
-  Pattern compile(std::string_view pattern, bool vocabulary = true) {
-    Pattern p;
-    size_t i = 0;
-    while (i < pattern.size()) {
-      size_t j = pattern.find(' ', i);
-      if (j == std::string_view::npos) j = pattern.size();
-      std::string_view e = pattern.substr(i, j - i);
-      Element el;
-      el.optional = e.size() > 1 && e.back() == '?';
-      if (el.optional) e.remove_suffix(1);
-      for (;;) {
-        const size_t bar = e.find('|');
-        const std::string_view a = e.substr(0, bar);
-        Alt alt{a, a.size() > 1 && a.front() == '@' ? slot_named(a.substr(1)) : Slot::kNone};
-        el.alts.push_back(alt);
-        if (alt.slot == Slot::kNone && vocabulary && a.size() >= 3) vocabulary_.push_back(a);
-        if (bar == std::string_view::npos) break;
-        e.remove_prefix(bar + 1);
-      }
-      p.elements.push_back(std::move(el));
-      i = j + 1;
-    }
-    p.any_first = true;
-    for (const auto& el : p.elements) {
-      for (const auto& a : el.alts) {
-        if (a.slot != Slot::kNone) {
-          p.first_kinds |= slot_kinds(a.slot);
-        } else {
-          p.first.set(bucket(a.text));
-        }
-      }
-      if (!el.optional) {
-        p.any_first = false;
-        break;
-      }
-    }
-    return p;
-  }
-
   // Whether a pattern can start at token i at all: most tokens fail here, in constant time.
   bool may_start(const Pattern& p, size_t i) const {
     const Token& t = t_[i];
@@ -391,22 +423,13 @@ class Parser {
     for (size_t k = m.begin; k < m.end; ++k) t_[k].consumed = true;
   }
 
-  // Runs `action` on every match of any of `patterns`, left to right; an action returning
-  // false leaves the words for later rules.
-  void each(std::initializer_list<std::string_view> patterns,
-            const std::function<bool(const Match&)>& action) {
-    std::vector<Pattern> compiled;
-    compiled.reserve(patterns.size());
-    Pattern any;  // the union of their first-token filters
-    for (auto p : patterns) {
-      compiled.push_back(compile(p));
-      any.first |= compiled.back().first;
-      any.first_kinds |= compiled.back().first_kinds;
-      any.any_first = any.any_first || compiled.back().any_first;
-    }
+  // Runs `action` on every match of any of the rule's patterns, left to right; an action
+  // returning false leaves the words for later rules.
+  void each(const Rule& r, const std::function<bool(const Match&)>& action) {
+    rules_seen_.push_back(&r);
     for (size_t i = 0; i < t_.size(); ++i) {
-      if (!free(i) || !may_start(any, i)) continue;
-      for (const auto& p : compiled) {
+      if (!free(i) || !may_start(r.any, i)) continue;
+      for (const auto& p : r.patterns) {
         auto m = match_at(p, i);
         if (m && action(*m)) {
           consume(*m);
@@ -704,8 +727,10 @@ class Parser {
 
   // Files and folders named in the sentence; quoted titles first so they are not read as files.
   void files() {
-    each({"called|named|titled|title @quoted", "called|named|titled @word", "标题 为|是? @quoted",
-          "名为|叫做|名叫|叫 @quoted"},
+    each(rule([] {
+           return std::array{"called|named|titled|title @quoted", "called|named|titled @word",
+                             "标题 为|是? @quoted", "名为|叫做|名叫|叫 @quoted"};
+         }),
          [&](const Match& m) { return assign(Field::kTitle, title_, slot(m, 0).text, m.shown); });
 
     auto folder = [&](const Match& m, std::string path) {
@@ -719,19 +744,28 @@ class Parser {
     };
     const auto here = [&](const Match& m) { return folder(m, "."); };
     const auto there = [&](const Match& m) { return folder(m, ""); };
-    each({"all|every|each @ext? files|file|videos|video|clips|movies|recordings "
-          "in|from|inside|under|within|of folder|directory? @file",
-          "@file 文件夹|目录? 里|中|下|内|里面? 所有|全部|每个|每一个 @ext? 文件|视频|影片",
-          "@file 文件夹|目录? 里|中|下|内|里面? @ext 文件|视频|影片",
-          "in|from folder|directory @file"},
+    each(rule([] {
+           return std::array{
+               "all|every|each @ext? files|file|videos|video|clips|movies|recordings "
+               "in|from|inside|under|within|of folder|directory? @file",
+               "@file 文件夹|目录? 里|中|下|内|里面? 所有|全部|每个|每一个 @ext? 文件|视频|影片",
+               "@file 文件夹|目录? 里|中|下|内|里面? @ext 文件|视频|影片",
+               "in|from folder|directory @file"};
+         }),
          there);
-    each({"all|every|each @ext? files|file|videos|video|clips|movies|recordings here",
-          "all|every|each @ext? files|file|videos|video|clips|movies|recordings in|from current? "
-          "folder|directory",
-          "当前|这个 文件夹|目录 里|中|下|内? 所有|全部|每个? @ext? 文件|视频"},
+    each(rule([] {
+           return std::array{
+               "all|every|each @ext? files|file|videos|video|clips|movies|recordings here",
+               "all|every|each @ext? files|file|videos|video|clips|movies|recordings in|from "
+               "current? "
+               "folder|directory",
+               "当前|这个 文件夹|目录 里|中|下|内? 所有|全部|每个? @ext? 文件|视频"};
+         }),
          here);
-    each({"all|every|each @ext files|videos|clips|movies|recordings",
-          "所有|全部|每个 @ext 文件|视频"},
+    each(rule([] {
+           return std::array{"all|every|each @ext files|videos|clips|movies|recordings",
+                             "所有|全部|每个 @ext 文件|视频"};
+         }),
          [&](const Match& m) {
            note(
                std::string(say("no folder was named, so the files are taken from the current "
@@ -741,9 +775,12 @@ class Parser {
          });
 
     // Outputs: a file with an audio extension after "as", "to", "保存为"...
-    each({"as|to|into @file",
-          "保存为|另存为|存为|输出为|输出到|导出为|导出到|保存到|存到|保存成|存成|转成|转为|转换为|"
-          "转换成|变成|搞成|弄成|成|为|到 @file"},
+    each(rule([] {
+           return std::array{"as|to|into @file",
+                             "保存为|另存为|存为|输出为|输出到|导出为|导出到|保存到|存到|保存成|"
+                             "存成|转成|转为|转换为|"
+                             "转换成|变成|搞成|弄成|成|为|到 @file"};
+         }),
          [&](const Match& m) {
            const std::string& path = slot(m, 0).text;
            if (path.ends_with('/')) return assign(Field::kOutDir, out_dir_, path, m.shown);
@@ -776,30 +813,30 @@ class Parser {
   // What peel cannot do yet is said, never dropped.
   void unsupported() {
     struct Feature {
-      std::initializer_list<std::string_view> patterns;
+      Rule rule;
       std::string_view en, zh;
     };
-    const Feature kFeatures[] = {
-        {{"normalize|normalise|normalized|normalised|normalization|normalisation|louder|loudness|"
-          "quieter|volume|amplify|boost|lufs|gain",
-          "响度|音量|标准化|归一|大声|放大|增益|调大|调高|调小|小声 化?"},
-         "changing the loudness",
-         "调整响度或音量"},
-        {{"denoise|noise|hiss|降噪|去噪|噪音|杂音|噪声"}, "removing noise", "降噪"},
-        {{"fade|fades|fading|淡入|淡出|渐强|渐弱"}, "fades", "淡入淡出"},
-        {{"speed|faster|slower|tempo|pitch|倍速|加速|减速|变速|变调"},
-         "changing speed or pitch",
-         "变速或变调"},
-        {{"merge|combine|concatenate|join|合并|拼接|连接"}, "joining files", "合并文件"},
-        {{"split|chunks|分割|切分|切成|拆分"}, "splitting into parts", "切分成多段"},
-        {{"silence|静音"}, "removing silence", "去除静音"},
-        {{"vocals|vocal|karaoke|instrumental|人声|伴奏|消音"},
-         "separating voice and music",
-         "分离人声和伴奏"},
-        {{"subtitle|subtitles|captions|字幕"}, "subtitles", "字幕"},
+    static const Feature kFeatures[] = {
+        {Rule(std::array{"normalize|normalise|normalized|normalised|normalization|normalisation|"
+                         "louder|loudness|"
+                         "quieter|volume|amplify|boost|lufs|gain",
+                         "响度|音量|标准化|归一|大声|放大|增益|调大|调高|调小|小声 化?"}),
+         "changing the loudness", "调整响度或音量"},
+        {Rule(std::array{"denoise|noise|hiss|降噪|去噪|噪音|杂音|噪声"}), "removing noise", "降噪"},
+        {Rule(std::array{"fade|fades|fading|淡入|淡出|渐强|渐弱"}), "fades", "淡入淡出"},
+        {Rule(std::array{"speed|faster|slower|tempo|pitch|倍速|加速|减速|变速|变调"}),
+         "changing speed or pitch", "变速或变调"},
+        {Rule(std::array{"merge|combine|concatenate|join|合并|拼接|连接"}), "joining files",
+         "合并文件"},
+        {Rule(std::array{"split|chunks|分割|切分|切成|拆分"}), "splitting into parts",
+         "切分成多段"},
+        {Rule(std::array{"silence|静音"}), "removing silence", "去除静音"},
+        {Rule(std::array{"vocals|vocal|karaoke|instrumental|人声|伴奏|消音"}),
+         "separating voice and music", "分离人声和伴奏"},
+        {Rule(std::array{"subtitle|subtitles|captions|字幕"}), "subtitles", "字幕"},
     };
     for (const auto& f : kFeatures) {
-      each(f.patterns, [&](const Match& m) {
+      each(f.rule, [&](const Match& m) {
         problem(Outcome::kUnsupported,
                 chinese_
                     ? fmt::format("peel 还不支持{}（“{}”）：它只提取和转换音频。去掉“{}”再试一次。",
@@ -815,13 +852,17 @@ class Parser {
   // What the audio is for, where the words alone would read as something peel cannot do:
   // "for subtitles" wants the speech for a speech-to-text tool, not subtitles from peel.
   void purposes() {
-    each({"for|into subtitles|subtitle|captions|caption|subtitling|captioning|srt",
-          "to? make|making|create|creating|generate|generating|do|doing|write|writing|produce "
-          "subtitles|subtitle|captions|caption|srt",
-          "subtitle|subtitles|caption|captions "
-          "generation|generator|creation|making|software|tool|tools|app",
-          "用来|用于|为了|给|拿来|准备|方便|要 做|生成|制作|配|加|出|弄|打? 字幕",
-          "做|生成|制作|配|出|打|弄 字幕", "字幕 用|制作|生成|软件|工具"},
+    each(rule([] {
+           return std::array{
+               "for|into subtitles|subtitle|captions|caption|subtitling|captioning|srt",
+               "to? make|making|create|creating|generate|generating|do|doing|write|writing|produce "
+               "subtitles|subtitle|captions|caption|srt",
+               "subtitle|subtitles|caption|captions "
+               "generation|generator|creation|making|software|tool|tools|app",
+               "用来|用于|为了|给|拿来|准备|方便|要 做|生成|制作|配|加|出|弄|打? 字幕",
+               "做|生成|制作|配|出|打|弄 字幕",
+               "字幕 用|制作|生成|软件|工具"};
+         }),
          [&](const Match& m) {
            note(std::string(
                say("subtitles are made from the speech, so this is audio for a "
@@ -833,11 +874,16 @@ class Parser {
 
   // Phrases that say what peel does anyway ("strip the video", "去掉画面"): no setting.
   void fillers() {
-    each({"strip|remove|drop|discard|ditch|lose|delete|without|no|minus "
-          "video|picture|pictures|image|images|visual|visuals|frames",
-          "get rid of video|picture|image|images", "audio|sound only", "only|just audio|sound",
-          "去掉|去除|删掉|删除|不要|去|丢掉|扔掉|移除|除掉 画面|图像|影像|视频画面|视频",
-          "只要|只留|只保留|仅保留|留下|保留 声音|音频|音轨"},
+    each(rule([] {
+           return std::array{
+               "strip|remove|drop|discard|ditch|lose|delete|without|no|minus "
+               "video|picture|pictures|image|images|visual|visuals|frames",
+               "get rid of video|picture|image|images",
+               "audio|sound only",
+               "only|just audio|sound",
+               "去掉|去除|删掉|删除|不要|去|丢掉|扔掉|移除|除掉 画面|图像|影像|视频画面|视频",
+               "只要|只留|只保留|仅保留|留下|保留 声音|音频|音轨"};
+         }),
          [](const Match&) { return true; });
   }
 
@@ -846,70 +892,95 @@ class Parser {
       return assign(Field::kCopy, copy_, CopyPolicy::kCopy, m.shown);
     };
     // Said before the copy phrases: "don't change the format" keeps the format, not the bits.
-    each({"same format|codec as source|original|input|video|file?", "same as source|original|input",
-          "original|source format|codec|container", "keep|preserve format|codec",
-          "don't|dont|do|does not? change|convert|alter format|codec",
-          "whatever format|codec it is|has?", "原|原始|原来|源 格式",
-          "保持|保留 原|原来|原始? 格式", "格式 不变", "不|不要|别|不用|无需 转换|改变|改|变 格式",
-          "与|和|跟 源|原|原来|原始 文件|视频? 相同|一样 格式?", "源 格式"},
+    each(rule([] {
+           return std::array{"same format|codec as source|original|input|video|file?",
+                             "same as source|original|input",
+                             "original|source format|codec|container",
+                             "keep|preserve format|codec",
+                             "don't|dont|do|does not? change|convert|alter format|codec",
+                             "whatever format|codec it is|has?",
+                             "原|原始|原来|源 格式",
+                             "保持|保留 原|原来|原始? 格式",
+                             "格式 不变",
+                             "不|不要|别|不用|无需 转换|改变|改|变 格式",
+                             "与|和|跟 源|原|原来|原始 文件|视频? 相同|一样 格式?",
+                             "源 格式"};
+         }),
          [&](const Match& m) {
            format_stated_ = true;
            return assign(Field::kFormat, format_, std::string("auto"), m.shown);
          });
     // "Original quality" asks that nothing be lost: a copy, or a lossless format (finish()).
-    each({"keep|preserve|retain|maintain original|source|full quality", "original|source quality",
-          "no|without quality loss", "without losing quality", "no loss of quality",
-          "原始|原 音质|品质|质量", "原音质", "保持|保留|维持 原始|原来|原? 音质|品质|质量",
-          "不|不要|别 损失|降低 音质|质量|品质", "音质|质量|品质 不变|无损|不损失"},
+    each(rule([] {
+           return std::array{"keep|preserve|retain|maintain original|source|full quality",
+                             "original|source quality",
+                             "no|without quality loss",
+                             "without losing quality",
+                             "no loss of quality",
+                             "原始|原 音质|品质|质量",
+                             "原音质",
+                             "保持|保留|维持 原始|原来|原? 音质|品质|质量",
+                             "不|不要|别 损失|降低 音质|质量|品质",
+                             "音质|质量|品质 不变|无损|不损失"};
+         }),
          [&](const Match& m) {
            if (!keep_quality_) keep_quality_ = m.shown;
            return true;
          });
-    each({"original|source stream",
-          "lossless|losslessly copy|extraction|extract|rip",
-          "no|without|not|never "
-          "re|reencode|reencoding|transcode|transcoding|conversion|converting|recompression|"
-          "recompressing|processing|changes|changing|altering|modification|modifying "
-          "encode|encoding?",
-          "don't|dont|do|does not? re|reencode|transcode encode|encoding?",
-          "don't|dont|do|does not? convert|change|touch|process|alter|modify",
-          "as is",
-          "as-is",
-          "as it is",
-          "as they are",
-          "the way it is",
-          "untouched",
-          "unchanged",
-          "intact",
-          "unaltered",
-          "unmodified",
-          "unprocessed",
-          "alone",
-          "bit perfect|exact",
-          "bit for bit",
-          "bitperfect|bitexact",
-          "stream copy",
-          "copy stream|streams",
-          "direct|straight copy",
-          "just|only|simply copy",
-          "copy only",
-          "原始|原 编码",
-          "不|不要|不用|无需|不需要|别|无须 重新 编码|压缩",
-          "不|不要|不用|无需|不需要|别|无须 转码|重编码|重新编码",
-          "不|不要|不用|无需|不需要|别|无须|不做|不进行 转换|改动|处理|修改|改变|动",
-          "别动|不动",
-          "保持|保留|维持|照|按 原样|原状|原貌",
-          "原样",
-          "原封不动",
-          "原汁原味",
-          "直接 复制|拷贝",
-          "保持|保留 原始|原来|原? 编码",
-          "流 复制",
-          "无损 复制|提取",
-          "比特级|逐比特|位级 复制|一致|相同"},
+    each(rule([] {
+           return std::array{
+               "original|source stream",
+               "lossless|losslessly copy|extraction|extract|rip",
+               "no|without|not|never "
+               "re|reencode|reencoding|transcode|transcoding|conversion|converting|recompression|"
+               "recompressing|processing|changes|changing|altering|modification|modifying "
+               "encode|encoding?",
+               "don't|dont|do|does not? re|reencode|transcode encode|encoding?",
+               "don't|dont|do|does not? convert|change|touch|process|alter|modify",
+               "as is",
+               "as-is",
+               "as it is",
+               "as they are",
+               "the way it is",
+               "untouched",
+               "unchanged",
+               "intact",
+               "unaltered",
+               "unmodified",
+               "unprocessed",
+               "alone",
+               "bit perfect|exact",
+               "bit for bit",
+               "bitperfect|bitexact",
+               "stream copy",
+               "copy stream|streams",
+               "direct|straight copy",
+               "just|only|simply copy",
+               "copy only",
+               "原始|原 编码",
+               "不|不要|不用|无需|不需要|别|无须 重新 编码|压缩",
+               "不|不要|不用|无需|不需要|别|无须 转码|重编码|重新编码",
+               "不|不要|不用|无需|不需要|别|无须|不做|不进行 转换|改动|处理|修改|改变|动",
+               "别动|不动",
+               "保持|保留|维持|照|按 原样|原状|原貌",
+               "原样",
+               "原封不动",
+               "原汁原味",
+               "直接 复制|拷贝",
+               "保持|保留 原始|原来|原? 编码",
+               "流 复制",
+               "无损 复制|提取",
+               "比特级|逐比特|位级 复制|一致|相同"};
+         }),
          copy);
-    each({"re encode|encoding|encoded", "reencode|reencoding|reencoded",
-          "force|always? transcode|transcoding|transcoded", "重新 编码|压缩", "转码", "重编码"},
+    each(rule([] {
+           return std::array{"re encode|encoding|encoded",
+                             "reencode|reencoding|reencoded",
+                             "force|always? transcode|transcoding|transcoded",
+                             "重新 编码|压缩",
+                             "转码",
+                             "重编码"};
+         }),
          [&](const Match& m) {
            return assign(Field::kCopy, copy_, CopyPolicy::kReencode, m.shown);
          });
@@ -917,7 +988,10 @@ class Parser {
 
   void formats() {
     // "mp3 320", "opus 96": a lossy format and a number that can only be its bitrate in k.
-    each({"mp3|aac|m4a|opus|ogg|vorbis at|@? @num", "@num mp3|aac|m4a|opus|ogg|vorbis"},
+    each(rule([] {
+           return std::array{"mp3|aac|m4a|opus|ogg|vorbis at|@? @num",
+                             "@num mp3|aac|m4a|opus|ogg|vorbis"};
+         }),
          [&](const Match& m) {
            const bool number_first = t_[m.begin].kind == Kind::kNumber;
            const Token& f = t_[number_first ? m.end - 1 : m.begin];
@@ -936,26 +1010,36 @@ class Parser {
            set_format(format, f.shown);
            return assign(Field::kBitrate, bitrate_, static_cast<int64_t>(k * 1000), m.shown);
          });
-    each({"mp3|mp|mpeg 3|-? 3?"}, [&](const Match& m) {
+    each(rule([] { return std::array{"mp3|mp|mpeg 3|-? 3?"}; }), [&](const Match& m) {
       // "mp 3", "mp-3", "mpeg 3": a split or spelled-out mp3; "mp" alone is not a format.
       if (m.end - m.begin == 1 && t_[m.begin].text != "mp3") return false;
       if (t_[m.begin].text == "mpeg" && m.end - m.begin == 1) return false;
       return set_format("mp3", m.shown);
     });
-    each({"lossless|losslessly|无损"}, [&](const Match& m) {
+    each(rule([] { return std::array{"lossless|losslessly|无损"}; }), [&](const Match& m) {
       lossless_ = m.shown;
       return true;
     });
-    each({"uncompressed|未压缩|不压缩|无压缩"},
+    each(rule([] { return std::array{"uncompressed|未压缩|不压缩|无压缩"}; }),
          [&](const Match& m) { return set_format("wav", m.shown); });
-    each({"pcm wav|wave", "wav|wave pcm", "wav|wave file|format|audio|格式|文件"},
-         [&](const Match& m) { return set_format("wav", m.shown); });
-    each({"raw|原始|裸? pcm", "raw pcm|samples"},
+    each(
+        rule([] {
+          return std::array{"pcm wav|wave", "wav|wave pcm", "wav|wave file|format|audio|格式|文件"};
+        }),
+        [&](const Match& m) { return set_format("wav", m.shown); });
+    each(rule([] {
+           return std::array{"raw|原始|裸? pcm", "raw pcm|samples"};
+         }),
          [&](const Match& m) { return set_format("pcm", m.shown); });
-    each({"ogg opus"}, [&](const Match& m) { return set_format("opus", m.shown); });
-    each({"ogg vorbis"}, [&](const Match& m) { return set_format("ogg", m.shown); });
-    each({"matroska|mka audio"}, [&](const Match& m) { return set_format("mka", m.shown); });
-    each({"as|to|into|成|为|转成|转为|保存为 mp4|mkv|mov|avi|webm|m4v|flv|wmv"},
+    each(rule([] { return std::array{"ogg opus"}; }),
+         [&](const Match& m) { return set_format("opus", m.shown); });
+    each(rule([] { return std::array{"ogg vorbis"}; }),
+         [&](const Match& m) { return set_format("ogg", m.shown); });
+    each(rule([] { return std::array{"matroska|mka audio"}; }),
+         [&](const Match& m) { return set_format("mka", m.shown); });
+    each(rule([] {
+           return std::array{"as|to|into|成|为|转成|转为|保存为 mp4|mkv|mov|avi|webm|m4v|flv|wmv"};
+         }),
          [&](const Match& m) {
            problem(Outcome::kQuestion,
                    chinese_
@@ -999,22 +1083,55 @@ class Parser {
     const auto intent = [&](Intent i) {
       return [this, i](const Match& m) { return assign(Field::kIntent, intent_, i, m.shown); };
     };
-    each({"high|higher|highest|best|top|max|maximum|better|great|excellent|studio|hi|good|full "
-          "quality|fidelity",
-          "hq", "hifi", "hi fi", "high|highest|best|max|maximum|top bitrate",
-          "高|最高|最好|最佳|好|更好|顶级 质量|品质|音质", "高质量|高品质|高音质", "高保真"},
-         intent(Intent::kHigh));
-    each({"small|smaller|smallest|tiny|compact|little file|files|size?",
-          "low|lower|lowest quality|bitrate", "save|saving space", "minimal|minimum size",
-          "文件|体积 小|更小|最小|尽量小|小些 一点?", "小|更小 一点|些", "小 文件|体积", "小文件",
-          "低 质量|音质|码率|比特率", "压缩"},
-         intent(Intent::kSmall));
     each(
-        {"transcription|transcribing|transcribe|transcript", "speech to text", "speech recognition",
-         "stt", "asr", "whisper", "dictation", "voice recognition", "转录|转写|听写", "转 文字",
-         "语音 识别", "语音识别", "语音转文字", "语音 转 文字", "识别 文字"},
-        intent(Intent::kTranscription));
-    each({"podcast|podcasts|podcasting", "播客"}, intent(Intent::kPodcast));
+        rule([] {
+          return std::array{
+              "high|higher|highest|best|top|max|maximum|better|great|excellent|studio|hi|good|full "
+              "quality|fidelity",
+              "hq",
+              "hifi",
+              "hi fi",
+              "high|highest|best|max|maximum|top bitrate",
+              "高|最高|最好|最佳|好|更好|顶级 质量|品质|音质",
+              "高质量|高品质|高音质",
+              "高保真"};
+        }),
+        intent(Intent::kHigh));
+    each(rule([] {
+           return std::array{"small|smaller|smallest|tiny|compact|little file|files|size?",
+                             "low|lower|lowest quality|bitrate",
+                             "save|saving space",
+                             "minimal|minimum size",
+                             "文件|体积 小|更小|最小|尽量小|小些 一点?",
+                             "小|更小 一点|些",
+                             "小 文件|体积",
+                             "小文件",
+                             "低 质量|音质|码率|比特率",
+                             "压缩"};
+         }),
+         intent(Intent::kSmall));
+    each(rule([] {
+           return std::array{"transcription|transcribing|transcribe|transcript",
+                             "speech to text",
+                             "speech recognition",
+                             "stt",
+                             "asr",
+                             "whisper",
+                             "dictation",
+                             "voice recognition",
+                             "转录|转写|听写",
+                             "转 文字",
+                             "语音 识别",
+                             "语音识别",
+                             "语音转文字",
+                             "语音 转 文字",
+                             "识别 文字"};
+         }),
+         intent(Intent::kTranscription));
+    each(rule([] {
+           return std::array{"podcast|podcasts|podcasting", "播客"};
+         }),
+         intent(Intent::kPodcast));
   }
 
   // A sample rate from a rate, a "16k", or a bare number: 44.1 means kHz, 48000 means Hz.
@@ -1038,14 +1155,19 @@ class Parser {
       if (auto hz = rate_of(slot(m, 0), m.shown)) assign(Field::kRate, rate_, *hz, m.shown);
       return true;
     };
-    each({"sample|sampling rate|frequency|freq of|at|to|is|=? @rate|@bitrate|@num",
-          "samplerate of|at|to|is|=? @rate|@bitrate|@num",
-          "采样率|采样频率|采样 为|是|设为|设置为|改为|=? @rate|@bitrate|@num",
-          "@rate|@bitrate|@num sample|sampling rate", "@rate|@bitrate|@num samplerate",
-          "@rate|@bitrate|@num 采样率|采样频率|采样", "@rate"},
+    each(rule([] {
+           return std::array{
+               "sample|sampling rate|frequency|freq of|at|to|is|=? @rate|@bitrate|@num",
+               "samplerate of|at|to|is|=? @rate|@bitrate|@num",
+               "采样率|采样频率|采样 为|是|设为|设置为|改为|=? @rate|@bitrate|@num",
+               "@rate|@bitrate|@num sample|sampling rate",
+               "@rate|@bitrate|@num samplerate",
+               "@rate|@bitrate|@num 采样率|采样频率|采样",
+               "@rate"};
+         }),
          rate);
     // "16k" and "44.1k" are sample rates, not bitrates anyone would ask for.
-    each({"@bitrate"}, [&](const Match& m) {
+    each(rule([] { return std::array{"@bitrate"}; }), [&](const Match& m) {
       const Token& t = slot(m, 0);
       const std::string& s = t.text;
       const bool bare_k = !s.empty() && (s.back() == 'k' || s.back() == 'K');
@@ -1076,23 +1198,39 @@ class Parser {
       }
       return assign(Field::kBitrate, bitrate_, static_cast<int64_t>(std::llround(v)), m.shown);
     };
-    each({"bitrate|bitrates of|at|to|is|=? @bitrate|@num", "bit rate of|at|to|is|=? @bitrate|@num",
-          "比特率|码率|位率 为|是|设为|设置为|改为|=? @bitrate|@num",
-          "@bitrate bitrate|比特率|码率", "@bitrate bit rate", "at|@ @bitrate", "@bitrate"},
+    each(rule([] {
+           return std::array{"bitrate|bitrates of|at|to|is|=? @bitrate|@num",
+                             "bit rate of|at|to|is|=? @bitrate|@num",
+                             "比特率|码率|位率 为|是|设为|设置为|改为|=? @bitrate|@num",
+                             "@bitrate bitrate|比特率|码率",
+                             "@bitrate bit rate",
+                             "at|@ @bitrate",
+                             "@bitrate"};
+         }),
          bits);
-    each({"v|vbr @num", "vbr quality|level @num", "quality level @num"}, [&](const Match& m) {
-      const double q = slot(m, 0).value;
-      if (!(q >= 0 && q <= 10)) return false;
-      return assign(Field::kQuality, quality_, q, m.shown);
-    });
+    each(rule([] {
+           return std::array{"v|vbr @num", "vbr quality|level @num", "quality level @num"};
+         }),
+         [&](const Match& m) {
+           const double q = slot(m, 0).value;
+           if (!(q >= 0 && q <= 10)) return false;
+           return assign(Field::kQuality, quality_, q, m.shown);
+         });
   }
 
   void channels() {
-    each({"mono|monaural|monophonic", "single|one channel", "单声道|单通道"},
+    each(rule([] {
+           return std::array{"mono|monaural|monophonic", "single|one channel", "单声道|单通道"};
+         }),
          [&](const Match& m) { return assign(Field::kChannels, channels_, 1, m.shown); });
-    each({"stereo|stereophonic", "立体声|双声道"},
+    each(rule([] {
+           return std::array{"stereo|stereophonic", "立体声|双声道"};
+         }),
          [&](const Match& m) { return assign(Field::kChannels, channels_, 2, m.shown); });
-    each({"@num channels|channel|ch|声道|个声道|通道|路", "@num surround|环绕|环绕声 sound|声?"},
+    each(rule([] {
+           return std::array{"@num channels|channel|ch|声道|个声道|通道|路",
+                             "@num surround|环绕|环绕声 sound|声?"};
+         }),
          [&](const Match& m) {
            const double v = slot(m, 0).value;
            int n = 0;
@@ -1108,8 +1246,10 @@ class Parser {
   }
 
   void sample_format() {
-    each({"@num -? bit|bits|位|比特 float|floating|浮点? point?", "bit depth of? @num",
-          "位深 为|是? @num", "@num 位深"},
+    each(rule([] {
+           return std::array{"@num -? bit|bits|位|比特 float|floating|浮点? point?",
+                             "bit depth of? @num", "位深 为|是? @num", "@num 位深"};
+         }),
          [&](const Match& m) {
            const double v = slot(m, 0).value;
            bool is_float = false;
@@ -1173,54 +1313,84 @@ class Parser {
 
   void ranges() {
     // A length and a start, in either order.
-    each({"for @dur from|after|at @time", "for @dur starting|beginning|start from|at @time",
-          "@dur from|after @time", "@dur starting|beginning|start from|at @time"},
+    each(rule([] {
+           return std::array{
+               "for @dur from|after|at @time", "for @dur starting|beginning|start from|at @time",
+               "@dur from|after @time", "@dur starting|beginning|start from|at @time"};
+         }),
          [&](const Match& m) {
            assign(Field::kDuration, duration_, slot(m, 0).micros, m.shown);
            return assign(Field::kFrom, from_, slot(m, 1).micros, m.shown);
          });
-    each({"from|starting|beginning|start at|from? @time for|lasting @dur",
-          "从 @time 开始|起 截取|提取|取|录|往后? @dur", "@time 开始|起 的? @dur",
-          "从 @time 往后 @dur"},
+    each(rule([] {
+           return std::array{"from|starting|beginning|start at|from? @time for|lasting @dur",
+                             "从 @time 开始|起 截取|提取|取|录|往后? @dur",
+                             "@time 开始|起 的? @dur", "从 @time 往后 @dur"};
+         }),
          [&](const Match& m) {
            assign(Field::kFrom, from_, slot(m, 0).micros, m.shown);
            return assign(Field::kDuration, duration_, slot(m, 1).micros, m.shown);
          });
     // Two points.
-    each({"between @point and|to|- @point", "from @point to|till|until|through|thru|- @point",
-          "从 @point 到|至|-|~ @point 之间|为止?", "在|于? @point 到|至|和|与|跟|-|~ @point 之间",
-          "@point to|till|until|through|thru|-|~ @point", "@point 到|至|-|~ @point"},
+    each(rule([] {
+           return std::array{"between @point and|to|- @point",
+                             "from @point to|till|until|through|thru|- @point",
+                             "从 @point 到|至|-|~ @point 之间|为止?",
+                             "在|于? @point 到|至|和|与|跟|-|~ @point 之间",
+                             "@point to|till|until|through|thru|-|~ @point",
+                             "@point 到|至|-|~ @point"};
+         }),
          [&](const Match& m) { return set_range(m, slot(m, 0), slot(m, 1)); });
     // The beginning or the end.
-    each({"first|opening|initial|beginning @dur", "前 @dur", "开头|开始|起始|最前面|头 的? @dur"},
+    each(rule([] {
+           return std::array{"first|opening|initial|beginning @dur", "前 @dur",
+                             "开头|开始|起始|最前面|头 的? @dur"};
+         }),
          [&](const Match& m) { return assign(Field::kTo, to_, slot(m, 0).micros, m.shown); });
     // "the first minute": the unit alone means one of it.
-    each({"first|opening minute|hour"},
+    each(rule([] { return std::array{"first|opening minute|hour"}; }),
          [&](const Match& m) { return assign(Field::kTo, to_, unit_alone(m), m.shown); });
-    each({"last|final|closing minute|hour"}, [&](const Match& m) {
+    each(rule([] { return std::array{"last|final|closing minute|hour"}; }), [&](const Match& m) {
       return assign(Field::kFromEnd, from_end_, unit_alone(m), m.shown);
     });
-    each({"last|final|closing|ending @dur", "最后|末尾|结尾|最后面|末 的? @dur", "后 @dur"},
+    each(rule([] {
+           return std::array{"last|final|closing|ending @dur", "最后|末尾|结尾|最后面|末 的? @dur",
+                             "后 @dur"};
+         }),
          [&](const Match& m) {
            return assign(Field::kFromEnd, from_end_, slot(m, 0).micros, m.shown);
          });
     // One point.
-    each({"from|after|since @time onwards|onward|on?",
-          "starting|beginning|start|begin from|at @time", "从 @time 开始|起|以后|之后|往后?",
-          "@time 开始|起|以后|之后|后", "starting|beginning|start? @time in|into"},
+    each(rule([] {
+           return std::array{"from|after|since @time onwards|onward|on?",
+                             "starting|beginning|start|begin from|at @time",
+                             "从 @time 开始|起|以后|之后|往后?", "@time 开始|起|以后|之后|后",
+                             "starting|beginning|start? @time in|into"};
+         }),
          [&](const Match& m) { return assign(Field::kFrom, from_, slot(m, 0).micros, m.shown); });
-    each({"until|till|to|through|before|upto @time", "up to @time",
-          "end|ending|ends|stop|stopping at @time", "到 @time 为止|结束?", "@time 之前|以前|为止",
-          "截止 到? @time"},
+    each(rule([] {
+           return std::array{"until|till|to|through|before|upto @time",
+                             "up to @time",
+                             "end|ending|ends|stop|stopping at @time",
+                             "到 @time 为止|结束?",
+                             "@time 之前|以前|为止",
+                             "截止 到? @time"};
+         }),
          [&](const Match& m) { return assign(Field::kTo, to_, slot(m, 0).micros, m.shown); });
-    each({"for @dur", "@dur long|worth", "持续|时长 @dur", "@dur 长"}, [&](const Match& m) {
-      return assign(Field::kDuration, duration_, slot(m, 0).micros, m.shown);
-    });
+    each(rule([] {
+           return std::array{"for @dur", "@dur long|worth", "持续|时长 @dur", "@dur 长"};
+         }),
+         [&](const Match& m) {
+           return assign(Field::kDuration, duration_, slot(m, 0).micros, m.shown);
+         });
   }
 
   void tracks() {
-    each({"all|every|each audio? tracks|track|streams|stream|languages",
-          "所有|全部|每条|每个|每一条|每一个|各个|每 音轨|轨道|音频轨|音频流|声轨"},
+    each(rule([] {
+           return std::array{
+               "all|every|each audio? tracks|track|streams|stream|languages",
+               "所有|全部|每条|每个|每一条|每一个|各个|每 音轨|轨道|音频轨|音频流|声轨"};
+         }),
          [&](const Match& m) { return assign(Field::kAll, all_, true, m.shown); });
     const auto number = [&](const Match& m) {
       const double v = slot(m, 0).value;
@@ -1234,18 +1404,27 @@ class Parser {
       }
       return assign(Field::kTrack, track_, n, m.shown);
     };
-    each({"@ord audio|language|sound? track|stream|soundtrack", "@ord audio",
-          "@ord 条|个|号|路? 音轨|轨|轨道|音频轨|音频流|声轨|音频",
-          "audio|sound? track|stream number|no|#? .? @num|@ord", "音轨|轨道|音频轨|音频流 @num",
-          "@num 号 音轨|轨"},
+    each(rule([] {
+           return std::array{"@ord audio|language|sound? track|stream|soundtrack",
+                             "@ord audio",
+                             "@ord 条|个|号|路? 音轨|轨|轨道|音频轨|音频流|声轨|音频",
+                             "audio|sound? track|stream number|no|#? .? @num|@ord",
+                             "音轨|轨道|音频轨|音频流 @num",
+                             "@num 号 音轨|轨"};
+         }),
          number);
     // "in Japanese", "the Japanese dub", "日语配音": the name and the words that go with it.
     // One pattern for every language; the name matched says which.
-    std::string names, tail;
-    for (const auto& l : kLanguageNames) names += (names.empty() ? "" : "|") + std::string(l.name);
-    for (auto w : kLanguageTail) tail += (tail.empty() ? "" : "|") + std::string(w);
-    languages_ = fmt::format("in? {} {}?", names, tail);  // the vocabulary points into it
-    each({languages_}, [&](const Match& m) {
+    static const std::string kLanguages = [] {
+      std::string names, tail;
+      for (const auto& l : kLanguageNames) {
+        names += (names.empty() ? "" : "|") + std::string(l.name);
+      }
+      for (auto w : kLanguageTail) tail += (tail.empty() ? "" : "|") + std::string(w);
+      return fmt::format("in? {} {}?", names, tail);
+    }();
+    static const Rule kLanguageRule(std::array{std::string_view(kLanguages)});
+    each(kLanguageRule, [&](const Match& m) {
       for (size_t k = m.begin; k < m.end; ++k) {
         for (const auto& l : kLanguageNames) {
           Match unused;
@@ -1256,12 +1435,17 @@ class Parser {
       }
       return false;
     });
-    each({"director's|directors|director? commentary|commentaries track?",
-          "导演? 解说|评论|评论音轨|解说音轨"},
+    each(rule([] {
+           return std::array{"director's|directors|director? commentary|commentaries track?",
+                             "导演? 解说|评论|评论音轨|解说音轨"};
+         }),
          [&](const Match& m) {
            return assign(Field::kTitle, title_, std::string("commentary"), m.shown);
          });
-    each({"audio description|descriptions", "descriptive|described audio|track|video?"},
+    each(rule([] {
+           return std::array{"audio description|descriptions",
+                             "descriptive|described audio|track|video?"};
+         }),
          [&](const Match& m) {
            return assign(Field::kTitle, title_, std::string("description"), m.shown);
          });
@@ -1620,13 +1804,12 @@ class Parser {
   std::string_view sentence_;
   std::vector<Token> t_;
   std::vector<std::string> args_;
-  std::unordered_set<std::string> known_;     // file names known to exist
-  std::vector<bool> input_file_;              // t_[i] was taken as an input file
-  std::vector<uint8_t> buckets_;              // bucket() of each token's text
-  std::vector<bool> glue_;                    // is_glue(t_[i]): skipped inside a phrase
-  std::string languages_;                     // the pattern of language names
-  std::vector<std::string_view> vocabulary_;  // the literals of every pattern compiled
-  std::vector<size_t> unknown_;               // words no rule or list took
+  std::unordered_set<std::string> known_;  // file names known to exist
+  std::vector<bool> input_file_;           // t_[i] was taken as an input file
+  std::vector<uint8_t> buckets_;           // bucket() of each token's text
+  std::vector<bool> glue_;                 // is_glue(t_[i]): skipped inside a phrase
+  std::vector<const Rule*> rules_seen_;    // their literals are the vocabulary of typos
+  std::vector<size_t> unknown_;            // words no rule or list took
   std::array<bool, 4> outcomes_seen_{};
   size_t problems_left_out_ = 0;
   bool chinese_ = false;
@@ -1652,7 +1835,9 @@ std::vector<Parser::Fix> Parser::fixes() const {
   if (unknown_.empty() || unknown_.size() > kMaxUnknown) return {};
   std::vector<std::string_view> words, han;
   auto add = [&](std::string_view w) { (is_ascii(w) ? words : han).push_back(w); };
-  for (std::string_view w : vocabulary_) add(w);
+  for (const Rule* r : rules_seen_) {
+    for (std::string_view w : r->vocabulary) add(w);
+  }
   for (std::string_view w : kEnglishFillers) add(w);
   for (std::string_view w : kSourceWords) add(w);
   for (std::string_view w : kChineseFillers) add(w);
