@@ -229,12 +229,14 @@ std::vector<Job> jobs_for(const nl::Understanding& u, const std::vector<Resolved
 std::string explanation(const nl::Understanding& u, const std::vector<Resolved>& resolved) {
   std::string s;
   bool from_sentence = false;
+  nl::Understanding once = u;  // the sentence's notes are said once, not once per input
   for (const auto& r : resolved) {
     if (r.plans.empty()) {
       from_sentence = true;
       continue;
     }
-    const std::string e = nl::explain(u, r.plans, r.request.notes);
+    const std::string e = nl::explain(once, r.plans, r.request.notes);
+    once.notes.clear();
     s += (s.empty() || u.language == nl::Language::kChinese ? "" : " ") + e;
   }
   if (from_sentence || resolved.empty()) {

@@ -948,7 +948,7 @@ class Parser {
                "unaltered",
                "unmodified",
                "unprocessed",
-               "alone",
+               "leave|let it|audio|sound|them|track alone|untouched|unchanged|intact",
                "bit perfect|exact",
                "bit for bit",
                "bitperfect|bitexact",

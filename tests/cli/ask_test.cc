@@ -299,5 +299,14 @@ TEST(Ask, AnotherWordOrderInChineseRunsSampleExact) {
   EXPECT_EQ(decode_s16(dir / "in.wav").size(), 96000u * 2) << "2 s of 48 kHz stereo";
 }
 
+TEST(Ask, TheSentencesNotesAreSaidOnceForSeveralInputs) {
+  const auto j = ask_json({"the first track as flac", mp4_h264_aac(), mkv_opus()});
+  const std::string e = j["explanation"];
+  const std::string note = j["notes"][0];
+  EXPECT_EQ(e.find(note), e.rfind(note)) << e;
+  EXPECT_NE(e.find(mp4_h264_aac()), std::string::npos) << e;
+  EXPECT_NE(e.find(mkv_opus()), std::string::npos) << e;
+}
+
 }  // namespace
 }  // namespace peel::test

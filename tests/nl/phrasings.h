@@ -347,6 +347,8 @@ inline const Case kEnglishKinds[] = {
     {"bit for bit, as mka", {.format = "mka", .copy = CopyPolicy::kCopy}},
     {"just copy the audio", {.copy = CopyPolicy::kCopy}},
     {"without processing", {.copy = CopyPolicy::kCopy}},
+    {"leave it alone", {.copy = CopyPolicy::kCopy}},
+    {"the japanese track alone", {.lang = "jpn"}},
     {"don't change the format", {}},
     {"mp3, keep the original quality", {.format = "mp3", .copy = CopyPolicy::kCopy}},
     // "Original quality" into a lossless format: converted without loss, not copied.
