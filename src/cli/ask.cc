@@ -1,6 +1,7 @@
 // `peel ask "SENTENCE" [INPUT...]`: a request in plain words becomes a peel command, shown
 // with its ffmpeg twin, confirmed on a terminal, then run through extract_command itself.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -8,6 +9,7 @@
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "cli/args.h"
 #include "cli/commands.h"
@@ -115,20 +117,6 @@ std::string ffmpeg_from_request(const Request& r, const std::string& input,
   return shell_command(a);
 }
 
-// The ffmpeg command the engine would give, when the input can be probed and planned.
-std::string ffmpeg_for(const Request& r, const std::string& input, std::optional<Micros> from_end) {
-  if (!from_end) {
-    if (auto info = probe(input)) {
-      if (auto plans = plan(r, *info)) {
-        std::string s;
-        for (const auto& p : *plans) s += (s.empty() ? "" : " && ") + ffmpeg_command(p);
-        return s;
-      }
-    }
-  }
-  return ffmpeg_from_request(r, input, from_end);
-}
-
 // Folders become their media files, sorted so the plan is the same on every run.
 Result<std::vector<std::string>> expand_inputs(const nl::Understanding& u) {
   std::vector<std::string> out;
@@ -171,38 +159,90 @@ Result<std::vector<std::string>> expand_inputs(const nl::Understanding& u) {
   return out;
 }
 
+// One input as the run will meet it: probed, its request resolved ("the last N"), planned.
+struct Resolved {
+  std::string input;
+  nl::InputRequest request;
+  std::vector<OutputPlan> plans;
+  std::optional<Error> unreadable;  // probe() failed: the file is not there (yet)
+  std::optional<Error> refused;     // plan() refused: the run would refuse the same way
+};
+
+// A plan shown is a plan the run accepts: each input is probed and planned exactly as the
+// extract command will, before anything is printed.
+std::vector<Resolved> resolve(const nl::Understanding& u, const std::vector<std::string>& inputs) {
+  std::vector<Resolved> out;
+  for (const auto& in : inputs) {
+    Resolved r;
+    r.input = in;
+    auto info = probe(in);
+    if (!info) {
+      r.request = nl::for_input(u, in, 0);
+      r.unreadable = info.error();
+    } else {
+      r.request = nl::for_input(u, in, info->duration);
+      auto plans = plan(r.request.request, *info);
+      if (plans) {
+        r.plans = std::move(*plans);
+      } else {
+        r.refused = plans.error();
+      }
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
 // Splits the request into runs: one for all inputs, or one per input when "the last N"
 // needs each file's own duration.
-std::vector<Job> jobs_for(const nl::Understanding& u, const std::vector<std::string>& inputs,
-                          std::vector<Error>& errors) {
+std::vector<Job> jobs_for(const nl::Understanding& u, const std::vector<Resolved>& resolved) {
   std::vector<Job> jobs;
+  auto ffmpeg = [&](const Resolved& r) {
+    if (r.plans.empty()) return ffmpeg_from_request(r.request.request, r.input, u.from_end);
+    std::string s;
+    for (const auto& p : r.plans) s += (s.empty() ? "" : " && ") + ffmpeg_command(p);
+    return s;
+  };
   if (!u.from_end) {
     Job j;
     j.request = u.request;
-    j.request.inputs = inputs;
-    j.argv = peel_args(j.request);
-    for (const auto& in : inputs) {
-      j.ffmpeg += (j.ffmpeg.empty() ? "" : " && ") + ffmpeg_for(j.request, in, std::nullopt);
+    j.request.inputs.clear();
+    for (const auto& r : resolved) {
+      j.request.inputs.push_back(r.input);
+      j.ffmpeg += (j.ffmpeg.empty() ? "" : " && ") + ffmpeg(r);
     }
+    j.argv = peel_args(j.request);
     jobs.push_back(std::move(j));
     return jobs;
   }
-  for (const auto& in : inputs) {
+  for (const auto& r : resolved) {
     Job j;
-    j.request = u.request;
-    j.request.inputs = {in};
-    auto info = probe(in);
-    if (info) {
-      j.request.from = std::max<Micros>(0, info->duration - *u.from_end);
-      j.ffmpeg = ffmpeg_for(j.request, in, std::nullopt);
-    } else {
-      errors.push_back(info.error());
-      j.ffmpeg = ffmpeg_from_request(j.request, in, u.from_end);
-    }
+    j.request = r.request.request;
+    j.ffmpeg = ffmpeg(r);
     j.argv = peel_args(j.request);
     jobs.push_back(std::move(j));
   }
   return jobs;
+}
+
+// The plan in plain words: from plan() for each input it could read, else from the sentence.
+std::string explanation(const nl::Understanding& u, const std::vector<Resolved>& resolved) {
+  std::string s;
+  bool from_sentence = false;
+  nl::Understanding once = u;  // the sentence's notes are said once, not once per input
+  for (const auto& r : resolved) {
+    if (r.plans.empty()) {
+      from_sentence = true;
+      continue;
+    }
+    const std::string e = nl::explain(once, r.plans, r.request.notes);
+    once.notes.clear();
+    s += (s.empty() || u.language == nl::Language::kChinese ? "" : " ") + e;
+  }
+  if (from_sentence || resolved.empty()) {
+    s += (s.empty() || u.language == nl::Language::kChinese ? "" : " ") + u.explanation;
+  }
+  return s;
 }
 
 json optional_json(const auto& v) { return v ? json(*v) : json(nullptr); }
@@ -211,7 +251,7 @@ json optional_seconds(const std::optional<Micros>& v) {
 }
 
 json to_json(const nl::Understanding& u, const std::vector<std::string>& inputs,
-             const std::vector<Job>& jobs) {
+             const std::vector<Job>& jobs, const std::vector<Resolved>& resolved) {
   const Request& r = jobs.size() == 1 ? jobs.front().request : u.request;
   json j;
   j["inputs"] = inputs;
@@ -234,8 +274,12 @@ json to_json(const nl::Understanding& u, const std::vector<std::string>& inputs,
   j["sample_format"] = optional_json(r.sample_format);
   j["output"] = r.output.empty() ? json(nullptr) : json(r.output);
   j["out_dir"] = r.out_dir.empty() ? json(nullptr) : json(r.out_dir);
-  j["explanation"] = u.explanation;
-  j["notes"] = u.notes;
+  j["explanation"] = explanation(u, resolved);
+  std::vector<std::string> notes = u.notes;
+  for (const auto& res : resolved) {
+    notes.insert(notes.end(), res.request.notes.begin(), res.request.notes.end());
+  }
+  j["notes"] = notes;
   std::string peel_command, ffmpeg;
   for (const auto& job : jobs) {
     std::vector<std::string> argv = {"peel"};
@@ -267,6 +311,19 @@ bool read_reply(std::string& sentence, std::vector<std::string>& inputs) {
   return true;
 }
 
+// understand(), with the readings of unquoted names that exist here: "my vidéo ñ.mp4" is one
+// file when a file has that name.
+nl::Understanding understand_here(const std::string& sentence,
+                                  const std::vector<std::string>& inputs) {
+  nl::Understanding u = nl::understand(sentence, inputs);
+  std::vector<std::string> known;
+  for (const auto& c : u.file_candidates) {
+    std::error_code ec;
+    if (fs::exists(c, ec)) known.push_back(c);
+  }
+  return known.empty() ? u : nl::understand(sentence, inputs, known);
+}
+
 }  // namespace
 
 int ask_command(std::vector<std::string> args, const CancelToken& cancel) {
@@ -277,20 +334,22 @@ int ask_command(std::vector<std::string> args, const CancelToken& cancel) {
       "peel ask: say what you want in plain English or Chinese; peel shows the exact "
       "plan, the peel and ffmpeg commands, and runs it.\n"
       "  peel ask \"extract the audio from interview.mkv as mp3\"\n"
-      "  peel ask \"从我的mkv视频中提取2分钟到5分钟之间的音轨\" video.mkv",
+      "  peel ask \"从我的mkv视频中提取2分钟到5分钟之间的音轨\" video.mkv\n"
+      "Without a terminal to confirm on, it runs only with --yes (else it prints the plan and "
+      "exits with 1).",
       "peel ask"};
   app.add_option("sentence", sentence, "the request, in quotes")->required();
   app.add_option("inputs", inputs, "files the sentence refers to (\"this file\")");
-  app.add_flag("-y,--yes", yes, "run without asking for confirmation");
+  app.add_flag("-y,--yes", yes, "run without asking for confirmation (needed without a terminal)");
   app.add_flag("--dry-run", dry_run, "print what was understood and the commands; run nothing");
   app.add_flag("--json", as_json, "print what was understood as one JSON object");
   if (auto rc = parse_command_line(app, std::move(args))) return *rc;
 
-  nl::Understanding u = nl::understand(sentence, inputs);
+  nl::Understanding u = understand_here(sentence, inputs);
   while (u.outcome != nl::Outcome::kPlan) {
     if (as_json || !interactive()) {
       if (as_json) {
-        json j = to_json(u, u.request.inputs, {});
+        json j = to_json(u, u.request.inputs, {}, {});
         j["question"] = u.question;
         std::cout << j.dump(2) << "\n";
       }
@@ -299,33 +358,61 @@ int ask_command(std::vector<std::string> args, const CancelToken& cancel) {
     }
     std::cerr << u.question << "\n";
     if (!read_reply(sentence, inputs)) return kExitUsage;
-    u = nl::understand(sentence, inputs);
+    u = understand_here(sentence, inputs);
   }
 
   auto expanded = expand_inputs(u);
   if (!expanded) {
     if (as_json) {
-      json j = to_json(u, u.request.inputs, {});
+      json j = to_json(u, u.request.inputs, {}, {});
       j["errors"] = json::array({error_json("", expanded.error())});
       std::cout << j.dump(2) << "\n";
     }
     std::cerr << "peel ask: " << expanded.error().message << "\n";
     return exit_code_for(expanded.error().code);
   }
-  std::vector<Error> errors;
-  const std::vector<Job> jobs = jobs_for(u, *expanded, errors);
+  const std::vector<Resolved> resolved = resolve(u, *expanded);
+
+  // A refusal of plan() is what the run would answer: the same message and exit status, and
+  // the words of the sentence that led to it. Nothing is offered to run.
+  int refused = kExitOk;
+  json errors = json::array();
+  std::vector<std::string> refusals;
+  for (const auto& r : resolved) {
+    const auto& e = r.refused ? r.refused : r.unreadable;
+    if (!e) continue;
+    errors.push_back(error_json(r.input, *e));
+    if (r.refused) {
+      refused = std::max(refused, exit_code_for(e->code));
+      std::cerr << "peel ask: " << e->message << "\n";
+      if (const std::string why = nl::explain_refusal(u, *e); !why.empty()) {
+        std::cerr << "peel ask: " << why << "\n";
+        refusals.push_back(why);
+      }
+    }
+  }
+  if (refused != kExitOk) {
+    if (as_json) {
+      json j = to_json(u, *expanded, {}, resolved);
+      j["errors"] = errors;
+      if (!refusals.empty()) j["refusal"] = fmt::format("{}", fmt::join(refusals, " "));
+      std::cout << j.dump(2) << "\n";
+    }
+    // --dry-run reports and runs nothing: it succeeds once the sentence is understood, and
+    // says in its errors what the run would refuse.
+    return dry_run ? kExitOk : refused;
+  }
+
+  const std::vector<Job> jobs = jobs_for(u, resolved);
   // Without --dry-run and with --json, stdout is the extract command's own JSON.
   std::ostream& text = as_json ? std::cerr : std::cout;
   if (dry_run && as_json) {
-    json j = to_json(u, *expanded, jobs);
-    if (!errors.empty()) {
-      j["errors"] = json::array();
-      for (const auto& e : errors) j["errors"].push_back(error_json("", e));
-    }
+    json j = to_json(u, *expanded, jobs, resolved);
+    if (!errors.empty()) j["errors"] = errors;
     std::cout << j.dump(2) << "\n";
     return kExitOk;
   }
-  text << u.explanation << "\n";
+  text << explanation(u, resolved) << "\n";
   for (const auto& job : jobs) {
     std::vector<std::string> argv = {"peel"};
     argv.insert(argv.end(), job.argv.begin(), job.argv.end());
@@ -333,10 +420,22 @@ int ask_command(std::vector<std::string> args, const CancelToken& cancel) {
     text << "  peel:   " << shell_command(argv) << "\n";
     text << "  ffmpeg: " << job.ffmpeg << "\n";
   }
-  for (const auto& e : errors) std::cerr << "peel ask: " << e.message << "\n";
+  // An input that cannot be read is planned from the sentence alone for --dry-run (it may be
+  // a file still to come); a run would fail on it, so none is started.
+  int unreadable = kExitOk;
+  for (const auto& r : resolved) {
+    if (!r.unreadable) continue;
+    std::cerr << "peel ask: " << r.unreadable->message << "\n";
+    unreadable = std::max(unreadable, exit_code_for(r.unreadable->code));
+  }
   if (dry_run) return kExitOk;
-  if (!errors.empty()) return kExitFailed;
-  if (!yes && interactive()) {
+  if (unreadable != kExitOk) return unreadable;
+  if (!yes) {
+    if (!interactive()) {
+      std::cerr << "peel ask: nothing was run: there is no terminal to confirm on; add --yes "
+                   "to run it\n";
+      return kExitUsage;
+    }
     std::cerr << "Run it? [y/N] " << std::flush;
     std::string reply;
     if (!std::getline(std::cin, reply) || (reply != "y" && reply != "Y" && reply != "yes")) {

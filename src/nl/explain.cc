@@ -1,7 +1,11 @@
-// Builds the plain-words plan from the Request, so what is said is exactly what will run.
+// Plain words for a plan: from the Request alone (the parser), or from what plan() decided for
+// a file (peel ask), so what is said is exactly what will run.
 #include "nl/explain.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
 
 namespace peel::nl {
 
@@ -134,6 +138,187 @@ std::string explain(const Understanding& u) {
   for (const auto& n : u.notes)
     s += zh ? fmt::format("注意：{}。", n) : fmt::format(" Note: {}.", n);
   return s;
+}
+
+}  // namespace peel::nl
+
+namespace peel::nl {
+
+namespace {
+
+std::string channels_words(int n, bool zh) {
+  if (n == 1) return zh ? "单声道" : "mono";
+  if (n == 2) return zh ? "立体声" : "stereo";
+  return zh ? fmt::format("{} 声道", n) : fmt::format("{} channels", n);
+}
+
+// The source track: its number, codec and shape, language and title where it has them.
+std::string source_track(const AudioTrack& t, bool zh) {
+  std::vector<std::string> parts = {t.codec};
+  if (t.sample_rate > 0) parts.push_back(fmt::format("{} Hz", t.sample_rate));
+  if (t.channels > 0) parts.push_back(channels_words(t.channels, zh));
+  if (!t.lang.empty()) parts.push_back(t.lang);
+  if (!t.title.empty())
+    parts.push_back(zh ? fmt::format("“{}”", t.title) : fmt::format("\"{}\"", t.title));
+  return zh ? fmt::format("第 {} 条音轨（{}）", t.number, fmt::join(parts, "，"))
+            : fmt::format("audio track {} ({})", t.number, fmt::join(parts, ", "));
+}
+
+std::string plan_range(const OutputPlan& p, bool zh) {
+  if (p.from == 0 && !p.to) return zh ? "整个文件" : "the whole file";
+  if (!p.to) {
+    return zh ? fmt::format("从 {} 到结尾", format_time(p.from))
+              : fmt::format("from {} to the end", format_time(p.from));
+  }
+  return zh ? fmt::format("{} 到 {}", format_time(p.from), format_time(*p.to))
+            : fmt::format("from {} to {}", format_time(p.from), format_time(*p.to));
+}
+
+// What the output holds when it is encoded: codec, rate, channels, bitrate or quality, depth.
+std::string encoding(const OutputPlan& p, bool zh) {
+  std::vector<std::string> parts = {p.codec, fmt::format("{} Hz", p.sample_rate),
+                                    channels_words(p.channels, zh)};
+  if (p.bitrate) parts.push_back(kbits(*p.bitrate));
+  if (p.quality) {
+    parts.push_back(zh ? fmt::format("VBR 质量 {}", *p.quality)
+                       : fmt::format("VBR quality {}", *p.quality));
+  }
+  if (!p.sample_format.empty()) parts.push_back(depth(p.sample_format, zh));
+  return fmt::format("{}", fmt::join(parts, zh ? "，" : ", "));
+}
+
+// Why a plan re-encodes, in Chinese, from what differs between the plan and its source (the
+// English comes from the plan's own reason).
+std::string why_zh(const Understanding& u, const OutputPlan& p) {
+  if (u.request.copy_policy == CopyPolicy::kReencode) return "按要求重新编码";
+  std::vector<std::string> needs;
+  if (p.from > 0 || p.to) needs.emplace_back("精确到采样点的剪切");
+  if (p.sample_rate != p.track.sample_rate) needs.emplace_back("重采样");
+  if (p.channels != p.track.channels) needs.emplace_back("改变声道数");
+  if (u.request.bitrate) needs.emplace_back("指定的比特率");
+  if (u.request.quality) needs.emplace_back("指定的 VBR 质量");
+  if (u.request.sample_format) needs.emplace_back("指定的位深");
+  if (needs.empty())
+    return fmt::format(".{} 装不下 {} 音频，需要重新编码", p.format, p.track.codec);
+  return fmt::format("{}需要解码后重新编码", fmt::join(needs, "、"));
+}
+
+std::string said(const Understanding& u, std::string_view key) {
+  const auto it = u.said.find(std::string(key));
+  return it == u.said.end() ? std::string() : it->second;
+}
+
+}  // namespace
+
+InputRequest for_input(const Understanding& u, const std::string& input, Micros duration) {
+  InputRequest r;
+  r.request = u.request;
+  r.request.inputs = {input};
+  if (!u.from_end || duration <= 0) return r;
+  if (*u.from_end >= duration) {
+    // Nothing before the start to leave out: all of the file, and a word that it is shorter.
+    r.request.from.reset();
+    const bool zh = u.language == Language::kChinese;
+    r.notes.push_back(zh ? fmt::format("{} 只有 {} 长，比要求的最后 {} 短，所以取整个文件", input,
+                                       format_time(duration), format_time(*u.from_end))
+                         : fmt::format("{} is only {} long, shorter than the last {} asked for, "
+                                       "so all of it is taken",
+                                       input, format_time(duration), format_time(*u.from_end)));
+  } else {
+    r.request.from = duration - *u.from_end;
+  }
+  return r;
+}
+
+std::string explain(const Understanding& u, const std::vector<OutputPlan>& plans,
+                    const std::vector<std::string>& notes) {
+  const bool zh = u.language == Language::kChinese;
+  std::string s;
+  for (const auto& p : plans) {
+    const std::string track = source_track(p.track, zh);
+    const std::string range = plan_range(p, zh);
+    if (zh) {
+      s += p.mode == Mode::kCopy
+               ? fmt::format("从 {} 提取{}，{}，原样复制到 {}，不重新编码，不损失音质。", p.input,
+                             track, range, p.output)
+               : fmt::format("从 {} 提取{}，{}，重新编码为 {}（{}）：{}。", p.input, track, range,
+                             p.output, encoding(p, zh), why_zh(u, p));
+    } else {
+      s += (s.empty() ? "" : " ") +
+           (p.mode == Mode::kCopy
+                ? fmt::format("Extract {} from {}, {}, copied as it is into {}. Why: {}.", track,
+                              p.input, range, p.output, p.reason)
+                : fmt::format("Extract {} from {}, {}, re-encoded into {} as {}. Why: {}.", track,
+                              p.input, range, p.output, encoding(p, zh), p.reason));
+    }
+  }
+  for (const auto* list : {&u.notes, &notes}) {
+    for (const auto& n : *list)
+      s += zh ? fmt::format("注意：{}。", n) : fmt::format(" Note: {}.", n);
+  }
+  return s;
+}
+
+std::string explain_refusal(const Understanding& u, const Error& e) {
+  const bool zh = u.language == Language::kChinese;
+  auto q = [&](const std::string& w) { return zh ? "“" + w + "”" : "\"" + w + "\""; };
+  std::vector<std::string> words;
+  auto add = [&](std::string_view key) {
+    const std::string w = said(u, key);
+    if (!w.empty() && std::find(words.begin(), words.end(), w) == words.end()) words.push_back(w);
+  };
+  switch (e.code) {
+    case ErrorCode::kCannotCopy: {
+      const std::string copy = said(u, "copy_policy");
+      const std::string format = said(u, "format");
+      if (copy.empty()) break;
+      if (!format.empty() && format != copy) {
+        return zh ? fmt::format(
+                        "{}要求保持音频原样，而{}装不下这样的音频：两者只能选一个。要无损，"
+                        "请说 flac（无损转换）。",
+                        q(copy), q(format))
+                  : fmt::format(
+                        "{} asks for the audio as it is, and {} for a format that cannot "
+                        "hold it as it is: say which one matters (flac converts it "
+                        "without loss).",
+                        q(copy), q(format));
+      }
+      add("copy_policy");
+      add("bitrate");
+      add("sample_rate");
+      add("channels");
+      add("sample_format");
+      break;
+    }
+    case ErrorCode::kBadRange:
+      add("from");
+      add("to");
+      add("duration");
+      add("from_end");
+      break;
+    case ErrorCode::kTrackNotFound:
+      add("track");
+      add("lang");
+      add("title");
+      break;
+    case ErrorCode::kBadOutputOption:
+      add("format");
+      add("bitrate");
+      add("quality");
+      add("sample_rate");
+      add("channels");
+      add("sample_format");
+      add("purpose");
+      break;
+    default:
+      break;
+  }
+  if (words.empty()) return "";
+  std::vector<std::string> shown;
+  for (const auto& w : words) shown.push_back(q(w));
+  return zh ? fmt::format("这是{}所要求的；请改一下再试。", fmt::join(shown, "和"))
+            : fmt::format("That is what {} asked for; say it another way and try again.",
+                          fmt::join(shown, " and "));
 }
 
 }  // namespace peel::nl

@@ -26,19 +26,31 @@ enum class Kind {
 
 struct Token {
   Kind kind = Kind::kWord;
-  std::string text;   // the matching form (lower case); as typed for kQuoted and kPath
-  std::string shown;  // the words as typed, for messages
+  std::string text;   // the matching form (folded, lower case); the bytes typed for kQuoted
+                      // and kPath: a name is never folded
+  std::string shown;  // the bytes typed, for messages
   double value = 0;   // kNumber, kOrdinal, kBitrate, kRate
   Micros micros = 0;  // kTime, kDuration
   Micros unit = 0;    // kDuration of one number and one unit: that unit, lent to a bare
                       // number in "2 to 5 minutes"
   size_t begin = 0;   // code points into the sentence, for messages
   size_t end = 0;
+  size_t byte_begin = 0;  // the same span in bytes of the sentence
+  size_t byte_end = 0;
+  bool glued = false;     // starts where the previous token ends ("从x.mp4", "1分")
+  bool spaced = false;    // only white space lies between it and the previous token
+  bool han = false;       // holds Han (or kana, Hangul) outside a name: a Chinese sentence
+  bool stemless = false;  // kPath ".mp4" right after Han: the name starts in that Han
   bool consumed = false;
 };
 
 // Splits and reads a sentence. Never fails; an unreadable part stays a word or a mark.
+// Linear in the sentence's length.
 std::vector<Token> lex(std::string_view sentence);
+
+// The words the lexer itself reads (units, number words, ordinals, bitrate and rate units),
+// for matching typos against.
+void lexer_words(std::vector<std::string_view>& out);
 
 // The file extensions the parser recognises as media files (lower case, without the dot).
 bool is_media_extension(std::string_view ext);

@@ -48,11 +48,13 @@ constexpr auto kTraditionalSorted = sorted_traditional();
 
 }  // namespace
 
-std::u32string decode_utf8(std::string_view s) {
+std::u32string decode_utf8(std::string_view s, std::vector<size_t>* offsets) {
   std::u32string out;
   out.reserve(s.size());
+  if (offsets != nullptr) offsets->clear();
   size_t i = 0;
   while (i < s.size()) {
+    if (offsets != nullptr) offsets->push_back(i);
     const auto b = static_cast<unsigned char>(s[i]);
     int len = 0;
     char32_t c = 0;
@@ -86,6 +88,7 @@ std::u32string decode_utf8(std::string_view s) {
     out.push_back(c);
     i += static_cast<size_t>(len);
   }
+  if (offsets != nullptr) offsets->push_back(s.size());
   return out;
 }
 

@@ -3,11 +3,14 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace peel::nl {
 
-// Decodes UTF-8; each invalid, overlong or surrogate sequence becomes one U+FFFD.
-std::u32string decode_utf8(std::string_view bytes);
+// Decodes UTF-8; each invalid, overlong or surrogate sequence becomes one U+FFFD. With
+// `offsets`, also the byte offset where each code point starts, and the total length last
+// (so code points [b, e) are bytes [offsets[b], offsets[e])).
+std::u32string decode_utf8(std::string_view bytes, std::vector<size_t>* offsets = nullptr);
 
 void append_utf8(std::string& out, char32_t c);
 std::string encode_utf8(std::u32string_view text);

@@ -79,7 +79,9 @@ inline constexpr std::string_view kEnglishFillers[] = {
     "lecture",    "interview", "meeting",    "talk",       "show",       "episode",  "folder",
     "directory",  "dir",       "trim",       "cut",        "crop",       "possible", "possibly",
     "much",       "more",      "less",       "ready",      "prepare",    "prepared", "sure",
-    "nice",       "good",      "well",       "way",        "anything",   "both"};
+    "nice",       "good",      "well",       "way",        "anything",   "both",     "software",
+    "app",        "tool",      "program",    "model",      "engine",     "service",  "alone",
+    "leave"};
 
 // Chinese words that carry no setting, longest first where one starts another.
 inline constexpr std::string_view kChineseFillers[] = {
@@ -99,6 +101,29 @@ inline constexpr std::string_view kChineseFillers[] = {
     "采访",     "会议",     "讲座", "节目",   "我的",   "你",     "您",       "帮忙把",   "好",
     "好的",     "一段",     "里的", "中的",   "得",     "后",     "并保存",   "文件夹",   "目录",
     "所有",     "全部",     "都",   "用于",   "用来",   "以便",   "方便",     "做",       "准备",
-    "从头开始", "从头",     "一遍", "直接",   "尽量",   "一些",   "一点"};
+    "从头开始", "从头",     "一遍", "直接",   "尽量",   "一些",   "一点",     "软件",     "工具",
+    "程序",     "模型",     "应用", "服务",   "搞成",   "弄成",   "搞",       "截取",     "截",
+    "只需要",   "只留",     "留下", "保留",   "留"};
+
+// Words that end an unquoted file name on its left: "from my holiday video.mkv" may name
+// "holiday video.mkv", never "from my holiday video.mkv". Determiners may begin a name, so
+// they end it after themselves (kDeterminers).
+inline constexpr std::string_view kNameStops[] = {
+    "from",   "of",     "as",     "to",     "into",  "in",        "inside",  "on",
+    "onto",   "at",     "and",    "or",     "then",  "with",      "for",     "than",
+    "via",    "using",  "use",    "save",   "saved", "store",     "extract", "convert",
+    "export", "rip",    "get",    "take",   "grab",  "pull",      "make",    "turn",
+    "called", "named",  "titled", "file",   "files", "video",     "videos",  "audio",
+    "sound",  "movie",  "movies", "clip",   "clips", "recording", "film",    "track",
+    "is",     "it",     "me",     "please", "give",  "want",      "need",    "keep",
+    "strip",  "remove", "drop",   "write",  "put",   "open",      "read",    "load"};
+inline constexpr std::string_view kDeterminers[] = {
+    "the", "a", "an", "my", "this", "that", "your", "our", "his", "her", "their", "these", "those"};
+
+// Han characters that end a file name on their left when it is written without a space
+// ("把视频.mp4" names "视频.mp4"). "的" only may: "我的视频.mp4" could be either.
+inline constexpr std::string_view kHanNameStops[] = {"从", "把", "将", "在", "用", "给", "对",
+                                                     "由", "拿", "到", "为", "成", "和", "与",
+                                                     "及", "是", "请", "帮", "让"};
 
 }  // namespace peel::nl

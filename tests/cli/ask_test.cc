@@ -140,5 +140,173 @@ TEST(Ask, RunsAChineseRequestSampleExact) {
   EXPECT_EQ(decode_s16(out).size(), 96000u * 2) << "2 s of 48 kHz stereo";
 }
 
+// ---- What a new user tripped on (issue 9) ---------------------------------------------------
+
+// A copy of `fixture` in `dir` named `name`.
+std::string copy_as(const TempDir& dir, const std::string& fixture, const std::string& name) {
+  const std::string path = dir / name;
+  std::filesystem::copy_file(fixture, path);
+  return path;
+}
+
+TEST(Ask, FileNamesPassThroughByteForByteInEitherLanguagesQuotes) {
+  TempDir dir;
+  const std::string in = copy_as(dir, mp4_h264_aac(), "my vidéo 日本語 ñ.mp4");
+  struct Say {
+    std::string sentence, out;
+  };
+  for (const auto& s : std::initializer_list<Say>{
+           {"extract audio from \"" + in + "\" as mp3", "my vidéo 日本語 ñ.mp3"},
+           {"extract audio from “" + in + "” as wav", "my vidéo 日本語 ñ.wav"},
+           {"从「" + in + "」提取音频，转成flac", "my vidéo 日本語 ñ.flac"},
+           // Unquoted: the one reading that exists is taken.
+           {"extract audio from " + in + " as opus", "my vidéo 日本語 ñ.opus"}}) {
+    const auto r = peel({"ask", "--yes", s.sentence});
+    ASSERT_EQ(r.exit_code, 0) << s.sentence << "\n" << r.err;
+    EXPECT_TRUE(std::filesystem::exists(dir / s.out)) << s.sentence << "\n" << r.out;
+  }
+  EXPECT_EQ(ffprobe(dir / "my vidéo 日本語 ñ.mp3")["streams"][0]["codec_name"], "mp3");
+}
+
+TEST(Ask, OriginalQualityIntoFlacIsALosslessTranscodeThatRuns) {
+  TempDir dir;
+  const std::string film = copy_as(dir, mp4_h264_aac(), "film.mp4");  // AAC audio
+  const auto j = ask_json({"give me the last 5 seconds of " + film +
+                           " in flac, keep original "
+                           "quality"});
+  EXPECT_EQ(j["copy_policy"], "auto");
+  EXPECT_EQ(std::string(j["peel_command"]).find("--copy"), std::string::npos) << j["peel_command"];
+  const auto r =
+      peel({"ask", "--yes",
+            "give me the last 5 seconds of " + film + " in flac, keep original quality"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto probe = ffprobe(dir / "film.flac");
+  EXPECT_EQ(probe["streams"][0]["codec_name"], "flac");
+  EXPECT_NEAR(std::stod(probe["format"]["duration"].get<std::string>()), 5.0, 0.05);
+}
+
+TEST(Ask, AContradictionWithTheFileIsRefusedAsTheRunWouldRefuseIt) {
+  TempDir dir;
+  const std::string film = copy_as(dir, mp4_h264_aac(), "film.mp4");
+  const std::string sentence = "the last 5 seconds of " + film + " in mp3, keep original quality";
+  const auto run = peel({film, "-f", "mp3", "--copy", "--json"});
+  const auto asked = peel({"ask", "--yes", sentence});
+  EXPECT_EQ(asked.exit_code, run.exit_code) << asked.err;
+  EXPECT_NE(asked.err.find("cannot be copied into .mp3"), std::string::npos) << asked.err;
+  EXPECT_NE(asked.err.find("\"keep original quality\""), std::string::npos) << asked.err;
+  EXPECT_EQ(asked.out.find("peel:"), std::string::npos) << "no plan is offered\n" << asked.out;
+  EXPECT_FALSE(std::filesystem::exists(dir / "film.mp3"));
+  const auto j = ask_json({sentence});
+  ASSERT_TRUE(j.contains("errors"));
+  EXPECT_EQ(j["errors"][0]["code"], json_of(run)["errors"][0]["code"]);
+  EXPECT_TRUE(j["peel_command"].is_null());
+  EXPECT_NE(std::string(j["refusal"]).find("\"mp3\""), std::string::npos) << j["refusal"];
+}
+
+TEST(Ask, AnUnquotedNameWithSpacesIsAQuestionNotASecondInput) {
+  TempDir dir;
+  const std::string talk = copy_as(dir, mp4_h264_aac(), "talk.mp4");
+  std::filesystem::create_directory(dir / "out dir");
+  const auto r = peel({"ask", "--yes", "save the audio of " + talk + " as out dir/my file.mp3"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("\"out dir/my file.mp3\""), std::string::npos) << r.err;
+  EXPECT_EQ(r.out.find("peel:"), std::string::npos) << r.out;
+  EXPECT_EQ(dir.entries(), std::vector<std::string>({"out dir", "talk.mp4"}));
+  // Quoted, it is one name, and runs.
+  const std::string out = dir / "out dir/my file.mp3";
+  const auto q = peel({"ask", "--yes", "save the audio of " + talk + " as \"" + out + "\""});
+  ASSERT_EQ(q.exit_code, 0) << q.err;
+  EXPECT_EQ(ffprobe(out)["streams"][0]["codec_name"], "mp3");
+}
+
+TEST(Ask, ARangePastTheEndGetsTheRunsRefusalAndExitStatus) {
+  const std::string in = mp4_h264_aac();  // 6 s
+  const auto run = peel({in, "--from", "60", "--to", "120", "--json"});
+  for (const char* s : {"from minute 1 to minute 2", "从第1分钟到第2分钟"}) {
+    const auto asked = peel({"ask", "--yes", s, in});
+    EXPECT_EQ(asked.exit_code, run.exit_code) << s;
+    EXPECT_NE(asked.err.find("the range starts at 1:00"), std::string::npos) << asked.err;
+    EXPECT_NE(asked.err.find(s), std::string::npos) << "names the words\n" << asked.err;
+    EXPECT_EQ(asked.out.find("peel:"), std::string::npos) << asked.out;
+    const auto j = ask_json({s, in});
+    EXPECT_EQ(j["errors"][0]["code"], json_of(run)["errors"][0]["code"]) << s;
+    EXPECT_EQ(j["errors"][0]["code"], 4005);
+  }
+}
+
+TEST(Ask, TheExplanationComesFromThePlan) {
+  TempDir dir;
+  const std::string talk = copy_as(dir, mp4_h264_aac(), "talk.mp4");
+  const auto t = ask_json({"audio from 0:01 to 0:03 of " + talk + ", mono, 16khz"});
+  const std::string e = t["explanation"];
+  EXPECT_NE(e.find("re-encode"), std::string::npos) << e;
+  EXPECT_NE(e.find("channel mixing"), std::string::npos) << e;
+  EXPECT_EQ(e.find("copied when nothing needs changing"), std::string::npos) << e;
+  const std::string c = ask_json({"the audio of " + talk})["explanation"];
+  EXPECT_NE(c.find("copied as it is into " + dir / "talk.m4a"), std::string::npos) << c;
+  const std::string z = ask_json({"把" + talk + "的音频转成单声道"})["explanation"];
+  EXPECT_NE(z.find("重新编码"), std::string::npos) << z;
+  EXPECT_NE(z.find("改变声道数"), std::string::npos) << z;
+}
+
+TEST(Ask, WithoutATerminalAndWithoutYesItPrintsThePlanAndRunsNothing) {
+  TempDir dir;
+  const std::string talk = copy_as(dir, mp4_h264_aac(), "talk.mp4");
+  const auto r = peel({"ask", "the first 2 seconds of " + talk + " as mp3"});  // stdin: /dev/null
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("peel:   peel " + talk + " -f mp3 --to 2"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("--yes"), std::string::npos) << r.err;
+  EXPECT_EQ(dir.entries(), std::vector<std::string>{"talk.mp4"});
+}
+
+TEST(Ask, MorePhrasingsPeopleTyped) {
+  TempDir dir;
+  const std::string x = copy_as(dir, mp4_h264_aac(), "x.mp4");
+  const auto strip = peel({"ask", "--yes", "strip the video from " + x + " and keep the sound"});
+  ASSERT_EQ(strip.exit_code, 0) << strip.err;
+  EXPECT_EQ(ffprobe(dir / "x.m4a")["streams"][0]["codec_name"], "aac");
+
+  const auto possessive =
+      peel({"ask", "--yes", "save " + x + "'s audio as " + dir / "x-audio.mp3"});
+  ASSERT_EQ(possessive.exit_code, 0) << possessive.err;
+  EXPECT_EQ(ffprobe(dir / "x-audio.mp3")["streams"][0]["codec_name"], "mp3");
+
+  const auto zh = peel({"ask", "--yes", "帮忙把" + x + "搞成mp3"});
+  ASSERT_EQ(zh.exit_code, 0) << zh.err;
+  EXPECT_EQ(ffprobe(dir / "x.mp3")["streams"][0]["codec_name"], "mp3");
+
+  const auto seconds = ask_json({"get seconds 1-3 as wav", x});
+  EXPECT_EQ(seconds["from"], 1.0);
+  EXPECT_EQ(seconds["to"], 3.0);
+  EXPECT_EQ(seconds["format"], "wav");
+  const auto picture = ask_json({x + " 去掉画面 只要声音"});
+  EXPECT_EQ(picture["inputs"], nlohmann::json::array({x}));
+
+  // "The last minute" of a 6 s file: all of it, and a word that it is shorter.
+  const auto last = ask_json({"the last minute of " + x});
+  EXPECT_TRUE(last["from"].is_null());
+  EXPECT_EQ(last["peel_command"], "peel " + x);
+  const std::string notes = last["notes"].dump();
+  EXPECT_NE(notes.find("shorter than the last 1:00"), std::string::npos) << notes;
+  EXPECT_NE(std::string(last["explanation"]).find("shorter"), std::string::npos);
+}
+
+TEST(Ask, AnotherWordOrderInChineseRunsSampleExact) {
+  TempDir dir;
+  const std::string in = copy_as(dir, mkv_h264_pcm16(), "in.mkv");
+  const auto r = peel({"ask", "--yes", "从第1秒开始截取" + in + "的2秒音频，转成wav"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(decode_s16(dir / "in.wav").size(), 96000u * 2) << "2 s of 48 kHz stereo";
+}
+
+TEST(Ask, TheSentencesNotesAreSaidOnceForSeveralInputs) {
+  const auto j = ask_json({"the first track as flac", mp4_h264_aac(), mkv_opus()});
+  const std::string e = j["explanation"];
+  const std::string note = j["notes"][0];
+  EXPECT_EQ(e.find(note), e.rfind(note)) << e;
+  EXPECT_NE(e.find(mp4_h264_aac()), std::string::npos) << e;
+  EXPECT_NE(e.find(mkv_opus()), std::string::npos) << e;
+}
+
 }  // namespace
 }  // namespace peel::test
