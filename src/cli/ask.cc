@@ -17,6 +17,7 @@
 #include "peel/formats.h"
 #include "peel/nl.h"
 #include "peel/plan.h"
+#include "peel/run.h"
 
 namespace peel::cli {
 
@@ -184,6 +185,14 @@ std::vector<Resolved> resolve(const nl::Understanding& u, const std::vector<std:
       auto plans = plan(r.request.request, *info);
       if (plans) {
         r.plans = std::move(*plans);
+        // What the run checks before writing (an output already there, a folder it cannot
+        // write in) is refused here too, with the run's error; folders are created, as the
+        // extract command creates them.
+        for (const auto& p : r.plans) {
+          if (auto checked = check_output(p, true); !checked && !r.refused) {
+            r.refused = checked.error();
+          }
+        }
       } else {
         r.refused = plans.error();
       }
@@ -398,9 +407,8 @@ int ask_command(std::vector<std::string> args, const CancelToken& cancel) {
       if (!refusals.empty()) j["refusal"] = fmt::format("{}", fmt::join(refusals, " "));
       std::cout << j.dump(2) << "\n";
     }
-    // --dry-run reports and runs nothing: it succeeds once the sentence is understood, and
-    // says in its errors what the run would refuse.
-    return dry_run ? kExitOk : refused;
+    // A dry run refuses exactly what the run would refuse, with its exit status.
+    return refused;
   }
 
   const std::vector<Job> jobs = jobs_for(u, resolved);

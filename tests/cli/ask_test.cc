@@ -19,29 +19,41 @@ nlohmann::json ask_json(const std::vector<std::string>& args, int want_exit = 0)
   return json_of(r);
 }
 
+// A copy of `fixture` in `dir` named `name`.
+std::string copy_as(const TempDir& dir, const std::string& fixture, const std::string& name) {
+  const std::string path = dir / name;
+  std::filesystem::copy_file(fixture, path);
+  return path;
+}
+
 TEST(Ask, DryRunJsonHasEveryKeyOfTheContract) {
-  const auto j =
-      ask_json({"Extract the audio from this mp4 file and save it as an mp3", mp4_h264_aac()});
+  TempDir dir;
+  // (Beside the fixture itself, step.mp3 may be another test's fixture, and the run would
+  // refuse to overwrite it.)
+  const std::string talk = copy_as(dir, mp4_h264_aac(), "talk.mp4");
+  const auto j = ask_json({"Extract the audio from this mp4 file and save it as an mp3", talk});
   for (const char* key :
        {"inputs", "format", "copy_policy", "from", "to", "duration", "track", "lang", "title",
         "all_tracks", "bitrate", "quality", "sample_rate", "channels", "sample_format",
         "explanation", "peel_command", "ffmpeg_command"}) {
     EXPECT_TRUE(j.contains(key)) << key;
   }
-  EXPECT_EQ(j["inputs"], nlohmann::json::array({mp4_h264_aac()}));
+  EXPECT_EQ(j["inputs"], nlohmann::json::array({talk}));
   EXPECT_EQ(j["format"], "mp3");
   EXPECT_EQ(j["copy_policy"], "auto");
   EXPECT_TRUE(j["from"].is_null());
   EXPECT_TRUE(j["track"].is_null());
   EXPECT_EQ(j["all_tracks"], false);
-  EXPECT_EQ(j["peel_command"], "peel " + mp4_h264_aac() + " -f mp3");
+  EXPECT_EQ(j["peel_command"], "peel " + talk + " -f mp3");
   const std::string ffmpeg = j["ffmpeg_command"];
   EXPECT_NE(ffmpeg.find("libmp3lame"), std::string::npos) << ffmpeg;
   EXPECT_FALSE(j.contains("question"));
 }
 
 TEST(Ask, TheIssuesExamplesInBothLanguages) {
-  const std::string mkv = mkv_opus();
+  // A file still to come: planned from the sentence alone (the 6 s fixtures would refuse a
+  // range from 2:00, as the run does).
+  const std::string mkv = "video-to-come.mkv";
   for (const char* s : {"Pull just the audio track from my mkv video between the 2-minute and "
                         "5-minute mark",
                         "从我的mkv视频中提取2分钟到5分钟之间的音轨"}) {
@@ -142,13 +154,6 @@ TEST(Ask, RunsAChineseRequestSampleExact) {
 
 // ---- What a new user tripped on (issue 9) ---------------------------------------------------
 
-// A copy of `fixture` in `dir` named `name`.
-std::string copy_as(const TempDir& dir, const std::string& fixture, const std::string& name) {
-  const std::string path = dir / name;
-  std::filesystem::copy_file(fixture, path);
-  return path;
-}
-
 TEST(Ask, FileNamesPassThroughByteForByteInEitherLanguagesQuotes) {
   TempDir dir;
   const std::string in = copy_as(dir, mp4_h264_aac(), "my vidéo 日本語 ñ.mp4");
@@ -196,7 +201,7 @@ TEST(Ask, AContradictionWithTheFileIsRefusedAsTheRunWouldRefuseIt) {
   EXPECT_NE(asked.err.find("\"keep original quality\""), std::string::npos) << asked.err;
   EXPECT_EQ(asked.out.find("peel:"), std::string::npos) << "no plan is offered\n" << asked.out;
   EXPECT_FALSE(std::filesystem::exists(dir / "film.mp3"));
-  const auto j = ask_json({sentence});
+  const auto j = ask_json({sentence}, run.exit_code);
   ASSERT_TRUE(j.contains("errors"));
   EXPECT_EQ(j["errors"][0]["code"], json_of(run)["errors"][0]["code"]);
   EXPECT_TRUE(j["peel_command"].is_null());
@@ -228,7 +233,7 @@ TEST(Ask, ARangePastTheEndGetsTheRunsRefusalAndExitStatus) {
     EXPECT_NE(asked.err.find("the range starts at 1:00"), std::string::npos) << asked.err;
     EXPECT_NE(asked.err.find(s), std::string::npos) << "names the words\n" << asked.err;
     EXPECT_EQ(asked.out.find("peel:"), std::string::npos) << asked.out;
-    const auto j = ask_json({s, in});
+    const auto j = ask_json({s, in}, run.exit_code);
     EXPECT_EQ(j["errors"][0]["code"], json_of(run)["errors"][0]["code"]) << s;
     EXPECT_EQ(j["errors"][0]["code"], 4005);
   }
@@ -275,6 +280,8 @@ TEST(Ask, MorePhrasingsPeopleTyped) {
   ASSERT_EQ(zh.exit_code, 0) << zh.err;
   EXPECT_EQ(ffprobe(dir / "x.mp3")["streams"][0]["codec_name"], "mp3");
 
+  // The dry runs below would write x.m4a again: a run would refuse that, and so would they.
+  std::filesystem::remove(dir / "x.m4a");
   const auto seconds = ask_json({"get seconds 1-3 as wav", x});
   EXPECT_EQ(seconds["from"], 1.0);
   EXPECT_EQ(seconds["to"], 3.0);
@@ -306,6 +313,20 @@ TEST(Ask, TheSentencesNotesAreSaidOnceForSeveralInputs) {
   EXPECT_EQ(e.find(note), e.rfind(note)) << e;
   EXPECT_NE(e.find(mp4_h264_aac()), std::string::npos) << e;
   EXPECT_NE(e.find(mkv_opus()), std::string::npos) << e;
+}
+
+// An output already there: the plan is refused as the run refuses it (5001), dry run or not.
+TEST(Ask, AnOutputAlreadyThereIsRefusedAsTheRunRefusesIt) {
+  TempDir dir;
+  const std::string talk = copy_as(dir, mp4_h264_aac(), "talk.mp4");
+  std::ofstream(dir / "talk.m4a") << "already here";
+  const auto run = peel({talk, "--json"});
+  ASSERT_EQ(json_of(run)["errors"][0]["code"], 5001);
+  const auto asked = peel({"ask", "--yes", "the audio of " + talk});
+  EXPECT_EQ(asked.exit_code, run.exit_code) << asked.err;
+  EXPECT_NE(asked.err.find("talk.m4a"), std::string::npos) << asked.err;
+  const auto j = ask_json({"the audio of " + talk}, run.exit_code);
+  EXPECT_EQ(j["errors"][0]["code"], 5001);
 }
 
 }  // namespace
