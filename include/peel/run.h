@@ -104,7 +104,7 @@ Result<std::string> check_output(const OutputPlan& plan, bool create_folders);
 
 // Writes plan.output atomically: nothing is left behind on failure or cancellation (but a
 // folder it created stays). Fails with kOutputExists, kOutputIsInput, kOutputUnwritable
-// (check_output() first), kWriteFailed, kCancelled, kDamagedInput (strict plans),
+// (as check_output() would), kWriteFailed, kCancelled, kDamagedInput (strict plans),
 // kTruncatedIndex/kUnsupportedFile (input changed since the plan) or kInternal.
 Result<OutputResult> run(const OutputPlan& plan, const RunOptions& options = {});
 

@@ -135,6 +135,23 @@ Result<std::string> check_target(const std::string& target, const std::string& i
   return dir.string();
 }
 
+Result<std::string> make_target_folder(const std::string& target) {
+  const fs::path dir = folder_of(target);
+  auto exists = folder_exists(dir);
+  if (!exists) return exists.error();
+  if (*exists) return std::string();
+  std::error_code ec;
+  // False without an error: another run (a batch's other file) made it meanwhile.
+  const bool made = fs::create_directories(dir, ec);
+  if (ec) {
+    return Error{ErrorCode::kOutputUnwritable,
+                 fmt::format("cannot create the output folder {} ({}); choose a folder you can "
+                             "write to with -d or -o",
+                             dir.string(), ec.message())};
+  }
+  return made ? dir.string() : std::string();
+}
+
 Result<AtomicFile> AtomicFile::create(const std::string& target, const std::string& input,
                                       bool overwrite) {
   if (auto ok = check_path(target, input, overwrite); !ok) return ok.error();

@@ -17,6 +17,10 @@ namespace peel::engine {
 Result<std::string> check_target(const std::string& target, const std::string& input,
                                  bool overwrite, bool create_folders);
 
+// Creates the target's folder (and those above it) where it is missing; returns the folder it
+// created, or "" when there was one. Fails with kOutputUnwritable.
+Result<std::string> make_target_folder(const std::string& target);
+
 class AtomicFile {
  public:
   // Checks the target as check_target() does (its folder must exist), then creates the

@@ -4,7 +4,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <filesystem>
 
 #include "engine/atomic_file.h"
 #include "engine/stages.h"
@@ -34,19 +33,13 @@ Result<OutputResult> run(const OutputPlan& plan, Input& input, const RunOptions&
 
   auto source = engine::Source::open(input, plan.track.stream_index, options.cancel);
   if (!source) return source.error();
-  auto checked = check_output(plan, options.create_folders);
-  if (!checked) return checked.error();
+  // AtomicFile::create() makes the checks check_output() makes, creating the temporary file
+  // for real where check_output() only tries.
   std::string new_folder;
-  if (!checked->empty()) {
-    std::error_code ec;
-    // False without an error: another run (a batch's other file) made it meanwhile.
-    if (std::filesystem::create_directories(*checked, ec)) new_folder = *checked;
-    if (ec) {
-      return Error{ErrorCode::kOutputUnwritable,
-                   fmt::format("cannot create the output folder {} ({}); choose a folder you "
-                               "can write to with -d or -o",
-                               *checked, ec.message())};
-    }
+  if (options.create_folders) {
+    auto made = engine::make_target_folder(plan.output);
+    if (!made) return made.error();
+    new_folder = std::move(*made);
   }
   auto file = engine::AtomicFile::create(plan.output, plan.input, plan.overwrite);
   if (!file) return file.error();
