@@ -14,6 +14,10 @@
 
 #include "av/file_reader.h"
 
+extern "C" {
+#include <libavutil/intreadwrite.h>
+}
+
 namespace peel::av {
 
 void OutputDeleter::operator()(AVFormatContext* c) const {
@@ -73,36 +77,55 @@ void install_log_callback() {
   std::call_once(once, [] { av_log_set_callback(log_callback); });
 }
 
-// True when the file starts like an ISO-BMFF file (ftyp box) but has no top-level moov box
-// readable within the file: an mp4 cut off before its index.
-bool is_mp4_without_index(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) return false;
-  bool saw_ftyp = false;
-  bool saw_moov = false;
-  uint64_t pos = 0;
-  for (int boxes = 0; boxes < 4096; ++boxes) {
-    unsigned char head[16];
-    if (std::fseek(f, static_cast<long>(pos), SEEK_SET) != 0) break;
-    if (std::fread(head, 1, 8, f) != 8) break;
-    uint64_t size = (uint64_t{head[0]} << 24) | (head[1] << 16) | (head[2] << 8) | head[3];
-    const std::string type(reinterpret_cast<char*>(head + 4), 4);
-    if (boxes == 0 && type != "ftyp") break;
-    if (type == "ftyp") saw_ftyp = true;
-    if (type == "moov") saw_moov = true;
-    if (size == 1) {
-      if (std::fread(head + 8, 1, 8, f) != 8) break;
-      size = 0;
-      for (int i = 8; i < 16; ++i) size = (size << 8) | head[i];
-    }
-    if (size < 8) break;
-    pos += size;
-  }
-  std::fclose(f);
-  return saw_ftyp && !saw_moov;
-}
-
 }  // namespace
+
+Mp4Layout mp4_layout(const std::string& path) {
+  Mp4Layout layout;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return layout;
+  struct stat st {};
+  const auto file_size = ::fstat(fd, &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+  // The size and type of the box at `pos`, and where its contents start.
+  auto box = [fd, file_size](uint64_t pos, uint64_t& size, std::string& type, uint64_t& body) {
+    uint8_t head[16];
+    if (::pread(fd, head, 8, static_cast<off_t>(pos)) != 8) return false;
+    size = AV_RB32(head);
+    if (size == 0) size = file_size - pos;  // the last box, to the end of the file
+    type.assign(reinterpret_cast<const char*>(head + 4), 4);
+    body = pos + 8;
+    if (size == 1) {
+      if (::pread(fd, head + 8, 8, static_cast<off_t>(pos + 8)) != 8) return false;
+      size = AV_RB64(head + 8);
+      body += 8;
+    }
+    return size >= body - pos;
+  };
+  uint64_t pos = 0;
+  uint64_t size = 0;
+  uint64_t body = 0;
+  std::string type;
+  // (Once the index is found in a fragmented file, the thousands of fragments after it need
+  // not be walked.)
+  for (int boxes = 0; boxes < 4096 && !(layout.moov && layout.fragmented) &&
+                      box(pos, size, type, body) && size > 0;
+       ++boxes, pos += size) {
+    if (boxes == 0) layout.ftyp = type == "ftyp";
+    if (type == "moof") layout.fragmented = true;
+    if (type != "moov") continue;
+    layout.moov = true;
+    uint64_t child = body;
+    uint64_t child_size = 0;
+    uint64_t child_body = 0;
+    std::string child_type;
+    for (int n = 0; n < 4096 && child < pos + size &&
+                    box(child, child_size, child_type, child_body) && child_size > 0;
+         ++n, child += child_size) {
+      if (child_type == "mvex") layout.fragmented = true;
+    }
+  }
+  ::close(fd);
+  return layout;
+}
 
 LogCapture::LogCapture(std::vector<std::string>* sink) : previous_(t_log_sink) {
   install_log_callback();
@@ -163,7 +186,8 @@ Result<InputContext> open_input(const std::string& path, const AVIOInterruptCB* 
     avio_context_free(&pb);
     delete reader;
     if (rc == AVERROR_EXIT) return Error{ErrorCode::kCancelled, "cancelled", rc};
-    if (is_mp4_without_index(path)) {
+    // An ISO-BMFF file (it starts with 'ftyp') without its index: cut off before it.
+    if (const Mp4Layout layout = mp4_layout(path); layout.ftyp && !layout.moov) {
       return Error{ErrorCode::kTruncatedIndex,
                    fmt::format("{} is an MP4/MOV file cut off before its index (the 'moov' box), "
                                "so none of its audio can be located; re-copy or re-download the "

@@ -79,6 +79,16 @@ Error translate(int averror, ErrorCode code, const std::string& what);
 // unsupported).
 Result<InputContext> open_input(const std::string& path, const AVIOInterruptCB* interrupt);
 
+// What the top-level boxes of an MP4/MOV (ISO-BMFF) file show: whether it starts with 'ftyp',
+// has its index ('moov'), and is fragmented ('mvex' in the index, or 'moof' boxes). Reads box
+// headers only; all false when the file cannot be read.
+struct Mp4Layout {
+  bool ftyp = false;
+  bool moov = false;
+  bool fragmented = false;
+};
+Mp4Layout mp4_layout(const std::string& path);
+
 // Routes FFmpeg log lines of the calling thread into `sink` while alive; lines from other
 // threads, or with no sink, at warning level or above are dropped (a library does not print).
 class LogCapture {

@@ -1,9 +1,7 @@
 // probe(): MediaInfo from an opened input.
 #include "engine/probe.h"
 
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <optional>
@@ -26,51 +24,6 @@ std::string tag(const AVDictionary* dict, const char* key) {
 
 Micros to_micros(int64_t ts, AVRational tb) {
   return ts == AV_NOPTS_VALUE ? 0 : av_rescale_q(ts, tb, av::micros_tb());
-}
-
-// Whether an MP4/MOV file is fragmented (a 'mvex' box in its 'moov', or any 'moof'). Its
-// 'moov' then lists only some samples, or none, and FFmpeg reads the rest as it goes: the
-// durations it knows on opening are not the track's.
-bool is_fragmented_mp4(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  // The size and type of the box at `pos`, and where its contents start.
-  auto box = [fd](uint64_t pos, uint64_t& size, std::string& type, uint64_t& body) {
-    uint8_t head[16];
-    if (::pread(fd, head, 8, static_cast<off_t>(pos)) != 8) return false;
-    size = AV_RB32(head);
-    type.assign(reinterpret_cast<const char*>(head + 4), 4);
-    body = pos + 8;
-    if (size == 1) {
-      if (::pread(fd, head + 8, 8, static_cast<off_t>(pos + 8)) != 8) return false;
-      size = AV_RB64(head + 8);
-      body += 8;
-    }
-    return size >= body - pos;
-  };
-  bool fragmented = false;
-  uint64_t pos = 0;
-  uint64_t size = 0;
-  uint64_t body = 0;
-  std::string type;
-  for (int boxes = 0; boxes < 4096 && !fragmented && box(pos, size, type, body); ++boxes) {
-    if (size == 0) break;  // to the end of the file
-    if (type == "moof") fragmented = true;
-    if (type == "moov") {
-      uint64_t child = body;
-      uint64_t child_size = 0;
-      uint64_t child_body = 0;
-      std::string child_type;
-      for (int n = 0; n < 4096 && child < pos + size &&
-                      box(child, child_size, child_type, child_body) && child_size > 0;
-           ++n, child += child_size) {
-        if (child_type == "mvex") fragmented = true;
-      }
-    }
-    pos += size;
-  }
-  ::close(fd);
-  return fragmented;
 }
 
 // Samples of encoder delay the stream states. MP4 states it in its edit list, which FFmpeg
@@ -119,7 +72,9 @@ namespace engine {
 
 MediaInfo describe(const AVFormatContext& ctx, const std::string& path) {
   const bool mov = std::string_view(ctx.iformat->name).starts_with("mov,");
-  const bool whole_index = mov && !is_fragmented_mp4(path);
+  // A fragmented MP4's 'moov' lists only some samples, or none, and FFmpeg reads the rest as
+  // it goes: the durations it knows on opening are not the track's.
+  const bool whole_index = mov && !av::mp4_layout(path).fragmented;
   MediaInfo info;
   info.path = path;
   info.container = ctx.iformat->name;
