@@ -117,18 +117,18 @@ Result<void> copy_stream(Job& job) {
     }
     par = bsf->par_out;
   }
+  // Ogg (granule positions) and MP4 (edit lists, sample durations) state trims in their
+  // timestamps: priming as a first packet before zero, the end as a shorter last packet.
   const bool ogg = spec.muxer == "ogg" || spec.muxer == "opus";
-  // Ogg (granule positions) and MP4 (sample durations) say that the decoder drops samples at
-  // the end only as a shorter last packet.
-  const bool shortens_last = ogg || spec.name == "m4a";
+  const bool trims_by_timestamps = ogg || spec.name == "m4a";
   // Where the time base cannot name single samples (Matroska's milliseconds), timestamps
   // only place packets to within a tick: they are counted instead.
   const bool precise = static_cast<int64_t>(in->time_base.num) * rate <= in->time_base.den;
   const int64_t tolerance = av_rescale_q(1, in->time_base, samples_tb) + 1;
   PacketSamples lengths(*in->codecpar);
-  // Formats that signal priming hide the first packet's decoder warm-up behind it.
+  // Those formats hide a cut's first packet (its decoder's warm-up) behind the priming.
   const int64_t priming_in = priming_samples(*in->codecpar);
-  const int64_t priming = ogg || spec.name == "m4a" ? priming_in : 0;
+  const int64_t priming = trims_by_timestamps ? priming_in : 0;
   const av::CodecParameters out_par(avcodec_parameters_alloc());
   avcodec_parameters_copy(out_par.get(), par);
   if (out_par->initial_padding == 0) out_par->initial_padding = static_cast<int>(priming_in);
@@ -203,9 +203,9 @@ Result<void> copy_stream(Job& job) {
     pkt->pts = pkt->dts = pos - shift;
     // Formats that can only shorten the last packet get the length played; the others the
     // decoded length, with the trim stated beside it.
-    pkt->duration = shortens_last ? length.played : length.decoded;
+    pkt->duration = trims_by_timestamps ? length.played : length.decoded;
     const int64_t cut = length.decoded - length.played;
-    if (!shortens_last && cut != trim && cut > 0) set_end_trim(pkt.get(), cut);
+    if (!trims_by_timestamps && cut != trim && cut > 0) set_end_trim(pkt.get(), cut);
 
     if (bsf) {
       if (const int rc = av_bsf_send_packet(bsf.get(), pkt.get()); rc < 0) {
