@@ -39,7 +39,10 @@ enum class SkipReason { kExists, kNotVideo };
 // What happened to one input.
 struct FileOutcome {
   std::string input;
-  enum class Status { kDone, kSkipped, kFailed } status = Status::kDone;
+  // kCancelled: the cancel token fired before the file's turn came (error says so, nothing
+  // was written) or while it was extracted (its partial output removed; `started`).
+  enum class Status { kDone, kSkipped, kFailed, kCancelled } status = Status::kDone;
+  bool started = false;  // its extraction began
   std::optional<SkipReason> skip_reason;
   std::vector<OutputPlan> plans;  // what it was (or, planning only, would be) written to
   // Planning only: for each of `plans`, the missing folder its run would create, or "".
@@ -59,15 +62,12 @@ struct BatchEvent {
 };
 
 struct BatchOptions {
-  int jobs = 0;                // worker threads; 0: the number of cores
+  int jobs = 0;                // files extracted (and planned) at once; 0: the engine's threads
   bool skip_existing = false;  // resume: an input whose outputs all exist is skipped
   // --dry-run: plan, and check every output as run() would (check_output()), write nothing.
   bool plan_only = false;
   bool sync = false;           // as in RunOptions: fsync each output before it is renamed
   SegmentParallel segment_parallel = SegmentParallel::kAuto;  // as in RunOptions
-  // Runs the files (and their segments) on this pool, shared with other work, instead of one
-  // of the batch's own with `jobs` threads (`jobs` then only bounds the planning threads).
-  WorkPool* pool = nullptr;
   CancelToken cancel;
   // As in RunOptions (called from worker threads, not serialized).
   std::function<void(const std::string& path, bool exists)> on_temp_file;
@@ -95,10 +95,11 @@ struct BatchSummary : BatchTotals {
 
 // Plans every input first (refusing the batch when two inputs would write the same output,
 // unless the request has a name template, in which case names are made unique), then runs them
-// on `jobs` threads, longest first, creating the output folders they need (run()'s
-// create_folders). A failing file never stops the others. Fails only when the batch cannot
-// start (an output collision).
-Result<BatchSummary> run_batch(const Request& request, const std::vector<InputFile>& files,
-                               const BatchOptions& options);
+// `jobs` at a time on the engine's pool, longest first, creating the output folders they need
+// (run()'s create_folders). A failing file never stops the others. Fails only when the batch
+// cannot start (an output collision). The calling thread may run files too (it may be one of
+// the pool's).
+Result<BatchSummary> run_batch(Engine& engine, const Request& request,
+                               const std::vector<InputFile>& files, const BatchOptions& options);
 
 }  // namespace peel

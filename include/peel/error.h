@@ -29,6 +29,7 @@ enum class ErrorCode : int {
   kOutputIsInput = 5002,     // the output path names the input file
   kOutputUnwritable = 5003,  // the output folder cannot be written
   kWriteFailed = 5004,       // writing failed midway (disk full, I/O error)
+  kOutputTooLarge = 5005,    // an output grew past the engine's Limits::max_output_bytes
   kCancelled = 6001,         // the cancel token fired
   kInternal = 7001,          // FFmpeg failed in a way peel did not foresee
 };
@@ -36,11 +37,42 @@ enum class ErrorCode : int {
 // Short stable name of a code, such as "input_not_found".
 std::string_view error_name(ErrorCode code);
 
-struct Error {
-  ErrorCode code = ErrorCode::kInternal;
-  std::string message;  // what happened, to which file, and what to do next
-  int averror = 0;      // underlying FFmpeg AVERROR, or 0
+// What a front end may offer to fix an error, as data: each front end words it in its own
+// syntax (the CLI says "add -y", the HTTP API `"overwrite": true`).
+enum class Hint {
+  kNone,
+  kOverwrite,     // ask to replace the existing output
+  kReencode,      // drop the copy requirement (or ask for a re-encode)
+  kCopy,          // ask for a stream copy instead
+  kNotStrict,     // drop the refusal of damaged input, to keep what can be read
+  kOutputFolder,  // several outputs: name a folder (and a name template), not one file
+  kNameTemplate,  // outputs collide: give a name template that tells them apart
 };
+
+struct Error {
+  Error() = default;
+  Error(ErrorCode c, std::string m, int av = 0) : code(c), message(std::move(m)), averror(av) {}
+  // The same error, about `f` (see `field`) and with `h` to offer.
+  Error about(std::string f, Hint h = Hint::kNone) && {
+    field = std::move(f);
+    hint = h;
+    return std::move(*this);
+  }
+
+  ErrorCode code = ErrorCode::kInternal;
+  // What happened, to which file, and what to do next, in the user's words; no front end's
+  // syntax (flags, JSON fields): that comes from `field` and `hint`.
+  std::string message;
+  int averror = 0;  // underlying FFmpeg AVERROR, or 0
+  // The part of the request the error is about, by the Request member's name ("output",
+  // "from", "to", "duration", "track", "format", "copy_policy", "bitrate", "quality",
+  // "sample_rate", "channels", "sample_format", "name_template", "strict"), or empty.
+  std::string field;
+  Hint hint = Hint::kNone;
+};
+
+// Short stable name of a hint, such as "overwrite" ("" for kNone).
+std::string_view hint_name(Hint hint);
 
 // A value or an Error. Cheap to move; never throws on access misuse in release builds
 // beyond std::get's checks.

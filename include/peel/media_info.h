@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "peel/cancel.h"
 #include "peel/error.h"
 #include "peel/time.h"
 
@@ -56,7 +57,10 @@ struct MediaInfo {
   std::vector<VideoStream> video;
   std::map<std::string, std::string> tags;
   int chapters = 0;
+  std::vector<std::string> log;  // FFmpeg's warnings and errors while opening it
 };
+
+class Engine;
 
 namespace engine {
 struct OpenFile;
@@ -69,7 +73,8 @@ class Source;
 class Input {
  public:
   // Fails like probe().
-  static Result<Input> open(const std::string& path);
+  static Result<Input> open(Engine& engine, const std::string& path,
+                            const CancelToken& cancel = {});
 
   Input(Input&&) noexcept;
   Input& operator=(Input&&) noexcept;
@@ -83,9 +88,11 @@ class Input {
   std::unique_ptr<engine::OpenFile> file_;
 };
 
-// Opens and inspects `path`. Thread-safe. Fails with kInputNotFound, kInputIsDirectory,
-// kInputUnreadable, kInputEmpty, kTruncatedIndex or kUnsupportedFile; a file without audio is
-// not an error here (audio is empty).
-Result<MediaInfo> probe(const std::string& path);
+// Opens and inspects `path` within the engine's limits. Thread-safe. Fails with
+// kInputNotFound, kInputIsDirectory, kInputUnreadable, kInputEmpty, kTruncatedIndex,
+// kUnsupportedFile (also: a format the limits do not accept, a playlist or reference to other
+// files, more streams than allowed, longer to open than allowed) or kCancelled; a file without
+// audio is not an error here (audio is empty).
+Result<MediaInfo> probe(Engine& engine, const std::string& path, const CancelToken& cancel = {});
 
 }  // namespace peel

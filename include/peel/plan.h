@@ -18,6 +18,9 @@ enum class Mode { kCopy, kTranscode };
 struct OutputPlan {
   std::string input;
   std::string output;
+  // The folder the output was named in (by a template), which it must stay inside even
+  // through links; empty for a name the caller gave whole.
+  std::string folder;
   Mode mode = Mode::kCopy;
   std::string reason;         // why copy or transcode, in plain words
   std::string format;         // format table name

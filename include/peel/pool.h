@@ -34,8 +34,8 @@ class WorkPool {
     int pending_ = 0;  // added and not yet finished
   };
 
-  // Starts `threads` threads (0: one per core; may be 0 threads only if asked for 0 on a
-  // system that reports no cores, in which case wait() runs everything).
+  // Starts `threads` threads (an Engine's pool: peel/engine.h). With 0 threads, wait() runs
+  // everything on the waiting thread.
   explicit WorkPool(int threads);
   // Runs every task still queued, then stops the threads.
   ~WorkPool();

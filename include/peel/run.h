@@ -1,29 +1,19 @@
 // run(): execute one OutputPlan. Thread-safe: any number of runs may go on at once.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "peel/cancel.h"
+#include "peel/engine.h"
 #include "peel/error.h"
 #include "peel/plan.h"
 #include "peel/pool.h"
 
 namespace peel {
-
-// Shared cancel flag. Copies share state; cancel() is async-signal-safe.
-class CancelToken {
- public:
-  CancelToken() : flag_(std::make_shared<std::atomic<bool>>(false)) {}
-  void cancel() const { flag_->store(true, std::memory_order_relaxed); }
-  bool cancelled() const { return flag_->load(std::memory_order_relaxed); }
-
- private:
-  std::shared_ptr<std::atomic<bool>> flag_;
-};
 
 struct Progress {
   double done = 0;   // seconds of audio written so far
@@ -50,11 +40,9 @@ struct RunOptions {
   // renamed into place or removed (false): lets a front end that must exit abruptly (a second
   // Ctrl-C) remove it.
   std::function<void(const std::string& path, bool exists)> on_temp_file;
-  // Threads one transcode may use for segments; 0 = one per core. 1 = serial.
+  // Threads of the engine's pool one transcode may use for segments at once; 0: all of them.
+  // 1 = serial.
   int jobs = 0;
-  // Where segments run: a pool shared with other work (a batch's files), or null for threads
-  // of the run's own. With a pool, `jobs` should be its thread count.
-  WorkPool* pool = nullptr;
   SegmentParallel segment_parallel = SegmentParallel::kAuto;
   double segment_parallel_min_seconds = 60;  // of output audio, for kAuto
   // Create the output's folder (and the missing ones above it) when it does not exist, as for
@@ -106,9 +94,12 @@ Result<std::string> check_output(const OutputPlan& plan, bool create_folders);
 // folder it created stays). Fails with kOutputExists, kOutputIsInput, kOutputUnwritable
 // (as check_output() would), kWriteFailed, kCancelled, kDamagedInput (strict plans),
 // kTruncatedIndex/kUnsupportedFile (input changed since the plan) or kInternal.
-Result<OutputResult> run(const OutputPlan& plan, const RunOptions& options = {});
+// Segments run on the engine's pool; the engine's limits bound the silence filled into gaps
+// and the output's size (kOutputTooLarge).
+Result<OutputResult> run(Engine& engine, const OutputPlan& plan, const RunOptions& options = {});
 
 // The same, reading from an Input already open on plan.input (no second parse of the file).
-Result<OutputResult> run(const OutputPlan& plan, Input& input, const RunOptions& options = {});
+Result<OutputResult> run(Engine& engine, const OutputPlan& plan, Input& input,
+                         const RunOptions& options = {});
 
 }  // namespace peel

@@ -14,7 +14,8 @@
 namespace peel {
 
 struct WatchOptions {
-  int jobs = 0;  // files extracted at once; 0: the number of cores
+  int jobs = 0;  // files extracted at once, on the engine's pool; 0: its number of threads
+  size_t max_failures_kept = 100;  // WatchSummary::failures keeps the latest this many
   // A file is taken once nobody is writing it (as far as inotify tells) and its size and
   // modification time have not changed for this long.
   std::chrono::milliseconds settle{1000};
@@ -38,7 +39,9 @@ struct WatchOptions {
 };
 
 struct WatchSummary : BatchTotals {
-  std::vector<FileOutcome> failures;  // the failed files, in the order they finished
+  // The latest failed files (at most max_failures_kept), in the order they finished; `failed`
+  // counts them all.
+  std::vector<FileOutcome> failures;
 };
 
 // Extracts every video below `dir` (recursively; subfolders are mirrored below
@@ -53,8 +56,9 @@ struct WatchSummary : BatchTotals {
 // after the existing files with `once`, or with an error when `dir` cannot be watched at all
 // (kInputNotFound, kUsage when it is not a folder or is the output folder, kInputUnreadable,
 // kInternal when inotify is unavailable) or is removed while watched (kInputNotFound).
-// Linux only (inotify). Blocks the calling thread; runs `jobs` worker threads of its own.
-Result<WatchSummary> watch(const std::string& dir, const Request& request,
+// Linux only (inotify). Blocks the calling thread, which watches; the files run on the
+// engine's pool, at most `jobs` at once.
+Result<WatchSummary> watch(Engine& engine, const std::string& dir, const Request& request,
                            const WatchOptions& options);
 
 }  // namespace peel

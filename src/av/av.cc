@@ -15,6 +15,7 @@
 #include "av/file_reader.h"
 
 extern "C" {
+#include <libavutil/avstring.h>
 #include <libavutil/intreadwrite.h>
 }
 
@@ -28,7 +29,17 @@ void OutputDeleter::operator()(AVFormatContext* c) const {
 
 namespace {
 
-int refuse_nested_open(AVFormatContext*, AVIOContext**, const char*, int, AVDictionary**) {
+// Set on the context's `opaque` while opening: a demuxer tried to open another file or URL.
+struct OpenAttempts {
+  std::string first;  // what it tried to open first
+};
+
+int refuse_nested_open(AVFormatContext* ctx, AVIOContext**, const char* url, int,
+                       AVDictionary**) {
+  if (auto* attempts = static_cast<OpenAttempts*>(ctx->opaque);
+      attempts != nullptr && attempts->first.empty()) {
+    attempts->first = url != nullptr ? url : "?";
+  }
   return AVERROR(EPERM);
 }
 
@@ -58,26 +69,21 @@ Error translate(int averror, ErrorCode code, const std::string& what) {
 }
 
 namespace {
+thread_local LogCapture* t_capture = nullptr;
+}  // namespace
 
-thread_local std::vector<std::string>* t_log_sink = nullptr;
-
-void log_callback(void* avcl, int level, const char* fmt, va_list vl) {
-  if (level > AV_LOG_WARNING || t_log_sink == nullptr) return;
+std::string format_log_line(void* avcl, int level, const char* fmt, va_list args) {
   std::array<char, 1024> line{};
   int print_prefix = 1;
-  av_log_format_line2(avcl, level, fmt, vl, line.data(), static_cast<int>(line.size()),
+  va_list copy;
+  va_copy(copy, args);
+  av_log_format_line2(avcl, level, fmt, copy, line.data(), static_cast<int>(line.size()),
                       &print_prefix);
+  va_end(copy);
   std::string text = line.data();
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-  if (!text.empty()) t_log_sink->push_back(std::move(text));
+  return text;
 }
-
-void install_log_callback() {
-  static std::once_flag once;
-  std::call_once(once, [] { av_log_set_callback(log_callback); });
-}
-
-}  // namespace
 
 Mp4Layout mp4_layout(const std::string& path) {
   Mp4Layout layout;
@@ -127,15 +133,49 @@ Mp4Layout mp4_layout(const std::string& path) {
   return layout;
 }
 
-LogCapture::LogCapture(std::vector<std::string>* sink) : previous_(t_log_sink) {
-  install_log_callback();
-  t_log_sink = sink;
+LogCapture::LogCapture(std::vector<std::string>* sink, size_t max_lines)
+    : sink_(sink), max_lines_(max_lines), previous_(t_capture) {
+  t_capture = this;
 }
 
-LogCapture::~LogCapture() { t_log_sink = previous_; }
+LogCapture::~LogCapture() {
+  t_capture = previous_;
+  if (dropped_ > 0) sink_->push_back(fmt::format("({} more lines of FFmpeg's log not kept)", dropped_));
+}
 
-Result<InputContext> open_input(const std::string& path, const AVIOInterruptCB* interrupt) {
-  install_log_callback();
+bool LogCapture::take(const std::string& line) {
+  LogCapture* c = t_capture;
+  if (c == nullptr) return false;
+  if (c->sink_->size() < c->max_lines_) {
+    c->sink_->push_back(line);
+  } else {
+    ++c->dropped_;
+  }
+  return true;
+}
+
+namespace {
+
+std::string joined(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ",") + n;
+  return out;
+}
+
+// A playlist, a concat list, a reference movie: its media is in other files or at URLs.
+Error refers_elsewhere(const std::string& path, const std::string& target, int rc) {
+  return Error{ErrorCode::kUnsupportedFile,
+               fmt::format("{} holds no media of its own: it refers to {} (a playlist or a "
+                           "reference to other files), and peel reads only the file it is given; "
+                           "give the media file itself",
+                           path, target),
+               rc};
+}
+
+}  // namespace
+
+Result<InputContext> open_input(const std::string& path, const AVIOInterruptCB* interrupt,
+                                const Limits& limits) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
     if (errno == EACCES) {
@@ -174,18 +214,52 @@ Result<InputContext> open_input(const std::string& path, const AVIOInterruptCB* 
   AVFormatContext* raw = avformat_alloc_context();
   raw->pb = pb;
   raw->flags |= AVFMT_FLAG_CUSTOM_IO;
-  raw->io_open = refuse_nested_open;
+  if (!limits.follow_references) raw->io_open = refuse_nested_open;
   if (interrupt != nullptr) raw->interrupt_callback = *interrupt;
+  raw->probesize = std::max<int64_t>(limits.probe_bytes, 32);
+  raw->format_probesize = static_cast<int>(std::min<int64_t>(raw->probesize, 1 << 20));
+  raw->max_analyze_duration = limits.analyze_duration;
+  raw->max_streams = std::max(1, limits.max_streams);
+  OpenAttempts attempts;
+  raw->opaque = &attempts;
+  AVDictionary* opts = nullptr;
+  av_dict_set(&opts, "protocol_whitelist", joined(limits.protocols).c_str(), 0);
+  if (!limits.formats.empty()) {
+    av_dict_set(&opts, "format_whitelist", joined(limits.formats).c_str(), 0);
+  }
   // From here on the deleter owns the reader, whether opening succeeds or not.
   InputContext guard(raw);
-  int rc = avformat_open_input(&raw, path.c_str(), nullptr, nullptr);
+  // The format is recognised here rather than inside avformat_open_input, so that a format
+  // not accepted is named in the error (FFmpeg would only say "invalid argument").
+  const AVInputFormat* format = nullptr;
+  int rc = av_probe_input_buffer2(pb, &format, path.c_str(), nullptr, 0, raw->format_probesize);
+  if (rc >= 0 && !limits.formats.empty() &&
+      av_match_list(format->name, joined(limits.formats).c_str(), ',') <= 0) {
+    av_dict_free(&opts);
+    return Error{ErrorCode::kUnsupportedFile,
+                 fmt::format("{} is a {} file ({}), a format not accepted here; accepted: {}",
+                             path, format->name,
+                             format->long_name != nullptr ? format->long_name : format->name,
+                             fmt::join(limits.formats, ", "))};
+  }
+  bool freed = false;  // avformat_open_input failed: it freed the context, not our I/O
+  if (rc >= 0) {
+    rc = avformat_open_input(&raw, path.c_str(), format, &opts);
+    freed = rc < 0;
+  }
+  av_dict_free(&opts);
+  if (rc >= 0 && !attempts.first.empty() && raw->nb_streams == 0) rc = AVERROR(EPERM);
   if (rc < 0) {
-    // avformat_open_input freed the context on failure, but not our I/O context.
-    (void)guard.release();
-    av_freep(&pb->buffer);
-    avio_context_free(&pb);
-    delete reader;
+    if (freed) {
+      (void)guard.release();
+      av_freep(&pb->buffer);
+      avio_context_free(&pb);
+      delete reader;
+    } else {
+      guard.reset();
+    }
     if (rc == AVERROR_EXIT) return Error{ErrorCode::kCancelled, "cancelled", rc};
+    if (!attempts.first.empty()) return refers_elsewhere(path, attempts.first, rc);
     // An ISO-BMFF file (it starts with 'ftyp') without its index: cut off before it.
     if (const Mp4Layout layout = mp4_layout(path); layout.ftyp && !layout.moov) {
       return Error{ErrorCode::kTruncatedIndex,
@@ -215,8 +289,11 @@ Result<InputContext> open_input(const std::string& path, const AVIOInterruptCB* 
     }
   }
   rc = avformat_find_stream_info(ctx.get(), nullptr);
+  if (rc >= 0 && !attempts.first.empty() && ctx->nb_streams == 0) rc = AVERROR(EPERM);
+  ctx->opaque = nullptr;
   if (rc < 0) {
     if (rc == AVERROR_EXIT) return Error{ErrorCode::kCancelled, "cancelled", rc};
+    if (!attempts.first.empty()) return refers_elsewhere(path, attempts.first, rc);
     return translate(rc, ErrorCode::kUnsupportedFile,
                      fmt::format("cannot read the streams of {}", path));
   }

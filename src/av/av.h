@@ -15,6 +15,7 @@ extern "C" {
 #include <string>
 #include <vector>
 
+#include "peel/engine.h"
 #include "peel/error.h"
 #include "peel/time.h"
 
@@ -73,11 +74,13 @@ Error translate(int averror, ErrorCode code, const std::string& what);
 // Opens an input for demuxing and reads stream info. The file is read with pread through
 // peel's own I/O context (a seek costs no system call; where the demuxer indexes its samples,
 // one read fetches a whole run of adjacent samples of the streams not discarded, see
-// av/file_reader.h), and the demuxer may open no other file
-// or URL (playlists, external references). The interrupt callback (if any) is
+// av/file_reader.h). `limits` bound what the file can make FFmpeg do: which demuxers, how much
+// is probed, how many streams, and whether (and through which protocols) it may open other
+// files or URLs it names (playlists, external references). The interrupt callback (if any) is
 // installed before any I/O. Errors are classified (missing, folder, empty, truncated index,
-// unsupported).
-Result<InputContext> open_input(const std::string& path, const AVIOInterruptCB* interrupt);
+// unsupported, cancelled, timed out).
+Result<InputContext> open_input(const std::string& path, const AVIOInterruptCB* interrupt,
+                                const Limits& limits);
 
 // What the top-level boxes of an MP4/MOV (ISO-BMFF) file show: whether it starts with 'ftyp',
 // has its index ('moov'), and is fragmented ('mvex' in the index, or 'moof' boxes). Reads box
@@ -89,18 +92,28 @@ struct Mp4Layout {
 };
 Mp4Layout mp4_layout(const std::string& path);
 
-// Routes FFmpeg log lines of the calling thread into `sink` while alive; lines from other
-// threads, or with no sink, at warning level or above are dropped (a library does not print).
+// Keeps the FFmpeg log lines (warnings and errors) of the calling thread in `sink` while
+// alive, at most `max_lines` of them (then a last line counts the rest). Lines reach it
+// through the Engine's log callback (peel/engine.h), which calls take().
 class LogCapture {
  public:
-  explicit LogCapture(std::vector<std::string>* sink);
+  LogCapture(std::vector<std::string>* sink, size_t max_lines);
   ~LogCapture();
   LogCapture(const LogCapture&) = delete;
   LogCapture& operator=(const LogCapture&) = delete;
 
+  // Gives `line` to the calling thread's capture; false when there is none.
+  static bool take(const std::string& line);
+
  private:
-  std::vector<std::string>* previous_;
+  std::vector<std::string>* sink_;
+  size_t max_lines_;
+  size_t dropped_ = 0;
+  LogCapture* previous_;
 };
+
+// One log line as FFmpeg's default callback would print it, without the line end.
+std::string format_log_line(void* avcl, int level, const char* fmt, va_list args);
 
 inline AVRational micros_tb() { return AVRational{1, static_cast<int>(kMicrosPerSecond)}; }
 

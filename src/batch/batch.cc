@@ -20,7 +20,6 @@
 #include <mutex>
 #include <numeric>
 #include <optional>
-#include <thread>
 
 #include "peel/plan.h"
 #include "peel/pool.h"
@@ -31,18 +30,21 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Runs fn(index, worker) for index in [0, n) on `jobs` threads.
+// Runs fn(index, slot) for every index in `order` on at most `jobs` tasks of `pool` at once,
+// each taking the next index when it finishes one; `slot` in [0, jobs) tells the tasks apart.
+// The calling thread takes a task of its own if no pool thread has (it may itself be one of
+// the pool's, as under watch(): waiting without helping could wait forever).
 template <class Fn>
-void parallel_for(size_t n, int jobs, Fn fn) {
+void for_each_on(WorkPool& pool, const std::vector<size_t>& order, int jobs, Fn fn) {
   std::atomic<size_t> next{0};
-  auto work = [&](int worker) {
-    for (size_t i = next++; i < n; i = next++) fn(i, worker);
-  };
-  std::vector<std::thread> threads;
-  const int extra = std::min<int>(jobs, static_cast<int>(n)) - 1;
-  for (int w = 1; w <= extra; ++w) threads.emplace_back(work, w);
-  work(0);
-  for (auto& t : threads) t.join();
+  WorkPool::Group group;
+  const int tasks = std::min<int>(jobs, static_cast<int>(order.size()));
+  for (int slot = 0; slot < tasks; ++slot) {
+    pool.add(group, [&, slot](int) {
+      for (size_t i = next++; i < order.size(); i = next++) fn(order[i], slot);
+    });
+  }
+  pool.wait(group);
 }
 
 bool has_real_video(const MediaInfo& info) {
@@ -80,23 +82,30 @@ bool check_outputs(const std::vector<OutputPlan>& plans, FileOutcome& out) {
 
 }  // namespace
 
-Result<BatchSummary> run_batch(const Request& request, const std::vector<InputFile>& files,
-                               const BatchOptions& options) {
+Result<BatchSummary> run_batch(Engine& engine, const Request& request,
+                               const std::vector<InputFile>& files, const BatchOptions& options) {
   const auto started = std::chrono::steady_clock::now();
-  const int jobs = options.jobs > 0
-                       ? options.jobs
-                       : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  WorkPool& pool = engine.pool();
+  const int jobs = std::max(1, options.jobs > 0 ? options.jobs : engine.threads());
   BatchSummary summary;
   summary.outcomes.resize(files.size());
   std::vector<Planned> planned(files.size());
+  auto not_started = [&](FileOutcome& out) {
+    out.status = FileOutcome::Status::kCancelled;
+    out.error = Error{ErrorCode::kCancelled,
+                      fmt::format("cancelled before {} was extracted; nothing was written", out.input)};
+  };
 
   // 1. Plan every file.
-  parallel_for(files.size(), jobs, [&](size_t i, int) {
+  std::vector<size_t> all(files.size());
+  std::iota(all.begin(), all.end(), size_t{0});
+  for_each_on(pool, all, jobs, [&](size_t i, int) {
     const InputFile& in = files[i];
     FileOutcome& out = summary.outcomes[i];
     out.input = in.path;
-    if (options.cancel.cancelled()) return;
-    auto info = probe(in.path);
+    if (options.cancel.cancelled()) return not_started(out);
+    auto info = probe(engine, in.path, options.cancel);
+    if (!info && info.error().code == ErrorCode::kCancelled) return not_started(out);
     if (!info) {
       const bool not_media = info.error().code == ErrorCode::kUnsupportedFile ||
                              info.error().code == ErrorCode::kInputEmpty;
@@ -189,12 +198,14 @@ Result<BatchSummary> run_batch(const Request& request, const std::vector<InputFi
   }
 
   // 4. Run, longest first.
-  std::optional<WorkPool> own_pool;
-  WorkPool& pool = options.pool != nullptr ? *options.pool : own_pool.emplace(jobs);
-  WorkPool::Group files_group;
   auto run_file = [&](size_t i, int worker) {
     FileOutcome& out = summary.outcomes[i];
-    if (options.cancel.cancelled()) return;
+    if (options.cancel.cancelled()) {
+      not_started(out);
+      emit({BatchEvent::Kind::kFinished, out.input, worker, {}, &out});
+      return;
+    }
+    out.started = true;
     emit({BatchEvent::Kind::kStarted, out.input, worker, {}, nullptr});
     for (const auto& p : planned[i].plans) {
       RunOptions run_options;
@@ -202,15 +213,14 @@ Result<BatchSummary> run_batch(const Request& request, const std::vector<InputFi
       run_options.cancel = options.cancel;
       run_options.on_temp_file = options.on_temp_file;
       run_options.sync = options.sync;
-      run_options.jobs = pool.threads();
       run_options.segment_parallel = options.segment_parallel;
-      run_options.pool = &pool;
       run_options.on_progress = [&](const Progress& pr) {
         emit({BatchEvent::Kind::kProgress, out.input, worker, pr, nullptr});
       };
-      auto result = run(p, run_options);
+      auto result = run(engine, p, run_options);
       if (!result) {
-        out.status = FileOutcome::Status::kFailed;
+        out.status = result.error().code == ErrorCode::kCancelled ? FileOutcome::Status::kCancelled
+                                                                  : FileOutcome::Status::kFailed;
         out.error = result.error();
         break;
       }
@@ -218,28 +228,22 @@ Result<BatchSummary> run_batch(const Request& request, const std::vector<InputFi
     }
     emit({BatchEvent::Kind::kFinished, out.input, worker, {}, &out});
   };
-  for (size_t i : order) pool.add(files_group, [&run_file, i](int worker) { run_file(i, worker); });
-  pool.wait(files_group, /*help=*/false);  // this thread is not one of the `jobs` workers
+  for_each_on(pool, order, jobs, run_file);
 
   for (const auto& o : summary.outcomes) {
     switch (o.status) {
       case FileOutcome::Status::kDone:
-        if (!o.outputs.empty() || (options.plan_only && !o.plans.empty())) {
-          ++summary.done;
-        } else if (!options.plan_only && options.cancel.cancelled()) {
-          ++summary.not_started;  // never planned, or never taken from the queue
-        }
+        ++summary.done;
         break;
       case FileOutcome::Status::kSkipped:
         ++summary.skipped;
         break;
       case FileOutcome::Status::kFailed:
-        if (o.error && o.error->code == ErrorCode::kCancelled) {
-          summary.cancelled = true;
-          ++summary.stopped;
-        } else {
-          ++summary.failed;
-        }
+        ++summary.failed;
+        break;
+      case FileOutcome::Status::kCancelled:
+        summary.cancelled = true;
+        ++(o.started ? summary.stopped : summary.not_started);
         break;
     }
     for (const auto& r : o.outputs) {

@@ -18,7 +18,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <condition_variable>
 #include <cstring>
 #include <deque>
 #include <filesystem>
@@ -26,7 +25,6 @@
 #include <mutex>
 #include <optional>
 #include <set>
-#include <thread>
 
 namespace peel {
 
@@ -80,13 +78,16 @@ class Reporter {
         ++summary_.skipped;
         break;
       case FileOutcome::Status::kFailed:
-        if (o.error && o.error->code == ErrorCode::kCancelled) {
-          summary_.cancelled = true;
-          ++summary_.stopped;
-        } else {
-          ++summary_.failed;
-          summary_.failures.push_back(o);
+        ++summary_.failed;
+        if (options_.max_failures_kept == 0) break;
+        if (summary_.failures.size() >= options_.max_failures_kept) {
+          summary_.failures.erase(summary_.failures.begin());
         }
+        summary_.failures.push_back(o);
+        break;
+      case FileOutcome::Status::kCancelled:
+        summary_.cancelled = true;
+        if (o.started) ++summary_.stopped;
         break;
     }
     for (const auto& r : o.outputs) {
@@ -104,22 +105,23 @@ class Reporter {
 class WorkQueue {
  public:
   void push(InputFile file) {
-    {
-      std::lock_guard lock(mutex_);
-      busy_.insert(file.path);
-      queue_.push_back(std::move(file));
-    }
-    ready_.notify_one();
+    std::lock_guard lock(mutex_);
+    busy_.insert(file.path);
+    queue_.push_back(std::move(file));
   }
 
-  // Blocks until there is a file, or returns nothing once the queue is closed and empty.
+  // The next file, or nothing when none is waiting.
   std::optional<InputFile> pop() {
-    std::unique_lock lock(mutex_);
-    ready_.wait(lock, [&] { return !queue_.empty() || closed_; });
+    std::lock_guard lock(mutex_);
     if (queue_.empty()) return std::nullopt;
     InputFile file = std::move(queue_.front());
     queue_.pop_front();
     return file;
+  }
+
+  bool waiting() const {
+    std::lock_guard lock(mutex_);
+    return !queue_.empty();
   }
 
   void finished(const std::string& path) {
@@ -138,28 +140,18 @@ class WorkQueue {
     return busy_.empty();
   }
 
-  // Ends the workers: at once with `drop` (queued files are not started), else once drained.
-  // Returns how many queued files were dropped.
-  int close(bool drop) {
-    int dropped = 0;
-    {
-      std::lock_guard lock(mutex_);
-      closed_ = true;
-      if (drop) {
-        dropped = static_cast<int>(queue_.size());
-        queue_.clear();
-      }
-    }
-    ready_.notify_all();
+  // Drops the queued files (they are not started); returns how many there were.
+  int drop() {
+    std::lock_guard lock(mutex_);
+    const int dropped = static_cast<int>(queue_.size());
+    queue_.clear();
     return dropped;
   }
 
  private:
   mutable std::mutex mutex_;
-  std::condition_variable ready_;
   std::deque<InputFile> queue_;
   std::set<std::string> busy_;
-  bool closed_ = false;
 };
 
 // The inotify side: watched folders, and files seen but not yet complete.
@@ -380,7 +372,7 @@ std::string clean_root(const std::string& dir) {
 
 }  // namespace
 
-Result<WatchSummary> watch(const std::string& dir, const Request& request,
+Result<WatchSummary> watch(Engine& engine, const std::string& dir, const Request& request,
                            const WatchOptions& options) {
   const auto started = Clock::now();
   const std::string root = clean_root(dir);
@@ -413,46 +405,59 @@ Result<WatchSummary> watch(const std::string& dir, const Request& request,
   if (options.on_watching) options.on_watching();
 
   WorkQueue queue;
-  const int jobs = options.jobs > 0
-                       ? options.jobs
-                       : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
-  // Each of `jobs` threads takes one file at a time; the files and their segments run on
-  // one pool of `jobs` threads, so a long file's segments use the threads the others leave.
-  WorkPool pool(jobs);
+  const int jobs = std::max(1, options.jobs > 0 ? options.jobs : engine.threads());
+  // Up to `jobs` tasks on the engine's pool, each taking files from the queue until it is
+  // empty; one task per slot, so a slot number names a worker line. The loop below starts a
+  // task for each free slot whenever files wait.
   std::atomic<int> not_started{0};  // taken from the queue after the cancel, or cut short
-  std::vector<std::thread> workers;
-  for (int w = 0; w < jobs; ++w) {
-    workers.emplace_back([&, w] {
-      BatchOptions batch;
-      batch.jobs = 1;
-      batch.pool = &pool;
-      batch.segment_parallel = options.segment_parallel;
-      batch.skip_existing = true;
-      batch.cancel = options.cancel;
-      batch.on_temp_file = options.on_temp_file;
-      batch.on_event = [&](const BatchEvent& e) {
-        if (e.kind == BatchEvent::Kind::kPlanned) return;
-        // Cancelled before it was planned: nothing happened to the file, nothing to say.
-        if (e.kind == BatchEvent::Kind::kFinished && e.outcome->plans.empty() &&
-            e.outcome->status == FileOutcome::Status::kDone) {
-          return;
-        }
-        BatchEvent mine = e;
-        mine.worker = w;
-        reporter.event(mine);
-      };
-      while (auto file = queue.pop()) {
-        if (options.cancel.cancelled()) {
-          ++not_started;
-          break;
-        }
-        auto done = run_batch(request, {*file}, batch);
-        if (!done) reporter.error(file->path, done.error());
-        if (done) not_started += done->not_started;
-        queue.finished(file->path);
+  std::mutex slots_mutex;
+  std::vector<int> free_slots;
+  for (int w = jobs - 1; w >= 0; --w) free_slots.push_back(w);
+  WorkPool::Group tasks;
+  auto work = [&](int slot) {
+    BatchOptions batch;
+    batch.jobs = 1;
+    batch.segment_parallel = options.segment_parallel;
+    batch.skip_existing = true;
+    batch.cancel = options.cancel;
+    batch.on_temp_file = options.on_temp_file;
+    batch.on_event = [&](const BatchEvent& e) {
+      if (e.kind == BatchEvent::Kind::kPlanned) return;
+      // Cancelled before it was started: nothing happened to the file, nothing to say.
+      if (e.kind == BatchEvent::Kind::kFinished &&
+          e.outcome->status == FileOutcome::Status::kCancelled && !e.outcome->started) {
+        return;
       }
-    });
-  }
+      BatchEvent mine = e;
+      mine.worker = slot;
+      reporter.event(mine);
+    };
+    while (auto file = queue.pop()) {
+      if (options.cancel.cancelled()) {
+        ++not_started;
+        queue.finished(file->path);
+        continue;
+      }
+      auto done = run_batch(engine, request, {*file}, batch);
+      if (!done) reporter.error(file->path, done.error());
+      if (done) not_started += done->not_started;
+      queue.finished(file->path);
+    }
+    std::lock_guard lock(slots_mutex);
+    free_slots.push_back(slot);
+  };
+  auto start_tasks = [&] {
+    while (queue.waiting()) {
+      int slot = 0;
+      {
+        std::lock_guard lock(slots_mutex);
+        if (free_slots.empty()) return;
+        slot = free_slots.back();
+        free_slots.pop_back();
+      }
+      engine.pool().add(tasks, [&work, slot](int) { work(slot); });
+    }
+  };
 
   std::optional<Error> failure;
   while (!options.cancel.cancelled()) {
@@ -468,10 +473,11 @@ Result<WatchSummary> watch(const std::string& dir, const Request& request,
     for (auto& path : watcher.take_settled(now, options.settle, queue)) {
       queue.push(InputFile{path, root, false});
     }
+    start_tasks();
     if (options.once && watcher.quiet() && queue.idle()) break;
   }
-  not_started += queue.close(/*drop=*/true);
-  for (auto& t : workers) t.join();
+  not_started += queue.drop();
+  engine.pool().wait(tasks);
 
   if (failure) return *failure;
   WatchSummary summary = reporter.take();

@@ -171,12 +171,13 @@ struct Resolved {
 
 // A plan shown is a plan the run accepts: each input is probed and planned exactly as the
 // extract command will, before anything is printed.
-std::vector<Resolved> resolve(const nl::Understanding& u, const std::vector<std::string>& inputs) {
+std::vector<Resolved> resolve(Engine& engine, const nl::Understanding& u,
+                              const std::vector<std::string>& inputs) {
   std::vector<Resolved> out;
   for (const auto& in : inputs) {
     Resolved r;
     r.input = in;
-    auto info = probe(in);
+    auto info = probe(engine, in);
     if (!info) {
       r.request = nl::for_input(u, in, 0);
       r.unreadable = info.error();
@@ -335,7 +336,7 @@ nl::Understanding understand_here(const std::string& sentence,
 
 }  // namespace
 
-int ask_command(std::vector<std::string> args, const CancelToken& cancel) {
+int ask_command(Engine& engine, std::vector<std::string> args, const CancelToken& cancel) {
   std::string sentence;
   std::vector<std::string> inputs;
   bool yes = false, dry_run = false, as_json = false;
@@ -380,7 +381,7 @@ int ask_command(std::vector<std::string> args, const CancelToken& cancel) {
     std::cerr << "peel ask: " << expanded.error().message << "\n";
     return exit_code_for(expanded.error().code);
   }
-  const std::vector<Resolved> resolved = resolve(u, *expanded);
+  const std::vector<Resolved> resolved = resolve(engine, u, *expanded);
 
   // A refusal of plan() is what the run would answer: the same message and exit status, and
   // the words of the sentence that led to it. Nothing is offered to run.
@@ -456,7 +457,7 @@ int ask_command(std::vector<std::string> args, const CancelToken& cancel) {
     if (cancel.cancelled()) return kExitInterrupted;
     std::vector<std::string> argv = job.argv;
     if (as_json) argv.emplace_back("--json");
-    worst = std::max(worst, extract_command(std::move(argv), cancel));
+    worst = std::max(worst, extract_command(engine, std::move(argv), cancel));
   }
   return worst;
 }

@@ -132,7 +132,7 @@ std::string summary_line(const BatchTotals& t, bool dry_run, double planned_seco
   return line;
 }
 
-int run_batch_command(const ExtractOptions& f, const CancelToken& cancel) {
+int run_batch_command(Engine& engine, const ExtractOptions& f, const CancelToken& cancel) {
   const Request& req = f.request;
   if (!req.output.empty()) {
     usage_error("-o names one file, but a batch makes several; use -d DIR (and --name)", f.json);
@@ -143,8 +143,7 @@ int run_batch_command(const ExtractOptions& f, const CancelToken& cancel) {
 
   const bool tty = ::isatty(STDOUT_FILENO) != 0 && ::isatty(STDERR_FILENO) != 0;
   const bool live = tty && !f.json && !f.quiet && !f.dry_run;
-  const int jobs =
-      f.jobs > 0 ? f.jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int jobs = f.jobs > 0 ? f.jobs : engine.threads();
   std::optional<BatchDisplay> display;  // declared before options: its handler uses it
 
   int failed_discovery = 0;
@@ -208,7 +207,7 @@ int run_batch_command(const ExtractOptions& f, const CancelToken& cancel) {
       (o.error ? std::cerr : std::cout) << text << "\n";
   };
 
-  auto summary = run_batch(req, found.files, options);
+  auto summary = run_batch(engine, req, found.files, options);
   if (display) display->erase();
   if (!summary) {
     usage_error(summary.error().message, f.json);
@@ -219,8 +218,7 @@ int run_batch_command(const ExtractOptions& f, const CancelToken& cancel) {
   if (f.json) {
     nlohmann::json failures = nlohmann::json::array();
     for (const auto& o : summary->outcomes) {
-      if (o.status == FileOutcome::Status::kFailed && o.error &&
-          o.error->code != ErrorCode::kCancelled) {
+      if (o.status == FileOutcome::Status::kFailed && o.error) {
         failures.push_back(error_json(o.input, *o.error));
       }
     }
@@ -232,8 +230,7 @@ int run_batch_command(const ExtractOptions& f, const CancelToken& cancel) {
     if (failed > 0 && summary->done + summary->skipped + failed > 1) {
       std::cerr << "peel: failed:\n";
       for (const auto& o : summary->outcomes) {
-        if (o.status == FileOutcome::Status::kFailed && o.error &&
-            o.error->code != ErrorCode::kCancelled) {
+        if (o.status == FileOutcome::Status::kFailed && o.error) {
           std::cerr << fmt::format("  {} [{} {}]: {}\n", o.input, static_cast<int>(o.error->code),
                                    error_name(o.error->code), o.error->message);
         }

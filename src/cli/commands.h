@@ -20,10 +20,10 @@ int exit_code_for(ErrorCode code);
 // Ctrl-C (and SIGTERM) fire `cancel`; a second one exits at once, leaving no partial output.
 void install_interrupt_handler(const CancelToken& cancel);
 
-int extract_command(std::vector<std::string> args, const CancelToken& cancel);
-int probe_command(std::vector<std::string> args);
+int extract_command(Engine& engine, std::vector<std::string> args, const CancelToken& cancel);
+int probe_command(Engine& engine, std::vector<std::string> args, const CancelToken& cancel);
 int formats_command(std::vector<std::string> args);
-int ask_command(std::vector<std::string> args, const CancelToken& cancel);
-int watch_command(std::vector<std::string> args, const CancelToken& cancel);
+int ask_command(Engine& engine, std::vector<std::string> args, const CancelToken& cancel);
+int watch_command(Engine& engine, std::vector<std::string> args, const CancelToken& cancel);
 
 }  // namespace peel::cli

@@ -244,7 +244,7 @@ std::optional<Error> check_output_file(const Request& req) {
 }
 
 // One input named on the command line: the plain single-file behaviour and JSON object.
-int run_single(const ExtractOptions& f, const CancelToken& cancel) {
+int run_single(Engine& engine, const ExtractOptions& f, const CancelToken& cancel) {
   const Request& req = f.request;
   const bool tty = ::isatty(STDOUT_FILENO) != 0 && ::isatty(STDERR_FILENO) != 0;
   const bool show_progress = tty && !f.json && !f.quiet && !f.dry_run;
@@ -273,7 +273,7 @@ int run_single(const ExtractOptions& f, const CancelToken& cancel) {
     for (const auto& in : found.files) {
       const std::string& input = in.path;
       if (cancel.cancelled()) break;
-      auto opened = Input::open(input);
+      auto opened = Input::open(engine, input, cancel);
       if (!opened) {
         report_error(input, opened.error());
         continue;
@@ -312,7 +312,7 @@ int run_single(const ExtractOptions& f, const CancelToken& cancel) {
         options.on_temp_file = track_temp_file;
         options.create_folders = create_folders;
         if (show_progress) options.on_progress = [&bar](const Progress& pr) { bar.update(pr); };
-        auto result = run(p, *opened, options);
+        auto result = run(engine, p, *opened, options);
         bar.clear();
         if (!result) {
           report_error(input, result.error());
@@ -359,7 +359,7 @@ std::string describe_result(const OutputResult& r) {
                      static_cast<double>(r.bytes) / 1e6);
 }
 
-int extract_command(std::vector<std::string> args, const CancelToken& cancel) {
+int extract_command(Engine& engine, std::vector<std::string> args, const CancelToken& cancel) {
   ExtractOptions opts;
   CLI::App app{"peel: pull the audio out of video files, exact and lossless where it can be.\n"
                "Subcommands: peel probe [--json] INPUT..., peel formats [--json], "
@@ -378,7 +378,7 @@ int extract_command(std::vector<std::string> args, const CancelToken& cancel) {
   std::error_code ec;
   const bool batch = inputs.size() > 1 || is_glob(inputs[0]) || opts.skip_existing ||
                      (opts.recursive && std::filesystem::is_directory(inputs[0], ec));
-  return batch ? run_batch_command(opts, cancel) : run_single(opts, cancel);
+  return batch ? run_batch_command(engine, opts, cancel) : run_single(engine, opts, cancel);
 }
 
 }  // namespace peel::cli

@@ -40,7 +40,7 @@ std::optional<int> parse_extract_options(CLI::App& app, std::vector<std::string>
 SegmentParallel segment_parallel_mode(const ExtractOptions& options);
 
 // Many inputs (folders, patterns): the batch behaviour, JSON Lines and a summary.
-int run_batch_command(const ExtractOptions& options, const CancelToken& cancel);
+int run_batch_command(Engine& engine, const ExtractOptions& options, const CancelToken& cancel);
 
 // The last line of a batch or a watch: "peel: 3 done, 1 skipped, 0 failed; 0:18.016 of audio
 // in 0.52 s (35x real time)", what Ctrl-C left undone, and nothing of audio or speed when

@@ -12,6 +12,7 @@ const char* status_name(FileOutcome::Status s) {
     case FileOutcome::Status::kDone: return "done";
     case FileOutcome::Status::kSkipped: return "skipped";
     case FileOutcome::Status::kFailed: return "failed";
+    case FileOutcome::Status::kCancelled: return "cancelled";
   }
   return "failed";
 }

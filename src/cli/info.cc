@@ -37,7 +37,7 @@ void print_info(const MediaInfo& m) {
 
 }  // namespace
 
-int probe_command(std::vector<std::string> args) {
+int probe_command(Engine& engine, std::vector<std::string> args, const CancelToken& cancel) {
   CLI::App app{"List what is inside media files", "peel probe"};
   std::vector<std::string> inputs;
   bool json = false;
@@ -49,7 +49,7 @@ int probe_command(std::vector<std::string> args) {
   nlohmann::json errors = nlohmann::json::array();
   int rc = kExitOk;
   for (const auto& in : inputs) {
-    auto info = probe(in);
+    auto info = probe(engine, in, cancel);
     if (!info) {
       errors.push_back(error_json(in, info.error()));
       std::cerr << "peel: " << info.error().message << "\n";

@@ -9,13 +9,13 @@ namespace {
 struct Subcommand {
   const char* name;
   const char* description;
-  int (*run)(std::vector<std::string>, const peel::CancelToken&);
+  int (*run)(peel::Engine&, std::vector<std::string>, const peel::CancelToken&);
 };
 
-int probe(std::vector<std::string> a, const peel::CancelToken&) {
-  return peel::cli::probe_command(std::move(a));
+int probe(peel::Engine& engine, std::vector<std::string> a, const peel::CancelToken& cancel) {
+  return peel::cli::probe_command(engine, std::move(a), cancel);
 }
-int formats(std::vector<std::string> a, const peel::CancelToken&) {
+int formats(peel::Engine&, std::vector<std::string> a, const peel::CancelToken&) {
   return peel::cli::formats_command(std::move(a));
 }
 
@@ -32,14 +32,16 @@ int main(int argc, char** argv) {
   peel::CancelToken cancel;
   peel::cli::install_interrupt_handler(cancel);
 
+  // The one Engine of the process: every subcommand's probes and runs share its pool.
+  peel::Engine engine;
   std::vector<std::string> args(argv + 1, argv + argc);
   if (!args.empty()) {
     for (const auto& sub : kSubcommands) {
       if (args.front() == sub.name) {
         args.erase(args.begin());
-        return sub.run(std::move(args), cancel);
+        return sub.run(engine, std::move(args), cancel);
       }
     }
   }
-  return peel::cli::extract_command(std::move(args), cancel);
+  return peel::cli::extract_command(engine, std::move(args), cancel);
 }

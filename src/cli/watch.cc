@@ -38,7 +38,7 @@ void print_outcome(const FileOutcome& o, const ExtractOptions& f) {
 
 }  // namespace
 
-int watch_command(std::vector<std::string> args, const CancelToken& cancel) {
+int watch_command(Engine& engine, std::vector<std::string> args, const CancelToken& cancel) {
   ExtractOptions f;
   std::string dir;
   double settle = 1.0;
@@ -111,7 +111,7 @@ int watch_command(std::vector<std::string> args, const CancelToken& cancel) {
     }
   };
 
-  auto summary = watch(dir, req, options);
+  auto summary = watch(engine, dir, req, options);
   if (!summary) {
     const Error& e = summary.error();
     if (e.code == ErrorCode::kUsage) {

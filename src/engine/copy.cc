@@ -192,7 +192,7 @@ Result<void> copy_stream(Job& job) {
         out_par->initial_padding = static_cast<int>(start_skip(pkt.get()));
       }
       auto opened = Sink::open(plan, job.temp_path, *out_par, samples_tb, src, job.result.start,
-                               job.options.cancel);
+                               job.options.cancel, job.engine.limits().max_output_bytes);
       if (!opened) return opened.error();
       sink.emplace(std::move(*opened));
       if (auto r = sink->start(); !r) return r.error();

@@ -15,7 +15,9 @@ constexpr Micros kGapTolerance = 40'000;
 constexpr int kMaxConsecutiveReadErrors = 1000;
 
 int interrupt(void* opaque) noexcept {
-  return static_cast<const CancelToken*>(opaque)->cancelled() ? 1 : 0;
+  const auto& file = *static_cast<const OpenFile*>(opaque);
+  if (file.cancel.cancelled()) return 1;
+  return file.deadline && std::chrono::steady_clock::now() > *file.deadline ? 1 : 0;
 }
 
 // Back to the first packet of the file.
@@ -26,13 +28,35 @@ void rewind(AVFormatContext* ctx, Micros start) {
 }
 }  // namespace
 
-Result<std::unique_ptr<OpenFile>> open_file(const std::string& path) {
+Result<std::unique_ptr<OpenFile>> open_file(const std::string& path, const Limits& limits,
+                                            const CancelToken& cancel) {
   auto file = std::make_unique<OpenFile>();
-  const AVIOInterruptCB cb{interrupt, &file->cancel};
-  auto ctx = av::open_input(path, &cb);
-  if (!ctx) return ctx.error();
-  file->ctx = std::move(*ctx);
+  file->cancel = cancel;
+  if (limits.open_timeout > 0) {
+    file->deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(limits.open_timeout);
+  }
+  std::vector<std::string> log;
+  {
+    const av::LogCapture capture(&log, limits.max_log_lines);
+    const AVIOInterruptCB cb{interrupt, file.get()};
+    auto ctx = av::open_input(path, &cb, limits);
+    if (!ctx) {
+      Error e = ctx.error();
+      if (e.code == ErrorCode::kCancelled && !cancel.cancelled()) {
+        return Error{ErrorCode::kUnsupportedFile,
+                     fmt::format("{} took longer than {} to open and inspect, the most allowed "
+                                 "here; it may be damaged or made to be slow",
+                                 path, format_time(limits.open_timeout)),
+                     e.averror};
+      }
+      if (e.code == ErrorCode::kCancelled) e.message = fmt::format("cancelled while opening {}", path);
+      return e;
+    }
+    file->ctx = std::move(*ctx);
+  }
+  file->deadline.reset();
   file->info = describe(*file->ctx, path);
+  file->info.log = std::move(log);
   return file;
 }
 

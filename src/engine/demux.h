@@ -3,11 +3,13 @@
 // time spans whose packets are missing (damage) on the file's timeline.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "av/av.h"
+#include "peel/engine.h"
 #include "peel/media_info.h"
 #include "peel/run.h"
 
@@ -18,11 +20,15 @@ namespace peel::engine {
 struct OpenFile {
   av::InputContext ctx;
   MediaInfo info;
-  CancelToken cancel;      // the current run's token, polled by the interrupt callback
+  CancelToken cancel;  // the open's, then the current run's token, polled by the interrupt callback
+  // While opening, with Limits::open_timeout: when to give up.
+  std::optional<std::chrono::steady_clock::time_point> deadline;
   bool read_from = false;  // a run has read packets: the next one rewinds first
 };
 
-Result<std::unique_ptr<OpenFile>> open_file(const std::string& path);
+// Opens and inspects `path` within `limits`; FFmpeg's warnings go to info.log.
+Result<std::unique_ptr<OpenFile>> open_file(const std::string& path, const Limits& limits,
+                                            const CancelToken& cancel);
 
 class Source {
  public:

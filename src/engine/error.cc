@@ -41,12 +41,34 @@ std::string_view error_name(ErrorCode code) {
       return "output_unwritable";
     case ErrorCode::kWriteFailed:
       return "write_failed";
+    case ErrorCode::kOutputTooLarge:
+      return "output_too_large";
     case ErrorCode::kCancelled:
       return "cancelled";
     case ErrorCode::kInternal:
       return "internal";
   }
   return "unknown";
+}
+
+std::string_view hint_name(Hint hint) {
+  switch (hint) {
+    case Hint::kNone:
+      return "";
+    case Hint::kOverwrite:
+      return "overwrite";
+    case Hint::kReencode:
+      return "reencode";
+    case Hint::kCopy:
+      return "copy";
+    case Hint::kNotStrict:
+      return "not_strict";
+    case Hint::kOutputFolder:
+      return "output_folder";
+    case Hint::kNameTemplate:
+      return "name_template";
+  }
+  return "";
 }
 
 }  // namespace peel

@@ -63,7 +63,7 @@ void copy_chapters(AVFormatContext* out, const AVFormatContext& in, Micros from,
 
 Result<Sink> Sink::open(const OutputPlan& plan, const std::string& path,
                         const AVCodecParameters& par, AVRational time_base, const Source& source,
-                        Micros start, const CancelToken& cancel) {
+                        Micros start, const CancelToken& cancel, int64_t max_bytes) {
   const AVFormatContext& input = *source.format();
   const AVStream& input_stream = *source.stream();
   const FormatSpec* spec = find_format(plan.format);
@@ -71,6 +71,7 @@ Result<Sink> Sink::open(const OutputPlan& plan, const std::string& path,
   const std::string muxer(named.empty() ? raw_muxer(par.codec_id) : named);
   Sink s;
   s.target_ = plan.output;
+  s.max_bytes_ = max_bytes;
   s.cancel_ = std::make_unique<CancelToken>(cancel);
   AVFormatContext* raw = nullptr;
   int rc = avformat_alloc_output_context2(&raw, nullptr, muxer.c_str(), nullptr);
@@ -153,6 +154,12 @@ Result<void> Sink::write(AVPacket* pkt, AVRational tb) {
   av_packet_unref(pkt);
   if (rc < 0) return write_error(rc);
   if (ctx_->pb != nullptr && ctx_->pb->error < 0) return write_error(ctx_->pb->error);
+  if (max_bytes_ > 0 && ctx_->pb != nullptr && avio_tell(ctx_->pb) > max_bytes_) {
+    return Error{ErrorCode::kOutputTooLarge,
+                 fmt::format("{} grew past {} MB, the most one output may be here; ask for a "
+                             "shorter range, fewer channels or a compressed format",
+                             target_, max_bytes_ / 1'000'000)};
+  }
   return {};
 }
 

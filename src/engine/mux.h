@@ -19,13 +19,14 @@ class Sink {
   // overlap [start, plan.to) and shifted so that `start` (timeline µs) is zero.
   static Result<Sink> open(const OutputPlan& plan, const std::string& path,
                            const AVCodecParameters& par, AVRational time_base, const Source& source,
-                           Micros start, const CancelToken& cancel);
+                           Micros start, const CancelToken& cancel, int64_t max_bytes);
 
   AVStream* stream() const { return ctx_->streams[0]; }
 
   // Writes the header; call after any codecpar adjustment.
   Result<void> start();
-  // Writes one packet whose timestamps are in `tb`; takes the packet's reference.
+  // Writes one packet whose timestamps are in `tb`; takes the packet's reference. Fails with
+  // kOutputTooLarge once the file passes `max_bytes` (0: no bound).
   Result<void> write(AVPacket* pkt, AVRational tb);
   Result<void> finish();
 
@@ -36,6 +37,7 @@ class Sink {
   std::unique_ptr<CancelToken> cancel_;
   av::OutputContext ctx_;
   std::string target_;
+  int64_t max_bytes_ = 0;
 };
 
 }  // namespace peel::engine

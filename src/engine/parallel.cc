@@ -246,9 +246,9 @@ class SegmentSink : public PacketSink {
   std::vector<uint8_t> bytes_;
 };
 
-void run_worker(const OutputPlan& plan, Worker& w, const CancelToken& stop,
+void run_worker(Engine& engine, const OutputPlan& plan, Worker& w, const CancelToken& stop,
                 const CancelToken& outer) {
-  const av::LogCapture capture(&w.log);
+  const av::LogCapture capture(&w.log, engine.limits().max_log_lines);
   if (outer.cancelled()) stop.cancel();
   auto finish = [&](std::optional<Error> e) {
     if (e) {
@@ -256,13 +256,13 @@ void run_worker(const OutputPlan& plan, Worker& w, const CancelToken& stop,
       stop.cancel();
     }
   };
-  auto input = Input::open(plan.input);
+  auto input = Input::open(engine, plan.input, stop);
   if (!input) return finish(input.error());
   auto source = Source::open(*input, plan.track.stream_index, stop);
   if (!source) return finish(source.error());
   RunOptions options;
   options.cancel = stop;
-  Job job{plan, *source, options, std::string(), w.result};
+  Job job{engine, plan, *source, options, std::string(), w.result};
   SegmentSink sink(w, plan.output);
   auto r = transcode_into(job, sink, &w.range);
   w.lost = source->lost();
@@ -287,7 +287,7 @@ std::optional<Split> plan_split(const Job& job) {
   const RunOptions& o = job.options;
   const OutputPlan& plan = job.plan;
   if (o.segment_parallel == SegmentParallel::kOff || !segmentable(plan)) return {};
-  const int jobs = o.jobs > 0 ? o.jobs : static_cast<int>(std::thread::hardware_concurrency());
+  const int jobs = o.jobs > 0 ? o.jobs : job.engine.threads();
   if (jobs < 2) return {};
   const int in_rate = job.source.stream()->codecpar->sample_rate;
   const int out_rate = plan.sample_rate;
@@ -383,7 +383,7 @@ Result<bool> assemble(Job& job, const Split& split, std::vector<std::unique_ptr<
   const auto extradata = std::span<const uint8_t>(
       first.par->extradata, static_cast<size_t>(std::max(first.par->extradata_size, 0)));
   auto sink = Sink::open(job.plan, job.temp_path, *first.par, first.time_base, job.source,
-                         job.result.start, job.options.cancel);
+                         job.result.start, job.options.cancel, job.engine.limits().max_output_bytes);
   if (!sink) return sink.error();
   if (auto r = sink->start(); !r) return r.error();
 
@@ -550,21 +550,22 @@ Result<bool> transcode_parallel(Job& job) {
   };
   for (auto& w : workers) w->range.on_fed = on_fed;
 
-  std::optional<WorkPool> own;
-  WorkPool* pool = job.options.pool;
-  if (pool == nullptr) pool = &own.emplace(static_cast<int>(count) - 1);
+  WorkPool& pool = job.engine.pool();
   WorkPool::Group group;
   for (size_t k = count - 1; k >= 1; --k) {
-    pool->add(
-        group, [&, w = workers[k].get()](int) { run_worker(plan, *w, stop, job.options.cancel); },
+    pool.add(
+        group,
+        [&, w = workers[k].get()](int) {
+          run_worker(job.engine, plan, *w, stop, job.options.cancel);
+        },
         true);
   }
-  run_worker(plan, *workers.front(), stop, job.options.cancel);
-  pool->wait(group);
-  // FFmpeg's words from the workers, in segment order, told again on this thread, where
-  // run() listens (a pre-roll may repeat a line the segment before it said).
+  run_worker(job.engine, plan, *workers.front(), stop, job.options.cancel);
+  pool.wait(group);
+  // FFmpeg's words from the workers, in segment order, kept with this thread's, where run()
+  // listens (a pre-roll may repeat a line the segment before it said).
   for (const auto& w : workers) {
-    for (const auto& line : w->log) av_log(nullptr, AV_LOG_WARNING, "%s\n", line.c_str());
+    for (const auto& line : w->log) av::LogCapture::take(line);
   }
 
   if (job.options.cancel.cancelled()) return Error{ErrorCode::kCancelled, "cancelled"};
@@ -606,7 +607,7 @@ Result<bool> transcode_parallel(Job& job) {
     (*w)->range.on_fed = [&] {  // a Ctrl-C stops it within a frame
       if (job.options.cancel.cancelled()) stop.cancel();
     };
-    run_worker(plan, **w, stop, job.options.cancel);
+    run_worker(job.engine, plan, **w, stop, job.options.cancel);
     if (job.options.cancel.cancelled()) return Error{ErrorCode::kCancelled, "cancelled"};
     if ((*w)->error) return *(*w)->error;
     if ((*w)->range.go_serial || (*w)->par == nullptr) return false;

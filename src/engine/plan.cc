@@ -9,6 +9,7 @@
 #include "engine/encoder_limits.h"
 #include "engine/format_table.h"
 #include "engine/languages.h"
+#include "engine/names.h"
 
 extern "C" {
 #include <libavcodec/avcodec.h>
@@ -165,11 +166,11 @@ std::string render_name(const std::string& tmpl, const std::string& input, const
     else if (key == "track")
       out += std::to_string(t.number);
     else if (key == "lang")
-      out += t.lang.empty() ? "und" : t.lang;
+      out += engine::safe_component(t.lang, "und");
     else if (key == "title")
-      out += t.title.empty() ? "untitled" : t.title;
+      out += engine::safe_component(t.title, "untitled");
     else if (key == "dir")
-      out += in.parent_path().filename().string();
+      out += engine::safe_component(in.parent_path().filename().string(), "_");
     else
       out += "{" + key + "}";
     i = close;
@@ -393,6 +394,17 @@ Result<std::vector<OutputPlan>> plan(const Request& r, const MediaInfo& info) {
       const fs::path dir =
           !r.out_dir.empty() ? fs::path(r.out_dir) : fs::path(info.path).parent_path();
       p.output = (dir / render_name(tmpl, info.path, track, f)).string();
+      // Fields from the file are safe components; the template itself may name subfolders,
+      // but none outside the folder (run() checks it again with links resolved).
+      if (!engine::stays_inside(dir.string(), p.output)) {
+        return Error(ErrorCode::kUsage,
+                     fmt::format("the name template '{}' puts track {} of {} at {}, outside the "
+                                 "output folder {}; name files inside the folder",
+                                 tmpl, track.number, info.path, p.output,
+                                 dir.empty() ? "." : dir.string()))
+            .about("name_template");
+      }
+      p.folder = dir.empty() ? "." : dir.string();
     }
     plans.push_back(std::move(p));
   }

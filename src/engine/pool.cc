@@ -6,7 +6,7 @@
 namespace peel {
 
 WorkPool::WorkPool(int threads) {
-  const int n = threads > 0 ? threads : static_cast<int>(std::thread::hardware_concurrency());
+  const int n = std::max(threads, 0);
   threads_.reserve(static_cast<size_t>(std::max(n, 0)));
   for (int i = 0; i < n; ++i) threads_.emplace_back([this, i] { work(i); });
 }

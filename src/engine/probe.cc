@@ -146,14 +146,14 @@ MediaInfo describe(const AVFormatContext& ctx, const std::string& path) {
 
 }  // namespace engine
 
-Result<MediaInfo> probe(const std::string& path) {
-  auto ctx = av::open_input(path, nullptr);
-  if (!ctx) return ctx.error();
-  return engine::describe(**ctx, path);
+Result<MediaInfo> probe(Engine& engine, const std::string& path, const CancelToken& cancel) {
+  auto file = engine::open_file(path, engine.limits(), cancel);
+  if (!file) return file.error();
+  return std::move((*file)->info);
 }
 
-Result<Input> Input::open(const std::string& path) {
-  auto file = engine::open_file(path);
+Result<Input> Input::open(Engine& engine, const std::string& path, const CancelToken& cancel) {
+  auto file = engine::open_file(path, engine.limits(), cancel);
   if (!file) return file.error();
   return Input(std::move(*file));
 }

@@ -4,11 +4,16 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <optional>
 
 #include "engine/atomic_file.h"
+#include "engine/names.h"
 #include "engine/stages.h"
 
 namespace peel {
+
+namespace fs = std::filesystem;
 
 double audio_seconds(const OutputResult& r) {
   if (r.samples > 0 && r.sample_rate > 0) {
@@ -17,24 +22,48 @@ double audio_seconds(const OutputResult& r) {
   return to_seconds(r.end - r.start);
 }
 
+namespace {
+
+// A template-named output stays inside its folder with links resolved too (plan() checked
+// the words): a link below the folder may not lead the output out of it.
+Result<void> check_inside(const OutputPlan& plan) {
+  if (plan.folder.empty()) return {};
+  std::error_code ec;
+  const fs::path folder = fs::weakly_canonical(plan.folder, ec);
+  const fs::path parent = fs::weakly_canonical(fs::path(plan.output).parent_path(), ec);
+  if (ec || !engine::stays_inside(folder.string(), (parent / "x").string())) {
+    return Error(ErrorCode::kUsage,
+                 fmt::format("{} would be written outside the output folder {} (a link inside "
+                             "it leads to {}); name files inside the folder",
+                             plan.output, plan.folder, parent.string()))
+        .about("name_template");
+  }
+  return {};
+}
+
+}  // namespace
+
 Result<std::string> check_output(const OutputPlan& plan, bool create_folders) {
+  if (auto inside = check_inside(plan); !inside) return inside.error();
   return engine::check_target(plan.output, plan.input, plan.overwrite, create_folders);
 }
 
-Result<OutputResult> run(const OutputPlan& plan, const RunOptions& options) {
-  auto input = Input::open(plan.input);
+Result<OutputResult> run(Engine& engine, const OutputPlan& plan, const RunOptions& options) {
+  auto input = Input::open(engine, plan.input, options.cancel);
   if (!input) return input.error();
-  return run(plan, *input, options);
+  return run(engine, plan, *input, options);
 }
 
-Result<OutputResult> run(const OutputPlan& plan, Input& input, const RunOptions& options) {
+Result<OutputResult> run(Engine& engine, const OutputPlan& plan, Input& input,
+                         const RunOptions& options) {
   std::vector<std::string> log;
-  av::LogCapture capture(&log);
+  std::optional<av::LogCapture> capture(std::in_place, &log, engine.limits().max_log_lines);
 
   auto source = engine::Source::open(input, plan.track.stream_index, options.cancel);
   if (!source) return source.error();
   // AtomicFile::create() makes the checks check_output() makes, creating the temporary file
   // for real where check_output() only tries.
+  if (auto inside = check_inside(plan); !inside) return inside.error();
   std::string new_folder;
   if (options.create_folders) {
     auto made = engine::make_target_folder(plan.output);
@@ -62,7 +91,7 @@ Result<OutputResult> run(const OutputPlan& plan, Input& input, const RunOptions&
   result.lang = plan.track.lang;
   result.new_folder = new_folder;
 
-  engine::Job job{plan, *source, options, file->temp_path(), result};
+  engine::Job job{engine, plan, *source, options, file->temp_path(), result};
   auto done = plan.mode == Mode::kCopy ? engine::copy_stream(job) : engine::transcode_stream(job);
   if (!done) {
     Error e = done.error();
@@ -99,6 +128,7 @@ Result<OutputResult> run(const OutputPlan& plan, Input& input, const RunOptions&
   auto bytes = file->commit(options.sync);
   if (!bytes) return bytes.error();
   result.bytes = *bytes;
+  capture.reset();  // counts the lines it did not keep
   result.log = std::move(log);
   return result;
 }

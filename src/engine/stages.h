@@ -10,6 +10,7 @@
 namespace peel::engine {
 
 struct Job {
+  Engine& engine;  // its pool runs segments; its limits bound silence fill and output size
   const OutputPlan& plan;
   Source& source;
   const RunOptions& options;

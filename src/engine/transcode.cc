@@ -98,6 +98,8 @@ class Transcoder {
   std::optional<int64_t> out_target_;  // exact number of output samples, when known
   int64_t next_pos_ = -1;              // input sample index expected next
   int64_t kept_in_ = 0;                // input samples passed to the resampler
+  int64_t decoded_ = 0;                // input samples the decoder gave
+  int64_t filled_ = 0;                 // input samples of silence filled into gaps
   int64_t sent_ = 0;                   // output samples sent to the encoder
   int64_t ticked_ = 0;                 // sent_ when seg_->on_fed was last called
   int64_t origin_ = 0;                 // stream tb timestamp of sample 0
@@ -375,10 +377,32 @@ Result<void> Transcoder::on_frame(AVFrame* frame) {
     const Micros frame_len = static_cast<Micros>(frame->nb_samples) * kMicrosPerSecond / in_rate_;
     if (src_.timestamps_show_loss()) {
       if (stamped - expected > std::max<Micros>(40'000, 2 * frame_len)) {
-        // A hole in the stream (damage): keep the timeline true by filling it with silence.
+        // A hole in the stream (damage): keep the timeline true by filling it with silence,
+        // as far as the limits let a file make its output grow.
         const Micros base = plan_.track.start - src_.info().start;
         src_.add_lost(base + expected, base + stamped);
-        if (auto r = fill_silence(micros_to_samples(stamped - expected, in_rate_)); !r) return r;
+        if (seg_ != nullptr) {
+          // Whether a gap is filled depends on all the audio before it: a serial decision.
+          seg_->go_serial = true;
+          done_ = true;
+          return {};
+        }
+        const int64_t gap = micros_to_samples(stamped - expected, in_rate_);
+        const Limits& limits = job_.engine.limits();
+        if (gap <= micros_to_samples(limits.max_silence_fill, in_rate_) &&
+            filled_ + gap <= std::max(decoded_, micros_to_samples(limits.max_silence_fill, in_rate_))) {
+          if (auto r = fill_silence(gap); !r) return r;
+          filled_ += gap;
+        } else {
+          // Skipped: the audio after the gap follows at once, and later timestamps are read
+          // as if the gap were not there.
+          stamp_offset_ += stamped - expected;
+          job_.result.warnings.push_back(fmt::format(
+              "{}: a gap of {} in the audio at {} was skipped, not filled with silence (more "
+              "than the {} allowed); what follows it comes that much earlier in the output",
+              plan_.input, format_time(stamped - expected), format_time(base + expected),
+              format_time(limits.max_silence_fill)));
+        }
         pos = next_pos_;
       }
     } else if (precise_ && std::llabs(stamped - expected) > 2 * kMicrosPerSecond / in_rate_ + 1) {
@@ -397,6 +421,7 @@ Result<void> Transcoder::on_frame(AVFrame* frame) {
     }
   }
 
+  decoded_ += frame->nb_samples;
   const int64_t end = pos + frame->nb_samples;
   const int64_t begin = std::max(pos, first_);
   const int64_t stop = last_ ? std::min(end, *last_) : end;
@@ -516,7 +541,7 @@ class FileSink : public PacketSink {
     avcodec_parameters_from_context(par.get(), &encoder);
     time_base_ = encoder.time_base;
     auto sink = Sink::open(job_.plan, job_.temp_path, *par, time_base_, job_.source,
-                           job_.result.start, job_.options.cancel);
+                           job_.result.start, job_.options.cancel, job_.engine.limits().max_output_bytes);
     if (!sink) return sink.error();
     sink_.emplace(std::move(*sink));
     return sink_->start();

@@ -14,6 +14,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
+Engine& engine() {
+  static Engine e;
+  return e;
+}
+
 TEST(RunBatch, AFileThatVanishesAfterDiscoveryFailsAloneWithItsName) {
   test::TempDir in, out;
   for (const char* name : {"a.mp4", "b.mp4", "c.mp4"}) {
@@ -24,7 +29,7 @@ TEST(RunBatch, AFileThatVanishesAfterDiscoveryFailsAloneWithItsName) {
   fs::remove(in / "b.mp4");
   Request r;
   r.out_dir = out.path();
-  auto summary = run_batch(r, found.files, BatchOptions{});
+  auto summary = run_batch(engine(), r, found.files, BatchOptions{});
   ASSERT_TRUE(summary.ok());
   EXPECT_EQ(summary->done, 2);
   EXPECT_EQ(summary->failed, 1);
@@ -57,7 +62,7 @@ TEST(RunBatch, EventsComeInOrderAndNeverOverlap) {
     if (e.kind != BatchEvent::Kind::kPlanned) per_file[e.input].push_back(e.kind);
     --inside;
   };
-  auto summary = run_batch(r, discover({in.path()}, true, "").files, options);
+  auto summary = run_batch(engine(), r, discover({in.path()}, true, "").files, options);
   ASSERT_TRUE(summary.ok());
   EXPECT_FALSE(overlapped);
   ASSERT_FALSE(kinds.empty());

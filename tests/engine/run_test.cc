@@ -12,9 +12,14 @@
 namespace peel {
 namespace {
 
+Engine& engine() {
+  static Engine e;
+  return e;
+}
+
 OutputPlan plan_for(const std::string& input, const std::string& output,
                     const std::string& format) {
-  auto info = probe(input);
+  auto info = probe(engine(), input);
   EXPECT_TRUE(info.ok());
   Request r;
   r.inputs = {input};
@@ -31,7 +36,7 @@ TEST(Run, ReportsProgressUpToTheEnd) {
   std::vector<Progress> seen;
   RunOptions options;
   options.on_progress = [&](const Progress& pr) { seen.push_back(pr); };
-  auto r = run(p, options);
+  auto r = run(engine(), p, options);
   ASSERT_TRUE(r.ok()) << r.error().message;
   ASSERT_GE(seen.size(), 5u);
   EXPECT_NEAR(seen.front().total, 6.0, 0.1);
@@ -47,7 +52,7 @@ TEST(Run, CancelStopsPromptlyAndLeavesNothing) {
   options.on_progress = [&](const Progress&) {
     if (++calls == 2) options.cancel.cancel();
   };
-  auto r = run(p, options);
+  auto r = run(engine(), p, options);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, ErrorCode::kCancelled);
   EXPECT_EQ(calls, 2) << "no progress after the cancel";
@@ -57,7 +62,7 @@ TEST(Run, CancelStopsPromptlyAndLeavesNothing) {
 TEST(Run, ManyThreadsAtOnceGiveTheSameResultAsOne) {
   test::TempDir dir;
   const std::string input = test::mp4_h264_aac();
-  const auto reference = run(plan_for(input, dir / "ref.wav", "wav"));
+  const auto reference = run(engine(), plan_for(input, dir / "ref.wav", "wav"));
   ASSERT_TRUE(reference.ok());
   constexpr int kThreads = 8;
   std::vector<std::thread> threads;
@@ -65,7 +70,7 @@ TEST(Run, ManyThreadsAtOnceGiveTheSameResultAsOne) {
   for (int i = 0; i < kThreads; ++i) {
     threads.emplace_back([&, i] {
       const char* format = i % 2 == 0 ? "wav" : "mp3";
-      auto r = run(plan_for(input, dir / (std::to_string(i) + "." + format), format));
+      auto r = run(engine(), plan_for(input, dir / (std::to_string(i) + "." + format), format));
       samples[i] = r.ok() ? r->samples : -1;
     });
   }
