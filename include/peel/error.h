@@ -47,15 +47,29 @@ enum class Hint {
   kNotStrict,     // drop the refusal of damaged input, to keep what can be read
   kOutputFolder,  // several outputs: name a folder (and a name template), not one file
   kNameTemplate,  // outputs collide: give a name template that tells them apart
+  kChange,        // change `field` (to `suggestion`, when there is one)
+  kRecursive,     // a folder was given: ask to look inside folders
+  kOneOf,         // `field` and `other_field` exclude each other: give one
 };
 
 struct Error {
   Error() = default;
   Error(ErrorCode c, std::string m, int av = 0) : code(c), message(std::move(m)), averror(av) {}
-  // The same error, about `f` (see `field`) and with `h` to offer.
-  Error about(std::string f, Hint h = Hint::kNone) && {
+  // The same error, about `f` (see `field`), with `h` to offer (and the value to try).
+  Error about(std::string f, Hint h = Hint::kNone, std::string try_value = {}) && {
     field = std::move(f);
     hint = h;
+    suggestion = std::move(try_value);
+    return std::move(*this);
+  }
+  // The same error, naming the value the caller gave for `field`.
+  Error given(std::string v) && {
+    value = std::move(v);
+    return std::move(*this);
+  }
+  // The same error, also about `f` (a field that conflicts with `field`).
+  Error and_about(std::string f) && {
+    other_field = std::move(f);
     return std::move(*this);
   }
 
@@ -69,6 +83,9 @@ struct Error {
   // "sample_rate", "channels", "sample_format", "name_template", "strict"), or empty.
   std::string field;
   Hint hint = Hint::kNone;
+  std::string suggestion;   // kChange: a value of `field` that would work ("48000"), or empty
+  std::string value;        // the value the caller gave for `field`, where it is the trouble
+  std::string other_field;  // a second field the error is about (a conflict, an order)
 };
 
 // Short stable name of a hint, such as "overwrite" ("" for kNone).

@@ -152,10 +152,12 @@ Result<BatchSummary> run_batch(Engine& engine, const Request& request,
       auto [it, fresh] = owner.emplace(key, i);
       if (fresh) continue;
       if (request.name_template.empty()) {
-        return Error{ErrorCode::kUsage,
-                     fmt::format("{} and {} would both be written to {}; use --name (e.g. "
-                                 "'{{stem}}.{{dir}}.{{ext}}') or separate output folders",
-                                 files[it->second].path, files[i].path, p.output)};
+        return Error(ErrorCode::kUsage,
+                     fmt::format("{} and {} would both be written to {}; give a name template "
+                                 "that tells them apart (such as '{{stem}}.{{dir}}.{{ext}}') or "
+                                 "separate output folders",
+                                 files[it->second].path, files[i].path, p.output))
+            .about("name_template", Hint::kNameTemplate);
       }
       int n = 2;
       while (owner.count(numbered(key, n)) != 0) ++n;

@@ -41,10 +41,13 @@ class Collector {
     const auto status = fs::status(arg, ec);
     if (fs::is_directory(status)) {
       if (!recursive_) {
-        error(arg, ErrorCode::kInputIsDirectory,
-              fmt::format("{} is a folder; add -R to extract every video inside it (and in its "
-                          "subfolders), or name the video files inside it",
-                          arg));
+        result_.errors.emplace_back(
+            arg, Error(ErrorCode::kInputIsDirectory,
+                       fmt::format("{} is a folder; ask to look inside folders to extract every "
+                                   "video in it (and in its subfolders), or name the video files "
+                                   "inside it",
+                                   arg))
+                     .about("inputs", Hint::kRecursive));
         return;
       }
       walk(arg, arg);

@@ -386,7 +386,8 @@ Result<WatchSummary> watch(Engine& engine, const std::string& dir, const Request
                  fmt::format("{} is not a folder; peel watch takes the folder to watch", root)};
   }
   if (request.out_dir.empty()) {
-    return Error{ErrorCode::kUsage, "peel watch needs an output folder: add -d OUT"};
+    return Error(ErrorCode::kUsage, "watching a folder needs an output folder")
+        .about("out_dir", Hint::kOutputFolder);
   }
   // The output folder is left alone when it is inside the watched one; it may not be that one.
   const fs::path canonical_root = fs::weakly_canonical(root, ec);

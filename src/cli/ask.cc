@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "cli/advice.h"
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/json.h"
@@ -378,7 +379,7 @@ int ask_command(Engine& engine, std::vector<std::string> args, const CancelToken
       j["errors"] = json::array({error_json("", expanded.error())});
       std::cout << j.dump(2) << "\n";
     }
-    std::cerr << "peel ask: " << expanded.error().message << "\n";
+    std::cerr << "peel ask: " << say(expanded.error()) << "\n";
     return exit_code_for(expanded.error().code);
   }
   const std::vector<Resolved> resolved = resolve(engine, u, *expanded);

@@ -12,6 +12,7 @@
 #include <set>
 #include <thread>
 
+#include "cli/advice.h"
 #include "cli/commands.h"
 #include "cli/extract.h"
 #include "cli/json.h"
@@ -152,7 +153,7 @@ int run_batch_command(Engine& engine, const ExtractOptions& f, const CancelToken
     if (f.json) {
       std::cout << failed_file_json(path, error).dump() << "\n";
     } else {
-      std::cerr << "peel: " << error.message << "\n";
+      std::cerr << "peel: " << say(error) << "\n";
     }
   }
 
@@ -210,7 +211,7 @@ int run_batch_command(Engine& engine, const ExtractOptions& f, const CancelToken
   auto summary = run_batch(engine, req, found.files, options);
   if (display) display->erase();
   if (!summary) {
-    usage_error(summary.error().message, f.json);
+    usage_error(say(summary.error()), f.json);
     return exit_code_for(summary.error().code);
   }
 
@@ -232,12 +233,12 @@ int run_batch_command(Engine& engine, const ExtractOptions& f, const CancelToken
       for (const auto& o : summary->outcomes) {
         if (o.status == FileOutcome::Status::kFailed && o.error) {
           std::cerr << fmt::format("  {} [{} {}]: {}\n", o.input, static_cast<int>(o.error->code),
-                                   error_name(o.error->code), o.error->message);
+                                   error_name(o.error->code), say(*o.error));
         }
       }
       for (const auto& [path, error] : found.errors) {
         std::cerr << fmt::format("  {} [{} {}]: {}\n", path, static_cast<int>(error.code),
-                                 error_name(error.code), error.message);
+                                 error_name(error.code), say(error));
       }
     }
     BatchTotals totals = *summary;

@@ -1,4 +1,5 @@
 // `peel [OPTIONS] INPUT...`: extract audio.
+#include "cli/advice.h"
 #include "cli/extract.h"
 
 #include <fmt/format.h>
@@ -185,7 +186,7 @@ std::optional<int> parse_extract_options(CLI::App& app, std::vector<std::string>
   }
 
   auto fail_usage = [&](const Error& e) {
-    usage_error(e.message, f.json);
+    usage_error(say(e), f.json);
     return kExitUsage;
   };
   if (f.copy && f.reencode) return fail_usage({ErrorCode::kUsage, "--copy and --reencode conflict"});
@@ -259,7 +260,7 @@ int run_single(Engine& engine, const ExtractOptions& f, const CancelToken& cance
 
   auto report_error = [&](const std::string& input, const Error& e) {
     errors.push_back(error_json(input, e));
-    if (!f.json || f.verbose) std::cerr << "peel: " << e.message << "\n";
+    if (!f.json || f.verbose) std::cerr << "peel: " << say(e) << "\n";
     if (e.code == ErrorCode::kCancelled) interrupted = true;
     worst = std::max(worst, exit_code_for(e.code) == kExitUsage ? kExitUsage : kExitFailed);
   };

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "cli/advice.h"
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/json.h"
@@ -52,7 +53,7 @@ int probe_command(Engine& engine, std::vector<std::string> args, const CancelTok
     auto info = probe(engine, in, cancel);
     if (!info) {
       errors.push_back(error_json(in, info.error()));
-      std::cerr << "peel: " << info.error().message << "\n";
+      std::cerr << "peel: " << say(info.error()) << "\n";
       rc = kExitFailed;
       continue;
     }

@@ -1,6 +1,8 @@
 // JSON conversions for --json.
 #include "cli/json.h"
 
+#include "cli/advice.h"
+
 namespace peel::cli {
 
 namespace {
@@ -107,7 +109,7 @@ nlohmann::json error_json(const std::string& input, const Error& e) {
   return {{"input", input},
           {"code", static_cast<int>(e.code)},
           {"name", std::string(error_name(e.code))},
-          {"message", e.message}};
+          {"message", say(e)}};
 }
 
 }  // namespace peel::cli

@@ -9,6 +9,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "cli/advice.h"
 #include "cli/commands.h"
 #include "cli/extract.h"
 #include "cli/json.h"
@@ -97,7 +98,7 @@ int watch_command(Engine& engine, std::vector<std::string> args, const CancelTok
     if (f.json)
       std::cout << failed_file_json(path, e).dump() << "\n" << std::flush;
     else
-      std::cerr << "peel: " << e.message << "\n";
+      std::cerr << "peel: " << say(e) << "\n";
   };
   // Said once the folder is being watched: a folder that cannot be is refused first.
   options.on_watching = [&] {
@@ -115,7 +116,7 @@ int watch_command(Engine& engine, std::vector<std::string> args, const CancelTok
   if (!summary) {
     const Error& e = summary.error();
     if (e.code == ErrorCode::kUsage) {
-      usage_error(e.message, f.json);
+      usage_error(say(e), f.json);
     } else {
       options.on_error(dir, e);
     }

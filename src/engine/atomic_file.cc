@@ -32,14 +32,16 @@ Result<void> check_path(const std::string& target, const std::string& input, boo
                              target)};
   }
   if (S_ISDIR(out_st.st_mode)) {
-    return Error{
-        ErrorCode::kOutputExists,
-        fmt::format("the output {} is a folder; name a file, or use -d for a folder", target)};
+    return Error(ErrorCode::kOutputExists,
+                 fmt::format("the output {} is a folder; name a file, or name the folder as the "
+                             "place for outputs",
+                             target))
+        .about("output", Hint::kOutputFolder);
   }
   if (!overwrite) {
-    return Error{
-        ErrorCode::kOutputExists,
-        fmt::format("{} already exists; add -y to replace it, or choose another name", target)};
+    return Error(ErrorCode::kOutputExists,
+                 fmt::format("{} already exists; replace it, or choose another name", target))
+        .about("output", Hint::kOverwrite);
   }
   return {};
 }
@@ -52,15 +54,17 @@ fs::path folder_of(const std::string& target) {
 Error not_a_folder(const fs::path& dir) {
   return Error{ErrorCode::kOutputUnwritable,
                fmt::format("the output folder {} is not a folder (it, or part of its path, is a "
-                           "file); choose a folder with -d or -o",
-                           dir.string())};
+                           "file); choose another folder",
+                           dir.string())}
+      .about("output");
 }
 
 Error missing_folder(const fs::path& dir) {
   return Error{ErrorCode::kOutputUnwritable,
-               fmt::format("the output folder {} does not exist; create it first, or use -d "
-                           "(which creates it)",
-                           dir.string())};
+               fmt::format("the output folder {} does not exist; create it first, or name it "
+                           "as the folder for outputs (which is created)",
+                           dir.string())}
+      .about("output", Hint::kOutputFolder);
 }
 
 // Whether `dir` is a folder (false: missing); a file in its place is an error.
@@ -91,8 +95,9 @@ Result<std::string> create_temp(const fs::path& dir, const std::string& target) 
   if (fd < 0) {
     return Error{ErrorCode::kOutputUnwritable,
                  fmt::format("cannot write into the folder {} ({}); choose a folder you can "
-                             "write to with -d or -o",
-                             dir.string(), std::strerror(errno))};
+                             "write to",
+                             dir.string(), std::strerror(errno))}
+        .about("output");
   }
   ::close(fd);
   return temp;
@@ -128,8 +133,9 @@ Result<std::string> check_target(const std::string& target, const std::string& i
   if (::mkdir(probe.c_str(), 0777) != 0) {
     return Error{ErrorCode::kOutputUnwritable,
                  fmt::format("cannot create the output folder {} ({}); choose a folder you can "
-                             "write to with -d or -o",
-                             dir.string(), std::strerror(errno))};
+                             "write to",
+                             dir.string(), std::strerror(errno))}
+        .about("output");
   }
   ::rmdir(probe.c_str());
   return dir.string();
@@ -146,8 +152,9 @@ Result<std::string> make_target_folder(const std::string& target) {
   if (ec) {
     return Error{ErrorCode::kOutputUnwritable,
                  fmt::format("cannot create the output folder {} ({}); choose a folder you can "
-                             "write to with -d or -o",
-                             dir.string(), ec.message())};
+                             "write to",
+                             dir.string(), ec.message())}
+        .about("output");
   }
   return made ? dir.string() : std::string();
 }
@@ -197,9 +204,11 @@ Result<int64_t> AtomicFile::commit(bool sync) {
   if (::renameat2(AT_FDCWD, temp_.c_str(), AT_FDCWD, target_.c_str(), flags) != 0) {
     const int err = errno;
     if (err == EEXIST) {
-      return Error{
-          ErrorCode::kOutputExists,
-          fmt::format("{} appeared while peel was writing it; add -y to replace it", target_)};
+      return Error(ErrorCode::kOutputExists,
+                   fmt::format("{} appeared while peel was writing it; replace it, or choose "
+                               "another name",
+                               target_))
+          .about("output", Hint::kOverwrite);
     }
     return Error{ErrorCode::kWriteFailed,
                  fmt::format("cannot move the finished output into place as {} ({})", target_,

@@ -94,8 +94,9 @@ Result<void> copy_stream(Job& job) {
   if (rate <= 0) {
     return Error{ErrorCode::kUnsupportedFile,
                  fmt::format("{}: track {} declares no sample rate; it cannot be copied, only "
-                             "re-encoded (--reencode)",
-                             plan.input, plan.track.number)};
+                             "re-encoded",
+                             plan.input, plan.track.number)}
+        .about("copy_policy", Hint::kReencode);
   }
   // Packets are placed by counting samples, on a time base of single samples: granule
   // positions, edit lists and LAME headers are exact, whatever the source's time base.

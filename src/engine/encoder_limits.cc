@@ -163,9 +163,11 @@ Result<EncoderSettings> encoder_settings(const AVCodec& encoder, std::string_vie
                                          std::optional<int64_t> bitrate,
                                          std::optional<double> quality, int64_t default_bitrate) {
   if (bitrate && quality) {
-    return Error{ErrorCode::kUsage,
-                 "give --bitrate or --quality, not both: one sets the bitrate, the other a "
-                 "quality the bitrate follows"};
+    return Error(ErrorCode::kUsage,
+                 "give a bitrate or a quality, not both: one sets the bitrate, the other a "
+                 "quality the bitrate follows")
+        .about("bitrate", Hint::kOneOf)
+        .and_about("quality");
   }
   const AVCodecDescriptor* d = avcodec_descriptor_get(encoder.id);
   if (d != nullptr && (d->props & AV_CODEC_PROP_LOSSLESS) != 0) {
@@ -185,19 +187,21 @@ Result<EncoderSettings> encoder_settings(const AVCodec& encoder, std::string_vie
     const double lo = lame ? 0 : -1;
     const double hi = lame ? 9.999 : 10;
     if (!(*quality >= lo && *quality <= hi)) {
-      return Error{ErrorCode::kBadOutputOption,
-                   fmt::format("--quality {:g} is outside what {} takes: {:g} to {:g} ({} best)",
-                               *quality, label(encoder), lo, hi, lame ? "0" : "10")};
+      return Error(ErrorCode::kBadOutputOption,
+                   fmt::format("quality {:g} is outside what {} takes: {:g} to {:g} ({} best)",
+                               *quality, label(encoder), lo, hi, lame ? "0" : "10"))
+          .about("quality")
+          .given(fmt::format("{:g}", *quality));
     }
     if (name == "libvorbis" && !vorbis_accepts(encoder, sample_rate, channels, {}, quality)) {
       const bool some_bitrate = vorbis_range(encoder, sample_rate, channels).has_value();
-      return Error{ErrorCode::kBadOutputOption,
-                   fmt::format("Vorbis has no setting for --quality {:g} at {} Hz with {} "
-                               "channel{}; {}",
-                               *quality, sample_rate, channels, channels == 1 ? "" : "s",
-                               some_bitrate ? "use --bitrate"
-                                            : "resample (--sample-rate 48000) or choose another "
-                                              "format")};
+      Error e(ErrorCode::kBadOutputOption,
+              fmt::format("Vorbis has no setting for quality {:g} at {} Hz with {} channel{}; {}",
+                          *quality, sample_rate, channels, channels == 1 ? "" : "s",
+                          some_bitrate ? "set a bitrate instead"
+                                       : "resample to 48000 Hz or choose another format"));
+      return some_bitrate ? std::move(e).about("bitrate", Hint::kChange)
+                          : std::move(e).about("sample_rate", Hint::kChange, "48000");
     }
     return EncoderSettings{std::nullopt, quality};
   }
@@ -210,21 +214,23 @@ Result<EncoderSettings> encoder_settings(const AVCodec& encoder, std::string_vie
   const auto range = bitrate_range(encoder, sample_rate, channels);
   if (!range) {
     if (name == "libvorbis") {  // not even the default: the run would fail
-      return Error{ErrorCode::kBadOutputOption,
+      return Error(ErrorCode::kBadOutputOption,
                    fmt::format("Vorbis takes no bitrate at {} Hz with {} channel{}; resample "
-                               "(--sample-rate 48000) or choose another format",
-                               sample_rate, channels, channels == 1 ? "" : "s")};
+                               "to 48000 Hz or choose another format",
+                               sample_rate, channels, channels == 1 ? "" : "s"))
+          .about("sample_rate", Hint::kChange, "48000");
     }
     return EncoderSettings{wanted, std::nullopt};
   }
   if (honours(*range, wanted)) return EncoderSettings{wanted, std::nullopt};
   if (!bitrate) return EncoderSettings{nearest(*range, wanted), std::nullopt};
-  return Error{ErrorCode::kBadOutputOption,
+  return Error(ErrorCode::kBadOutputOption,
                fmt::format("{} cannot encode at {} kbit/s: with {} channel{} at {} Hz it takes "
-                           "{}; choose {}, or leave out -b for the default",
+                           "{}; choose {}, or leave the bitrate out for the default",
                            label(encoder), kbit(*bitrate), channels, channels == 1 ? "" : "s",
                            sample_rate, describe(*range),
-                           range->steps.empty() ? "a bitrate in that range" : "one of those")};
+                           range->steps.empty() ? "a bitrate in that range" : "one of those"))
+      .about("bitrate", Hint::kChange);
 }
 
 }  // namespace peel::engine

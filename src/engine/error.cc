@@ -67,6 +67,12 @@ std::string_view hint_name(Hint hint) {
       return "output_folder";
     case Hint::kNameTemplate:
       return "name_template";
+    case Hint::kChange:
+      return "change";
+    case Hint::kRecursive:
+      return "recursive";
+    case Hint::kOneOf:
+      return "one_of";
   }
   return "";
 }

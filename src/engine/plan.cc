@@ -66,8 +66,9 @@ Result<std::vector<AudioTrack>> select_tracks(const TrackSelector& sel, const Me
     if (sel.number) asked = fmt::format("audio track {}", *sel.number);
     if (sel.lang) asked += (asked.empty() ? "" : ", ") + fmt::format("language '{}'", *sel.lang);
     if (sel.title) asked += (asked.empty() ? "" : ", ") + fmt::format("title '{}'", *sel.title);
-    return Error{ErrorCode::kTrackNotFound, fmt::format("{} has no {}; its audio tracks are: {}",
-                                                        info.path, asked, list_tracks(info))};
+    return Error(ErrorCode::kTrackNotFound, fmt::format("{} has no {}; its audio tracks are: {}",
+                                                        info.path, asked, list_tracks(info)))
+        .about(sel.number ? "track" : sel.lang ? "lang" : "title");
   }
   if (sel.number || sel.lang || sel.title) return std::vector<AudioTrack>{matches.front()};
   for (const auto& t : info.audio) {
@@ -89,8 +90,9 @@ Result<const FormatSpec*> choose_format(const Request& r, const AudioTrack& t) {
       for (const auto& row : engine::format_table()) {
         if (row.selectable) names += (names.empty() ? "" : ", ") + std::string(row.name);
       }
-      return Error{ErrorCode::kUsage,
-                   fmt::format("unknown format '{}'; choose one of auto, {}", r.format, names)};
+      return Error(ErrorCode::kUsage,
+                   fmt::format("unknown format '{}'; choose one of auto, {}", r.format, names))
+          .about("format");
     }
     return f;
   }
@@ -98,10 +100,12 @@ Result<const FormatSpec*> choose_format(const Request& r, const AudioTrack& t) {
     const std::string ext = extension_of(r.output);
     const FormatSpec* f = engine::format_for_extension(ext);
     if (f == nullptr) {
-      return Error{ErrorCode::kUsage,
+      return Error(ErrorCode::kUsage,
                    fmt::format("cannot tell the format from the extension of {}; use a known "
-                               "extension (mp3, m4a, aac, flac, wav, opus, ogg, mka, pcm) or -f",
-                               r.output)};
+                               "extension (mp3, m4a, aac, flac, wav, opus, ogg, mka, pcm) or "
+                               "name the format",
+                               r.output))
+          .about("format");
     }
     return f;
   }
@@ -137,9 +141,9 @@ Result<int> output_rate(const AVCodec* enc, int wanted, bool asked) {
     for (const int* r = enc->supported_samplerates; *r != 0; ++r) {
       rates += (rates.empty() ? "" : ", ") + std::to_string(*r);
     }
-    return Error{
-        ErrorCode::kBadOutputOption,
-        fmt::format("{} cannot encode at {} Hz; choose one of {}", enc->name, wanted, rates)};
+    return Error(ErrorCode::kBadOutputOption,
+                 fmt::format("{} cannot encode at {} Hz; choose one of {}", enc->name, wanted, rates))
+        .about("sample_rate");
   }
   return above != 0 ? above : highest;
 }
@@ -188,39 +192,50 @@ Result<std::vector<OutputPlan>> plan(const Request& r, const MediaInfo& info) {
   Micros from = r.from.value_or(0);
   std::optional<Micros> to = r.to;
   if (r.duration) {
-    if (r.to) return Error{ErrorCode::kUsage, "give --to or --duration, not both"};
+    if (r.to) {
+      return Error(ErrorCode::kUsage, "give an end time or a duration, not both")
+          .about("to", Hint::kOneOf)
+          .and_about("duration");
+    }
     if (*r.duration <= 0) {
-      return Error{ErrorCode::kBadRange, "--duration must be more than zero"};
+      return Error(ErrorCode::kBadRange, "the duration must be more than zero").about("duration");
     }
     to = from + *r.duration;
   }
   if (from < 0) {
-    return Error{ErrorCode::kBadRange,
-                 fmt::format("--from ({}) cannot be negative: times count from the start of {} "
+    return Error(ErrorCode::kBadRange,
+                 fmt::format("the start ({}) cannot be negative: times count from the start of {} "
                              "(0:00)",
-                             format_time(from), info.path)};
+                             format_time(from), info.path))
+        .about("from")
+        .given(format_time(from));
   }
   if (to && *to <= from) {
-    return Error{ErrorCode::kBadRange, fmt::format("--to ({}) must be after --from ({})",
-                                                   format_time(*to), format_time(from))};
+    return Error(ErrorCode::kBadRange, fmt::format("the end ({}) must be after the start ({})",
+                                                   format_time(*to), format_time(from)))
+        .about("to")
+        .and_about("from");
   }
   if (info.duration > 0 && from >= info.duration) {
-    return Error{ErrorCode::kBadRange,
+    return Error(ErrorCode::kBadRange,
                  fmt::format("the range starts at {} but {} is only {} long; start before {}",
                              format_time(from), info.path, format_time(info.duration),
-                             format_time(info.duration))};
+                             format_time(info.duration)))
+        .about("from");
   }
   if (to && info.duration > 0 && *to > info.duration) to.reset();  // to the end, said in JSON
   const bool has_range = from > 0 || to.has_value();
 
   if (!r.output.empty() && (tracks->size() > 1 || r.inputs.size() > 1)) {
-    return Error{ErrorCode::kUsage,
-                 "-o names one file, but this makes several; use -d DIR (and --name) instead"};
+    return Error(ErrorCode::kUsage,
+                 "one output file was named, but this makes several; name a folder for them "
+                 "instead")
+        .about("output", Hint::kOutputFolder);
   }
   if (r.sample_format && engine::pcm_codec(*r.sample_format) == AV_CODEC_ID_NONE) {
-    return Error{
-        ErrorCode::kUsage,
-        fmt::format("unknown sample format '{}'; use s16, s24, s32 or f32", *r.sample_format)};
+    return Error(ErrorCode::kUsage,
+                 fmt::format("unknown sample format '{}'; use s16, s24, s32 or f32", *r.sample_format))
+        .about("sample_format");
   }
 
   std::vector<OutputPlan> plans;
@@ -244,12 +259,14 @@ Result<std::vector<OutputPlan>> plan(const Request& r, const MediaInfo& info) {
     p.quality = r.quality;
 
     if (r.sample_format && !f.sample_formats) {
-      return Error{ErrorCode::kBadOutputOption,
-                   fmt::format("--sample-format applies to wav, flac and pcm, not {}", f.name)};
+      return Error(ErrorCode::kBadOutputOption,
+                   fmt::format("a sample format applies to wav, flac and pcm, not {}", f.name))
+          .about("sample_format");
     }
     if ((r.bitrate || r.quality) && f.lossless) {
-      return Error{ErrorCode::kBadOutputOption,
-                   fmt::format("{} is lossless: it has no bitrate or quality to set", f.name)};
+      return Error(ErrorCode::kBadOutputOption,
+                   fmt::format("{} is lossless: it has no bitrate or quality to set", f.name))
+          .about(r.bitrate ? "bitrate" : "quality");
     }
 
     // Copy or transcode.
@@ -267,24 +284,25 @@ Result<std::vector<OutputPlan>> plan(const Request& r, const MediaInfo& info) {
     if (r.copy_policy == CopyPolicy::kCopy) {
       if (!can_copy) {
         const auto names = engine::formats_that_copy(src_id);
-        return Error{ErrorCode::kCannotCopy,
-                     fmt::format("{} audio cannot be copied into .{}; use {} or re-encode "
-                                 "(drop --copy)",
+        return Error(ErrorCode::kCannotCopy,
+                     fmt::format("{} audio cannot be copied into .{}; use {} or re-encode",
                                  track.codec, f.extension,
                                  names.empty() ? std::string("mka")
-                                               : fmt::format("{}", fmt::join(names, ", ")))};
+                                               : fmt::format("{}", fmt::join(names, ", "))))
+            .about("copy_policy", Hint::kReencode);
       }
       if (!processing.empty()) {
-        return Error{ErrorCode::kCannotCopy,
-                     fmt::format("--copy cannot apply {}; drop --copy to re-encode",
-                                 fmt::join(processing, ", "))};
+        return Error(ErrorCode::kCannotCopy,
+                     fmt::format("a copy cannot apply {}; re-encode for that",
+                                 fmt::join(processing, ", ")))
+            .about("copy_policy", Hint::kReencode);
       }
       p.mode = Mode::kCopy;
-      p.reason = has_range ? "copy as asked (--copy): the cut falls on packet boundaries"
-                           : "copy as asked (--copy): the audio is not re-encoded";
+      p.reason = has_range ? "copy as asked: the cut falls on packet boundaries"
+                           : "copy as asked: the audio is not re-encoded";
     } else if (r.copy_policy == CopyPolicy::kReencode) {
       p.mode = Mode::kTranscode;
-      p.reason = "re-encode as asked (--reencode)";
+      p.reason = "re-encode as asked";
     } else if (!can_copy) {
       p.mode = Mode::kTranscode;
       p.reason = fmt::format("re-encode: .{} cannot carry {} audio", f.extension, track.codec);
@@ -296,8 +314,8 @@ Result<std::vector<OutputPlan>> plan(const Request& r, const MediaInfo& info) {
       if (has_range) processing.insert(processing.begin(), "a sample-exact range cut");
       p.mode = Mode::kTranscode;
       p.reason = fmt::format(
-          "re-encode: {} needs decoding (use --copy for a packet-boundary "
-          "cut without re-encoding)",
+          "re-encode: {} needs decoding (a copy would cut on packet boundaries, "
+          "without re-encoding)",
           fmt::join(processing, " and "));
       if (!has_range) {
         p.reason = fmt::format("re-encode: {} needs decoding", fmt::join(processing, " and "));
@@ -336,13 +354,14 @@ Result<std::vector<OutputPlan>> plan(const Request& r, const MediaInfo& info) {
         // FLAC (as FFmpeg 5.1 writes it) holds integers of up to 24 bits: a deeper or float
         // source would lose bits, which a lossless format must not do silently.
         if (f.name == "flac" && (p.sample_format == "f32" || p.sample_format == "s32")) {
-          return Error{ErrorCode::kBadOutputOption,
+          return Error(ErrorCode::kBadOutputOption,
                        fmt::format("flac holds integer samples of up to 24 bits, and {} would "
-                                   "be {}; use wav for {}, or --sample-format s24 to reduce it",
-                                   r.sample_format ? "--sample-format " + p.sample_format
+                                   "be {}; use wav for {}, or reduce them to 24 bits (s24)",
+                                   r.sample_format ? p.sample_format + " samples"
                                                    : "this " + track.codec + " audio",
                                    p.sample_format == "f32" ? "rounded" : "truncated",
-                                   p.sample_format == "f32" ? "float samples" : "32 bits")};
+                                   p.sample_format == "f32" ? "float samples" : "32 bits"))
+              .about("sample_format", Hint::kChange, "s24");
         }
       } else if (f.encoder == "flac") {
         // Matroska's FLAC: the source's depth, up to the 24 bits FLAC holds.
@@ -366,16 +385,19 @@ Result<std::vector<OutputPlan>> plan(const Request& r, const MediaInfo& info) {
       const int max_channels = enc->id == AV_CODEC_ID_MP3 ? 2 : 8;
       if (p.channels > max_channels) {
         if (r.channels) {
-          return Error{ErrorCode::kBadOutputOption,
-                       fmt::format("{} holds at most {} channels", f.name, max_channels)};
+          return Error(ErrorCode::kBadOutputOption,
+                       fmt::format("{} holds at most {} channels", f.name, max_channels))
+              .about("channels", Hint::kChange, std::to_string(max_channels));
         }
         p.channels = max_channels;
         p.reason += fmt::format("; down-mixed to stereo ({} holds at most 2 channels)", f.name);
       }
       if (r.quality && enc->id != AV_CODEC_ID_MP3 && enc->id != AV_CODEC_ID_VORBIS) {
-        return Error{
-            ErrorCode::kBadOutputOption,
-            fmt::format("--quality applies to mp3 and ogg (Vorbis); use --bitrate for {}", f.name)};
+        return Error(ErrorCode::kBadOutputOption,
+                     fmt::format("a quality setting applies to mp3 and ogg (Vorbis); set a bitrate "
+                                 "for {}",
+                                 f.name))
+            .about("quality", Hint::kChange);
       }
       auto settings = engine::encoder_settings(*enc, f.name, p.sample_rate, p.channels, r.bitrate,
                                                r.quality, f.default_bitrate);

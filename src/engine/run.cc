@@ -117,9 +117,10 @@ Result<OutputResult> run(Engine& engine, const OutputPlan& plan, Input& input,
     }
     if (plan.strict) {
       return Error{ErrorCode::kDamagedInput,
-                   fmt::format("{} is damaged: audio is missing at {}; drop --strict to keep "
-                               "what can be read",
-                               plan.input, spans)};
+                   fmt::format("{} is damaged: audio is missing at {}; without the refusal "
+                               "of damaged input, what can be read is kept",
+                               plan.input, spans)}
+          .about("strict", Hint::kNotStrict);
     }
     result.warnings.push_back(
         fmt::format("{} is damaged: audio lost at {} (the rest was kept)", plan.input, spans));
