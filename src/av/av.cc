@@ -162,12 +162,19 @@ std::string joined(const std::vector<std::string>& names) {
   return out;
 }
 
+// Formats whose files are lists of other files or URLs (FFmpeg has no flag for them).
+bool names_other_files(const AVInputFormat& f) {
+  for (const char* name : {"concat", "hls", "dash"}) {
+    if (av_match_list(name, f.name, ',') > 0) return true;
+  }
+  return false;
+}
+
 // A playlist, a concat list, a reference movie: its media is in other files or at URLs.
 Error refers_elsewhere(const std::string& path, const std::string& target, int rc) {
   return Error{ErrorCode::kUnsupportedFile,
-               fmt::format("{} holds no media of its own: it refers to {} (a playlist or a "
-                           "reference to other files), and peel reads only the file it is given; "
-                           "give the media file itself",
+               fmt::format("{} holds no media of its own: it refers to {}, and peel reads only "
+                           "the file it is given; give the media file itself",
                            path, target),
                rc};
 }
@@ -208,6 +215,7 @@ Result<InputContext> open_input(const std::string& path, const AVIOInterruptCB* 
   }
   constexpr int kBufferSize = 64 * 1024;
   auto* reader = new FileReader(fd, st.st_size);
+  if (interrupt != nullptr) reader->interrupt_with(*interrupt);
   auto* buffer = static_cast<uint8_t*>(av_malloc(kBufferSize));
   AVIOContext* pb = avio_alloc_context(buffer, kBufferSize, 0, reader, FileReader::read_packet,
                                        nullptr, FileReader::seek);
@@ -223,7 +231,11 @@ Result<InputContext> open_input(const std::string& path, const AVIOInterruptCB* 
   OpenAttempts attempts;
   raw->opaque = &attempts;
   AVDictionary* opts = nullptr;
-  av_dict_set(&opts, "protocol_whitelist", joined(limits.protocols).c_str(), 0);
+  // The input itself is read through peel's own I/O, not a protocol: the whitelist bounds only
+  // what a demuxer opens on its own, and without references it may open nothing at all (a
+  // demuxer that opens inner files as inputs of their own, as concat does, is bound by it too).
+  av_dict_set(&opts, "protocol_whitelist",
+              limits.follow_references ? joined(limits.protocols).c_str() : "", 0);
   if (!limits.formats.empty()) {
     av_dict_set(&opts, "format_whitelist", joined(limits.formats).c_str(), 0);
   }
@@ -233,6 +245,10 @@ Result<InputContext> open_input(const std::string& path, const AVIOInterruptCB* 
   // not accepted is named in the error (FFmpeg would only say "invalid argument").
   const AVInputFormat* format = nullptr;
   int rc = av_probe_input_buffer2(pb, &format, path.c_str(), nullptr, 0, raw->format_probesize);
+  if (rc >= 0 && !limits.follow_references && names_other_files(*format)) {
+    av_dict_free(&opts);
+    return refers_elsewhere(path, fmt::format("the files it lists (a {} list)", format->name), 0);
+  }
   if (rc >= 0 && !limits.formats.empty() &&
       av_match_list(format->name, joined(limits.formats).c_str(), ',') <= 0) {
     av_dict_free(&opts);
@@ -259,7 +275,7 @@ Result<InputContext> open_input(const std::string& path, const AVIOInterruptCB* 
       guard.reset();
     }
     if (rc == AVERROR_EXIT) return Error{ErrorCode::kCancelled, "cancelled", rc};
-    if (!attempts.first.empty()) return refers_elsewhere(path, attempts.first, rc);
+    if (!attempts.first.empty()) return refers_elsewhere(path, "'" + attempts.first + "'", rc);
     // An ISO-BMFF file (it starts with 'ftyp') without its index: cut off before it.
     if (const Mp4Layout layout = mp4_layout(path); layout.ftyp && !layout.moov) {
       return Error{ErrorCode::kTruncatedIndex,
@@ -293,7 +309,7 @@ Result<InputContext> open_input(const std::string& path, const AVIOInterruptCB* 
   ctx->opaque = nullptr;
   if (rc < 0) {
     if (rc == AVERROR_EXIT) return Error{ErrorCode::kCancelled, "cancelled", rc};
-    if (!attempts.first.empty()) return refers_elsewhere(path, attempts.first, rc);
+    if (!attempts.first.empty()) return refers_elsewhere(path, "'" + attempts.first + "'", rc);
     return translate(rc, ErrorCode::kUnsupportedFile,
                      fmt::format("cannot read the streams of {}", path));
   }

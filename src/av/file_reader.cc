@@ -14,7 +14,11 @@ FileReader::FileReader(int fd, int64_t size) : fd_(fd), size_(size) {}
 FileReader::~FileReader() { ::close(fd_); }
 
 int FileReader::read_packet(void* opaque, uint8_t* buf, int size) noexcept {
-  return static_cast<FileReader*>(opaque)->read(buf, size);
+  auto* r = static_cast<FileReader*>(opaque);
+  if (r->interrupt_.callback != nullptr && r->interrupt_.callback(r->interrupt_.opaque) != 0) {
+    return AVERROR_EXIT;
+  }
+  return r->read(buf, size);
 }
 
 int64_t FileReader::seek(void* opaque, int64_t offset, int whence) noexcept {

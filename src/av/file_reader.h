@@ -29,6 +29,10 @@ class FileReader {
   // `ctx` must outlive the reader's use by it.
   void follow(AVFormatContext* ctx) { ctx_ = ctx; }
 
+  // Polled before every read: a read when it says to stop fails with AVERROR_EXIT (custom
+  // I/O is never polled by FFmpeg itself, so this is what makes opening cancellable).
+  void interrupt_with(const AVIOInterruptCB& cb) { interrupt_ = cb; }
+
   // The AVIO read_packet and seek callbacks; `opaque` is the FileReader.
   static int read_packet(void* opaque, uint8_t* buf, int size) noexcept;
   static int64_t seek(void* opaque, int64_t offset, int whence) noexcept;
@@ -44,6 +48,7 @@ class FileReader {
   };
 
   int read(uint8_t* buf, int size);
+  AVIOInterruptCB interrupt_{nullptr, nullptr};
   // The end of the run that holds byte `pos`, or `pos` where none does.
   int64_t run_end(int64_t pos);
   // Remakes the runs when the set of streams read has changed or their index has grown.

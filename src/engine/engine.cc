@@ -70,10 +70,12 @@ Engine::Engine(EngineOptions options)
     : options_(std::move(options)), pool_(options_.threads > 0 ? options_.threads : core_count()) {
   Router& r = router();
   std::lock_guard lock(r.mutex);
-  if (r.engines++ == 0) {
+  // (Installed again when an application names its callback: it may have set it after the
+  // first Engine installed the router.)
+  if (options_.previous_log != nullptr && options_.previous_log != route) {
     r.previous = options_.previous_log;
-    av_log_set_callback(route);
   }
+  if (r.engines++ == 0 || options_.previous_log != nullptr) av_log_set_callback(route);
   if (options_.on_log) {
     listener_ =
         std::make_shared<const std::function<void(int, const std::string&)>>(options_.on_log);
