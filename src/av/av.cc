@@ -196,6 +196,17 @@ Result<InputContext> open_input(const std::string& path, const AVIOInterruptCB* 
     return Error{ErrorCode::kInputIsDirectory,
                  fmt::format("{} is a folder, not a file; name the video files inside it", path)};
   }
+  if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+    // A pipe, socket or character device has no positions to read at (and a FIFO would
+    // block opening until someone writes).
+    return Error{ErrorCode::kUnsupportedFile,
+                 fmt::format("{} is not a regular file (it is a {}); peel reads media files, so "
+                             "save the stream to a file first",
+                             path,
+                             S_ISFIFO(st.st_mode)   ? "pipe"
+                             : S_ISSOCK(st.st_mode) ? "socket"
+                                                    : "device")};
+  }
   if (::access(path.c_str(), R_OK) != 0) {
     return Error{
         ErrorCode::kInputUnreadable,

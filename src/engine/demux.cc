@@ -44,9 +44,9 @@ Result<std::unique_ptr<OpenFile>> open_file(const std::string& path, const Limit
       Error e = ctx.error();
       if (e.code == ErrorCode::kCancelled && !cancel.cancelled()) {
         return Error{ErrorCode::kUnsupportedFile,
-                     fmt::format("{} took longer than {} to open and inspect, the most allowed "
-                                 "here; it may be damaged or made to be slow",
-                                 path, format_time(limits.open_timeout)),
+                     fmt::format("{} took longer than {:g} s to open and inspect, the most "
+                                 "allowed here; it may be damaged or made to be slow",
+                                 path, to_seconds(limits.open_timeout)),
                      e.averror};
       }
       if (e.code == ErrorCode::kCancelled) e.message = fmt::format("cancelled while opening {}", path);

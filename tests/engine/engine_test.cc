@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdarg>
@@ -283,6 +284,28 @@ TEST(Open, ACancelledTokenStopsProbeAndOpenBeforeTheyRead) {
   auto input = Input::open(engine(), test::mkv_opus(), cancel);
   ASSERT_FALSE(input.ok());
   EXPECT_EQ(input.error().code, ErrorCode::kCancelled);
+}
+
+TEST(Open, AFileSlowerToOpenThanTheLimitIsRefused) {
+  EngineOptions options;
+  options.limits.open_timeout = 1;  // µs: over before the first byte is read
+  Engine hurried(options);
+  auto info = probe(hurried, test::mkv_opus());
+  ASSERT_FALSE(info.ok());
+  EXPECT_EQ(info.error().code, ErrorCode::kUnsupportedFile);
+  EXPECT_NE(info.error().message.find("took longer than"), std::string::npos)
+      << info.error().message;
+  EXPECT_TRUE(probe(engine(), test::mkv_opus()).ok()) << "no limit, no refusal";
+}
+
+TEST(Open, APipeIsRefusedAtOnceInsteadOfBlocking) {
+  test::TempDir dir;
+  const std::string fifo = dir / "stream.mkv";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  auto info = probe(engine(), fifo);
+  ASSERT_FALSE(info.ok());
+  EXPECT_EQ(info.error().code, ErrorCode::kUnsupportedFile);
+  EXPECT_NE(info.error().message.find("pipe"), std::string::npos) << info.error().message;
 }
 
 TEST(Batch, ItemsCancelledBeforeTheyRanSaySoWithAnError) {
