@@ -106,7 +106,7 @@ std::vector<FormatSpec> build_table() {
   t.push_back({.name = "pcm",
                .extension = "pcm",
                .muxer = "",
-               .description = "raw PCM samples, no header (s16le unless --sample-format)",
+               .description = "raw PCM samples, no header (s16le unless another sample format is asked for)",
                .codec = AV_CODEC_ID_PCM_S16LE,
                .encoder = "pcm_s16le",
                .copy = kPcmCopy,
