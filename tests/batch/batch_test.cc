@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "support/engine.h"
 #include "support/fixtures.h"
 #include "support/support.h"
 
@@ -14,10 +15,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-Engine& engine() {
-  static Engine e;
-  return e;
-}
+using test::engine;
 
 TEST(RunBatch, AFileThatVanishesAfterDiscoveryFailsAloneWithItsName) {
   test::TempDir in, out;

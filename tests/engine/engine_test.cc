@@ -16,6 +16,7 @@
 #include "peel/batch.h"
 #include "peel/plan.h"
 #include "peel/run.h"
+#include "support/engine.h"
 #include "support/fixtures.h"
 #include "support/support.h"
 
@@ -28,10 +29,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-Engine& engine() {
-  static Engine e;
-  return e;
-}
+using test::engine;
 
 std::vector<OutputPlan> plans_for(Engine& e, const Request& r) {
   auto info = probe(e, r.inputs.front());

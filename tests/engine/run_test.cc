@@ -6,16 +6,14 @@
 #include <filesystem>
 #include <thread>
 
+#include "support/engine.h"
 #include "support/fixtures.h"
 #include "support/support.h"
 
 namespace peel {
 namespace {
 
-Engine& engine() {
-  static Engine e;
-  return e;
-}
+using test::engine;
 
 OutputPlan plan_for(const std::string& input, const std::string& output,
                     const std::string& format) {
