@@ -1,4 +1,5 @@
-// Transcode: decode → trim to exact samples → resample/mix → encode → mux.
+// The transcoder loop: decode → trim to exact samples → resample/mix → encode, into a
+// PacketSink (the output file's muxer, or one segment's spill).
 //
 // Exactness: sample positions are counted, not read off timestamps. The first decoded frame
 // is placed by its timestamp only when the stream's time base resolves single samples
@@ -10,9 +11,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-
-#include "engine/mux.h"
-#include "engine/parallel.h"
 
 extern "C" {
 #include <libavutil/channel_layout.h>
@@ -26,39 +24,6 @@ namespace {
 // Decoding this much before the range warms up the decoder (MDCT overlap, bit reservoir,
 // Opus pre-roll) so the first kept sample is right.
 constexpr Micros kPreroll = 1'000'000;
-
-struct EncoderSetup {
-  const AVCodec* codec = nullptr;
-  AVSampleFormat sample_fmt = AV_SAMPLE_FMT_NONE;
-  int bits_per_raw_sample = 0;
-};
-
-EncoderSetup choose_encoder(const OutputPlan& plan) {
-  EncoderSetup e;
-  const FormatSpec& spec = *find_format(plan.format);
-  if (spec.sample_formats || spec.encoder == "flac") {  // pcm, flac, Matroska's FLAC
-    const std::string& sf = plan.sample_format;
-    e.sample_fmt = sf == "s16"   ? AV_SAMPLE_FMT_S16
-                   : sf == "f32" ? AV_SAMPLE_FMT_FLT
-                                 : AV_SAMPLE_FMT_S32;
-    if (sf == "s24") e.bits_per_raw_sample = 24;
-    e.codec = spec.encoder == "flac" ? avcodec_find_encoder_by_name("flac")
-                                     : avcodec_find_encoder(pcm_codec(sf));
-    return e;
-  }
-  e.codec = avcodec_find_encoder_by_name(std::string(spec.encoder).c_str());
-  if (e.codec != nullptr && e.codec->sample_fmts != nullptr) {
-    e.sample_fmt = e.codec->sample_fmts[0];
-    // Prefer float: decoders of lossy codecs produce it, so no precision is thrown away.
-    for (const AVSampleFormat* f = e.codec->sample_fmts; *f != AV_SAMPLE_FMT_NONE; ++f) {
-      if (*f == AV_SAMPLE_FMT_FLTP || *f == AV_SAMPLE_FMT_FLT) {
-        e.sample_fmt = *f;
-        break;
-      }
-    }
-  }
-  return e;
-}
 
 class Transcoder {
  public:
@@ -127,71 +92,15 @@ Result<void> Transcoder::open_decoder() {
   return {};
 }
 
-}  // namespace
-
-Result<av::CodecContext> open_encoder_for(const OutputPlan& plan, const AVChannelLayout& layout) {
-  const EncoderSetup setup = choose_encoder(plan);
-  if (setup.codec == nullptr) {
-    return Error{ErrorCode::kInternal, fmt::format("no encoder for {}", plan.format)};
-  }
-  av::CodecContext enc(avcodec_alloc_context3(setup.codec));
-  AVCodecContext* e = enc.get();
-  e->sample_rate = plan.sample_rate;
-  e->sample_fmt = setup.sample_fmt;
-  e->bits_per_raw_sample = setup.bits_per_raw_sample;
-  if (plan.channels == layout.nb_channels && layout.order == AV_CHANNEL_ORDER_NATIVE) {
-    av_channel_layout_copy(&e->ch_layout, &layout);
-  } else {
-    av_channel_layout_default(&e->ch_layout, plan.channels);
-  }
-  if (setup.codec->ch_layouts != nullptr) {
-    bool supported = false;
-    for (const AVChannelLayout* l = setup.codec->ch_layouts; l->nb_channels != 0; ++l) {
-      supported = supported || av_channel_layout_compare(l, &e->ch_layout) == 0;
-    }
-    if (!supported) {
-      av_channel_layout_uninit(&e->ch_layout);
-      av_channel_layout_default(&e->ch_layout, plan.channels);
-    }
-  }
-  e->time_base = AVRational{1, plan.sample_rate};
-  e->thread_count = 1;
-  if (plan.bitrate) e->bit_rate = *plan.bitrate;
-  if (plan.quality) {
-    e->flags |= AV_CODEC_FLAG_QSCALE;
-    e->global_quality = static_cast<int>(*plan.quality * FF_QP2LAMBDA);
-  }
-  const FormatSpec& spec = *find_format(plan.format);
-  const AVOutputFormat* of = av_guess_format(
-      spec.muxer.empty() ? "s16le" : std::string(spec.muxer).c_str(), nullptr, nullptr);
-  if (of != nullptr && (of->flags & AVFMT_GLOBALHEADER) != 0) {
-    e->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
-  }
-  if (const int rc = avcodec_open2(e, setup.codec, nullptr); rc < 0) {
-    return av::translate(rc, ErrorCode::kBadOutputOption,
-                         fmt::format("the {} encoder refused these settings for {}",
-                                     setup.codec->name, plan.output));
-  }
-  return enc;
-}
-
-namespace {
-
 Result<void> Transcoder::open_encoder(const AVFrame& first) {
   auto enc = open_encoder_for(plan_, first.ch_layout);
   if (!enc) return enc.error();
   enc_ = std::move(*enc);
   AVCodecContext* e = enc_.get();
 
-  SwrContext* swr = nullptr;
-  // FFmpeg 5.1 declares the input layout non-const but only reads it.
-  int rc =
-      swr_alloc_set_opts2(&swr, &e->ch_layout, e->sample_fmt, e->sample_rate,
-                          const_cast<AVChannelLayout*>(&first.ch_layout),
-                          static_cast<AVSampleFormat>(first.format), first.sample_rate, 0, nullptr);
-  swr_.reset(swr);
-  if (rc >= 0) rc = swr_init(swr);
-  if (rc < 0) return av::translate(rc, ErrorCode::kInternal, "cannot set up the resampler");
+  auto swr = open_resampler(*e, first);
+  if (!swr) return swr.error();
+  swr_ = std::move(*swr);
   fifo_.reset(av_audio_fifo_alloc(e->sample_fmt, e->ch_layout.nb_channels, kChunk * 2));
   return out_.open(*e);
 }
@@ -209,9 +118,7 @@ Result<void> Transcoder::encode(AVFrame* frame) {
 }
 
 Result<void> Transcoder::drain_fifo(bool final) {
-  const bool fixed =
-      enc_->frame_size > 0 && (enc_->codec->capabilities & AV_CODEC_CAP_VARIABLE_FRAME_SIZE) == 0;
-  const int size = fixed ? enc_->frame_size : kChunk;
+  const int size = frame_samples(*enc_);
   while (av_audio_fifo_size(fifo_.get()) >= size ||
          (final && av_audio_fifo_size(fifo_.get()) > 0)) {
     int n = std::min(size, av_audio_fifo_size(fifo_.get()));
@@ -531,43 +438,10 @@ Result<void> Transcoder::run() {
   return {};
 }
 
-// The serial output: packets straight into the muxer.
-class FileSink : public PacketSink {
- public:
-  explicit FileSink(Job& job) : job_(job) {}
-
-  Result<void> open(const AVCodecContext& encoder) override {
-    const av::CodecParameters par(avcodec_parameters_alloc());
-    avcodec_parameters_from_context(par.get(), &encoder);
-    time_base_ = encoder.time_base;
-    auto sink = Sink::open(job_.plan, job_.temp_path, *par, time_base_, job_.source,
-                           job_.result.start, job_.options.cancel, job_.engine.limits().max_output_bytes);
-    if (!sink) return sink.error();
-    sink_.emplace(std::move(*sink));
-    return sink_->start();
-  }
-  Result<void> write(AVPacket* pkt) override { return sink_->write(pkt, time_base_); }
-  Result<void> finish() { return sink_->finish(); }
-
- private:
-  Job& job_;
-  std::optional<Sink> sink_;
-  AVRational time_base_{1, 1};
-};
-
 }  // namespace
 
 Result<void> transcode_into(Job& job, PacketSink& sink, SegmentRange* segment) {
   return Transcoder(job, sink, segment).run();
-}
-
-Result<void> transcode_stream(Job& job) {
-  auto parallel = transcode_parallel(job);
-  if (!parallel) return parallel.error();
-  if (*parallel) return {};
-  FileSink sink(job);
-  if (auto r = transcode_into(job, sink, nullptr); !r) return r;
-  return sink.finish();
 }
 
 }  // namespace peel::engine

@@ -1,4 +1,6 @@
-// The transcode stage's parts shared with segment-parallel runs (parallel.cc).
+// The transcoder loop: decode, trim to exact samples, resample/mix and encode into a
+// PacketSink. The serial run (transcode_stream.cc) and each segment's worker
+// (segment_worker.cc) call it through this header.
 #pragma once
 
 #include <atomic>
@@ -7,12 +9,10 @@
 #include <optional>
 
 #include "av/av.h"
+#include "engine/encoder.h"
 #include "engine/stages.h"
 
 namespace peel::engine {
-
-// Samples per encoder frame for encoders without a fixed frame size (pcm).
-inline constexpr int kChunk = 4096;
 
 // Where encoded packets go: the output file, or one segment's spill file.
 class PacketSink {
@@ -41,10 +41,6 @@ struct SegmentRange {
                            // its timestamps jump where the data does not); the caller falls
                            // back to a serial run
 };
-
-// Opens the encoder the plan asks for, for audio of `layout`. Fails with kBadOutputOption or
-// kInternal.
-Result<av::CodecContext> open_encoder_for(const OutputPlan& plan, const AVChannelLayout& layout);
 
 // Decodes the plan's range (or the segment of it) and encodes it into `sink`. With a segment,
 // job.result.samples counts what this worker fed its encoder.
