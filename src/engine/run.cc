@@ -30,7 +30,9 @@ Result<void> check_inside(const OutputPlan& plan) {
   if (plan.folder.empty()) return {};
   std::error_code ec;
   const fs::path folder = fs::weakly_canonical(plan.folder, ec);
-  const fs::path parent = fs::weakly_canonical(fs::path(plan.output).parent_path(), ec);
+  fs::path parent = fs::path(plan.output).parent_path();
+  if (parent.empty()) parent = ".";  // a bare name is in the working folder
+  parent = fs::weakly_canonical(parent, ec);
   if (ec || !engine::stays_inside(folder.string(), (parent / "x").string())) {
     return Error(ErrorCode::kUsage,
                  fmt::format("{} would be written outside the output folder {} (a link inside "

@@ -44,6 +44,18 @@ TEST(Hostile, ATemplateOutOfTheFolderIsAUsageError) {
   EXPECT_TRUE(root.entries().empty());
 }
 
+// The folder checks work on names as typed too: a bare name is in the working folder.
+TEST(Hostile, ABareInputNameInTheWorkingFolderIsNotOutsideIt) {
+  TempDir dir;
+  fs::copy_file(mkv_opus(), dir / "v.mkv");
+  auto r = run({"env", "-C", dir.path(), peel(), "v.mkv", "-f", "wav"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(decode_s16(dir / "v.wav"), decode_s16(mkv_opus()));
+  r = run({"env", "-C", dir.path(), peel(), "v.mkv", "--name", "sub/{stem}.{ext}", "-d", "."});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(fs::exists(dir / "sub/v.opus")) << r.err;
+}
+
 TEST(Hostile, AnHourLongTimestampJumpGivesTheAudioThereIsNotAnHourOfSilence) {
   const std::string input = fixture(
       "hostile-gap.mkv", {"-f", "lavfi", "-i", "sine=f=440:d=4:sample_rate=44100", "-af",
