@@ -49,6 +49,16 @@ std::string explain(const OutputPlan& plan);
 // An ffmpeg CLI command that does the same job (as closely as ffmpeg can).
 std::string ffmpeg_command(const OutputPlan& plan);
 
+// The same for a file that cannot be probed (yet), from the request alone: the track by
+// number or language, the format's own encoder (a copy into .mka for `auto`), and, with
+// `from_end`, a range that starts that long before the end (-sseof). One builder makes both.
+std::string ffmpeg_command(const Request& request, const std::string& input,
+                           std::optional<Micros> from_end = std::nullopt);
+
+// The `peel` command's arguments (after the program name) that make `request`, so that every
+// front end can show the command line that does the same from a shell.
+std::vector<std::string> peel_arguments(const Request& request);
+
 // argv as one line that a POSIX shell splits back into the same words (quoting as needed).
 std::string shell_command(const std::vector<std::string>& argv);
 

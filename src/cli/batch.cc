@@ -15,7 +15,7 @@
 #include "cli/advice.h"
 #include "cli/commands.h"
 #include "cli/extract.h"
-#include "cli/json.h"
+#include "peel/json.h"
 #include "peel/plan.h"
 
 namespace peel::cli {
@@ -151,7 +151,7 @@ int run_batch_command(Engine& engine, const ExtractOptions& f, const CancelToken
   for (const auto& [path, error] : found.errors) {
     ++failed_discovery;
     if (f.json) {
-      std::cout << failed_file_json(path, error).dump() << "\n";
+      std::cout << failed_file_json(path, error, say).dump() << "\n";
     } else {
       std::cerr << "peel: " << say(error) << "\n";
     }
@@ -172,7 +172,7 @@ int run_batch_command(Engine& engine, const ExtractOptions& f, const CancelToken
     if (e.kind != BatchEvent::Kind::kFinished) return;
     const FileOutcome& o = *e.outcome;
     if (f.json) {
-      std::cout << file_json(o, f.dry_run).dump() << "\n" << std::flush;
+      std::cout << file_json(o, f.dry_run, say).dump() << "\n" << std::flush;
       return;
     }
     std::vector<std::string> lines;
@@ -220,10 +220,12 @@ int run_batch_command(Engine& engine, const ExtractOptions& f, const CancelToken
     nlohmann::json failures = nlohmann::json::array();
     for (const auto& o : summary->outcomes) {
       if (o.status == FileOutcome::Status::kFailed && o.error) {
-        failures.push_back(error_json(o.input, *o.error));
+        failures.push_back(error_json(o.input, *o.error, say));
       }
     }
-    for (const auto& [path, error] : found.errors) failures.push_back(error_json(path, error));
+    for (const auto& [path, error] : found.errors) {
+      failures.push_back(error_json(path, error, say));
+    }
     BatchTotals totals = *summary;  // with the paths that failed before planning
     totals.failed = failed;
     std::cout << summary_json(totals, failures).dump() << "\n";

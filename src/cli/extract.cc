@@ -13,7 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
-#include "cli/json.h"
+#include "peel/json.h"
 #include "cli/progress.h"
 #include "peel/batch.h"
 #include "peel/formats.h"
@@ -91,7 +91,7 @@ void rewrite_ffmpeg_aliases(std::vector<std::string>& args) {
 void usage_error(const std::string& message, bool json) {
   if (json) {
     std::cout << nlohmann::json{{"outputs", nlohmann::json::array()},
-                                {"errors", {error_json("", Error{ErrorCode::kUsage, message})}}}
+                                {"errors", {error_json("", Error(ErrorCode::kUsage, message))}}}
                      .dump(2)
               << "\n";
   }
@@ -259,7 +259,7 @@ int run_single(Engine& engine, const ExtractOptions& f, const CancelToken& cance
   int worst = kExitOk;
 
   auto report_error = [&](const std::string& input, const Error& e) {
-    errors.push_back(error_json(input, e));
+    errors.push_back(error_json(input, e, say));
     if (!f.json || f.verbose) std::cerr << "peel: " << say(e) << "\n";
     if (e.code == ErrorCode::kCancelled) interrupted = true;
     worst = std::max(worst, exit_code_for(e.code) == kExitUsage ? kExitUsage : kExitFailed);

@@ -8,7 +8,7 @@
 #include "cli/advice.h"
 #include "cli/args.h"
 #include "cli/commands.h"
-#include "cli/json.h"
+#include "peel/json.h"
 #include "peel/formats.h"
 #include "peel/media_info.h"
 
@@ -52,7 +52,7 @@ int probe_command(Engine& engine, std::vector<std::string> args, const CancelTok
   for (const auto& in : inputs) {
     auto info = probe(engine, in, cancel);
     if (!info) {
-      errors.push_back(error_json(in, info.error()));
+      errors.push_back(error_json(in, info.error(), say));
       std::cerr << "peel: " << say(info.error()) << "\n";
       rc = kExitFailed;
       continue;

@@ -12,7 +12,7 @@
 #include "cli/advice.h"
 #include "cli/commands.h"
 #include "cli/extract.h"
-#include "cli/json.h"
+#include "peel/json.h"
 #include "peel/time.h"
 
 namespace peel::cli {
@@ -21,7 +21,7 @@ namespace {
 
 void print_outcome(const FileOutcome& o, const ExtractOptions& f) {
   if (f.json) {
-    std::cout << file_json(o).dump() << "\n" << std::flush;
+    std::cout << file_json(o, false, say).dump() << "\n" << std::flush;
     return;
   }
   if (o.error) std::cerr << "peel: " << o.error->message << "\n";
@@ -96,7 +96,7 @@ int watch_command(Engine& engine, std::vector<std::string> args, const CancelTok
   };
   options.on_error = [&](const std::string& path, const Error& e) {
     if (f.json)
-      std::cout << failed_file_json(path, e).dump() << "\n" << std::flush;
+      std::cout << failed_file_json(path, e, say).dump() << "\n" << std::flush;
     else
       std::cerr << "peel: " << say(e) << "\n";
   };
@@ -126,7 +126,7 @@ int watch_command(Engine& engine, std::vector<std::string> args, const CancelTok
   if (f.json) {
     nlohmann::json failures = nlohmann::json::array();
     for (const auto& o : summary->failures) {
-      if (o.error) failures.push_back(error_json(o.input, *o.error));
+      if (o.error) failures.push_back(error_json(o.input, *o.error, say));
     }
     std::cout << summary_json(*summary, failures).dump()
               << "\n";

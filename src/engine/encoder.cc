@@ -23,7 +23,7 @@ struct EncoderSetup {
 EncoderSetup choose_encoder(const OutputPlan& plan) {
   EncoderSetup e;
   const FormatSpec& spec = *find_format(plan.format);
-  if (spec.sample_formats || spec.encoder == "flac") {  // pcm, flac, Matroska's FLAC
+  if (!spec.sample_formats.empty() || spec.encoder == "flac") {  // pcm, flac, Matroska's FLAC
     const std::string& sf = plan.sample_format;
     e.sample_fmt = sf == "s16"   ? AV_SAMPLE_FMT_S16
                    : sf == "f32" ? AV_SAMPLE_FMT_FLT

@@ -17,6 +17,7 @@ const std::vector<CopyRule> kPcmCopy = {
     {AV_CODEC_ID_PCM_S16LE}, {AV_CODEC_ID_PCM_S24LE}, {AV_CODEC_ID_PCM_S32LE},
     {AV_CODEC_ID_PCM_F32LE}, {AV_CODEC_ID_PCM_U8},    {AV_CODEC_ID_PCM_F64LE},
 };
+const std::vector<std::string_view> kPcmSampleFormats = {"s16", "s24", "s32", "f32"};
 
 std::vector<FormatSpec> build_table() {
   std::vector<FormatSpec> t;
@@ -60,7 +61,7 @@ std::vector<FormatSpec> build_table() {
                .copy = {{.codec = AV_CODEC_ID_FLAC}},
                .tags = true,
                .lossless = true,
-               .sample_formats = true});
+               .sample_formats = {"s16", "s24"}});
   t.push_back({.name = "wav",
                .extension = "wav",
                .muxer = "wav",
@@ -70,7 +71,7 @@ std::vector<FormatSpec> build_table() {
                .copy = kPcmCopy,
                .tags = true,
                .lossless = true,
-               .sample_formats = true});
+               .sample_formats = kPcmSampleFormats});
   t.push_back({.name = "opus",
                .extension = "opus",
                .muxer = "opus",
@@ -111,7 +112,7 @@ std::vector<FormatSpec> build_table() {
                .encoder = "pcm_s16le",
                .copy = kPcmCopy,
                .lossless = true,
-               .sample_formats = true});
+               .sample_formats = kPcmSampleFormats});
   t.push_back({.name = "ac3",
                .extension = "ac3",
                .muxer = "ac3",
@@ -287,6 +288,8 @@ std::vector<FormatView> formats() {
     v.tags = f.tags;
     v.chapters = f.chapters;
     v.lossless = f.lossless;
+    v.sample_formats.assign(f.sample_formats.begin(), f.sample_formats.end());
+    v.bitrate = f.default_bitrate;
     v.selectable = f.selectable;
     out.push_back(std::move(v));
   }

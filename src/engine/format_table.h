@@ -32,7 +32,9 @@ struct FormatSpec {
   bool tags = false;
   bool chapters = false;
   bool lossless = false;
-  bool sample_formats = false;  // --sample-format applies (wav, flac, pcm)
+  // The sample formats it writes on request (wav, pcm: s16 s24 s32 f32; flac: s16 s24),
+  // of "s16", "s24", "s32", "f32"; empty: the codec's own, none to choose.
+  std::vector<std::string_view> sample_formats = {};
   bool selectable = true;       // listed for -f
   int64_t default_bitrate = 0;  // bits/s for lossy codecs, 0: codec default or lossless
 };

@@ -258,7 +258,7 @@ Result<std::vector<OutputPlan>> plan(const Request& r, const MediaInfo& info) {
     p.bitrate = r.bitrate;
     p.quality = r.quality;
 
-    if (r.sample_format && !f.sample_formats) {
+    if (r.sample_format && f.sample_formats.empty()) {
       return Error(ErrorCode::kBadOutputOption,
                    fmt::format("a sample format applies to wav, flac and pcm, not {}", f.name))
           .about("sample_format");
@@ -348,16 +348,17 @@ Result<std::vector<OutputPlan>> plan(const Request& r, const MediaInfo& info) {
       p.channels = track.channels;
     } else {
       AVCodecID out_id = f.codec;
-      if (f.sample_formats) {
+      if (!f.sample_formats.empty()) {
         p.sample_format = r.sample_format.value_or(sample_format_of_source(track));
         if (f.name != "flac") out_id = engine::pcm_codec(p.sample_format);
         // FLAC (as FFmpeg 5.1 writes it) holds integers of up to 24 bits: a deeper or float
         // source would lose bits, which a lossless format must not do silently.
-        if (f.name == "flac" && (p.sample_format == "f32" || p.sample_format == "s32")) {
+        if (std::find(f.sample_formats.begin(), f.sample_formats.end(), p.sample_format) ==
+            f.sample_formats.end()) {
           return Error(ErrorCode::kBadOutputOption,
-                       fmt::format("flac holds integer samples of up to 24 bits, and {} would "
+                       fmt::format("{} holds integer samples of up to 24 bits, and {} would "
                                    "be {}; use wav for {}, or reduce them to 24 bits (s24)",
-                                   r.sample_format ? p.sample_format + " samples"
+                                   f.name, r.sample_format ? p.sample_format + " samples"
                                                    : "this " + track.codec + " audio",
                                    p.sample_format == "f32" ? "rounded" : "truncated",
                                    p.sample_format == "f32" ? "float samples" : "32 bits"))
@@ -367,7 +368,7 @@ Result<std::vector<OutputPlan>> plan(const Request& r, const MediaInfo& info) {
         // Matroska's FLAC: the source's depth, up to the 24 bits FLAC holds.
         p.sample_format = sample_format_of_source(track) == "s16" ? "s16" : "s24";
       }
-      const AVCodec* enc = f.name == "flac" || !f.sample_formats
+      const AVCodec* enc = f.name == "flac" || f.sample_formats.empty()
                                ? avcodec_find_encoder_by_name(std::string(f.encoder).c_str())
                                : avcodec_find_encoder(out_id);
       if (enc == nullptr) {
@@ -474,49 +475,160 @@ AVCodecID output_codec(const OutputPlan& p) {
   return d != nullptr ? d->id : AV_CODEC_ID_NONE;
 }
 
+// 192000 -> "192k"; a rate that is not whole kbit/s as it is.
+std::string bitrate_arg(int64_t bps) {
+  return bps % 1000 == 0 ? fmt::format("{}k", bps / 1000) : std::to_string(bps);
+}
+
+// One ffmpeg command, in ffmpeg's words: what both ffmpeg_command()s fill in.
+struct FfmpegJob {
+  std::string input;
+  std::string output;
+  bool overwrite = false;
+  std::optional<Micros> from_end;  // -sseof
+  Micros from = 0;
+  std::optional<Micros> to;
+  std::optional<Micros> duration;
+  std::string map;  // "0:1", "0:a:0", "0:a"
+  bool keep_metadata = true;
+  std::string encoder = "copy";
+  std::optional<std::string> sample_format;  // with its bit depth, for FLAC's 24 bits in 32
+  std::optional<int64_t> bitrate;
+  std::optional<double> quality;
+  std::optional<int> sample_rate;
+  std::optional<int> channels;
+  std::string muxer;
+};
+
+std::string command_line(const FfmpegJob& j) {
+  std::vector<std::string> a = {"ffmpeg", "-hide_banner", j.overwrite ? "-y" : "-n"};
+  if (j.from_end) a.insert(a.end(), {"-sseof", "-" + seconds(*j.from_end)});
+  a.insert(a.end(), {"-i", j.input});
+  // Output-side -ss/-to decode from the start: slower, but sample-accurate like peel.
+  if (j.from > 0) a.insert(a.end(), {"-ss", seconds(j.from)});
+  if (j.to) a.insert(a.end(), {"-to", seconds(*j.to)});
+  if (j.duration) a.insert(a.end(), {"-t", seconds(*j.duration)});
+  a.insert(a.end(), {"-map", j.map, "-vn", "-sn", "-dn"});
+  if (!j.keep_metadata) a.insert(a.end(), {"-map_metadata", "-1", "-map_chapters", "-1"});
+  a.insert(a.end(), {"-c:a", j.encoder});
+  if (j.encoder == "flac" && j.sample_format == "s24") {
+    a.insert(a.end(), {"-sample_fmt", "s32", "-bits_per_raw_sample", "24"});
+  }
+  if (j.bitrate) a.insert(a.end(), {"-b:a", bitrate_arg(*j.bitrate)});
+  if (j.quality) a.insert(a.end(), {"-q:a", fmt::format("{}", *j.quality)});
+  if (j.sample_rate) a.insert(a.end(), {"-ar", std::to_string(*j.sample_rate)});
+  if (j.channels) a.insert(a.end(), {"-ac", std::to_string(*j.channels)});
+  if (!j.muxer.empty()) a.insert(a.end(), {"-f", j.muxer});
+  a.push_back(j.output);
+  return shell_command(a);
+}
+
+// The encoder of `format`, for samples of `sample_format` where the format takes one.
+std::string encoder_name(const FormatSpec& f, const std::string& sample_format) {
+  if (!f.sample_formats.empty() && f.name != "flac" && !sample_format.empty()) {
+    if (const AVCodec* enc = avcodec_find_encoder(engine::pcm_codec(sample_format))) {
+      return enc->name;
+    }
+  }
+  return std::string(f.encoder);
+}
+
+// The muxer of a raw PCM output, which names the sample format.
+std::string pcm_muxer(const std::string& sample_format) {
+  return std::string(
+      engine::raw_muxer(engine::pcm_codec(sample_format.empty() ? "s16" : sample_format)));
+}
+
 }  // namespace
 
 std::string ffmpeg_command(const OutputPlan& p) {
-  std::vector<std::string> a = {"ffmpeg", "-hide_banner"};
-  if (p.overwrite)
-    a.push_back("-y");
-  else
-    a.push_back("-n");
-  a.push_back("-i");
-  a.push_back(p.input);
-  // Output-side -ss/-to decode from the start: slower, but sample-accurate like peel.
-  if (p.from > 0) a.insert(a.end(), {"-ss", seconds(p.from)});
-  if (p.to) a.insert(a.end(), {"-to", seconds(*p.to)});
-  a.insert(a.end(), {"-map", fmt::format("0:{}", p.track.stream_index), "-vn", "-sn", "-dn"});
-  if (!p.keep_metadata) a.insert(a.end(), {"-map_metadata", "-1", "-map_chapters", "-1"});
-  const auto* f = engine::find_format(p.format);
-  if (p.mode == Mode::kCopy) {
-    a.insert(a.end(), {"-c:a", "copy"});
-  } else {
-    const AVCodec* enc = nullptr;
-    if (f != nullptr && f->sample_formats && p.format != "flac") {
-      enc = avcodec_find_encoder(engine::pcm_codec(p.sample_format));
-    }
-    a.insert(a.end(), {"-c:a", enc != nullptr ? enc->name : std::string(f->encoder)});
-    if (f->encoder == "flac" && p.sample_format == "s24") {
-      a.insert(a.end(), {"-sample_fmt", "s32", "-bits_per_raw_sample", "24"});
-    }
-    if (p.bitrate) a.insert(a.end(), {"-b:a", fmt::format("{}k", *p.bitrate / 1000)});
-    if (p.quality) a.insert(a.end(), {"-q:a", fmt::format("{}", *p.quality)});
-    if (p.sample_rate != p.track.sample_rate) {
-      a.insert(a.end(), {"-ar", std::to_string(p.sample_rate)});
-    }
-    if (p.channels != p.track.channels) a.insert(a.end(), {"-ac", std::to_string(p.channels)});
+  FfmpegJob j;
+  j.input = p.input;
+  j.output = p.output;
+  j.overwrite = p.overwrite;
+  j.from = p.from;
+  j.to = p.to;
+  j.map = fmt::format("0:{}", p.track.stream_index);
+  j.keep_metadata = p.keep_metadata;
+  const FormatSpec* f = engine::find_format(p.format);
+  if (p.mode == Mode::kTranscode && f != nullptr) {
+    j.encoder = encoder_name(*f, p.sample_format);
+    if (!p.sample_format.empty()) j.sample_format = p.sample_format;
+    j.bitrate = p.bitrate;
+    j.quality = p.quality;
+    if (p.sample_rate != p.track.sample_rate) j.sample_rate = p.sample_rate;
+    if (p.channels != p.track.channels) j.channels = p.channels;
   }
   if (f != nullptr) {
-    const std::string muxer = p.format == "pcm"
-                                  ? std::string(engine::raw_muxer(engine::pcm_codec(
-                                        p.sample_format.empty() ? "s16" : p.sample_format)))
-                                  : std::string(engine::muxer_for(*f, output_codec(p)));
-    a.insert(a.end(), {"-f", muxer});
+    j.muxer = p.format == "pcm" ? pcm_muxer(p.sample_format)
+                                : std::string(engine::muxer_for(*f, output_codec(p)));
   }
-  a.push_back(p.output);
-  return shell_command(a);
+  return command_line(j);
+}
+
+std::string ffmpeg_command(const Request& r, const std::string& input,
+                           std::optional<Micros> from_end) {
+  FfmpegJob j;
+  j.input = input;
+  j.overwrite = r.overwrite;
+  j.from_end = from_end;
+  j.from = r.from.value_or(0);
+  j.to = r.to;
+  j.duration = r.duration;
+  j.map = r.track.all            ? std::string("0:a")
+          : r.track.number       ? fmt::format("0:a:{}", *r.track.number - 1)
+          : r.track.lang         ? fmt::format("0:a:m:language:{}", *r.track.lang)
+                                 : std::string("0:a:0");
+  j.keep_metadata = r.keep_metadata;
+  // `auto` goes where any codec goes by copy (the file decides where plan() would put it).
+  const FormatSpec* f = engine::find_format(r.format);
+  if (f == nullptr) f = engine::find_format("mka");
+  const std::string sample_format = r.sample_format.value_or("");
+  const bool copy = r.copy_policy == CopyPolicy::kCopy ||
+                    (r.copy_policy == CopyPolicy::kAuto && r.format == "auto");
+  if (!copy) {
+    j.encoder = encoder_name(*f, sample_format);
+    j.sample_format = r.sample_format;
+    j.bitrate = r.bitrate;
+    j.quality = r.quality;
+    j.sample_rate = r.sample_rate;
+    j.channels = r.channels;
+  }
+  j.muxer = f->name == "pcm" ? pcm_muxer(sample_format) : std::string(f->muxer);
+  if (!r.output.empty()) {
+    j.output = r.output;
+  } else {
+    const fs::path in(input);
+    const fs::path dir = r.out_dir.empty() ? in.parent_path() : fs::path(r.out_dir);
+    j.output = (dir / (in.stem().string() + "." + std::string(f->extension))).string();
+  }
+  return command_line(j);
+}
+
+std::vector<std::string> peel_arguments(const Request& r) {
+  std::vector<std::string> a = r.inputs;
+  if (!r.output.empty()) a.insert(a.end(), {"-o", r.output});
+  if (!r.out_dir.empty()) a.insert(a.end(), {"-d", r.out_dir});
+  if (!r.name_template.empty()) a.insert(a.end(), {"--name", r.name_template});
+  if (r.format != "auto") a.insert(a.end(), {"-f", r.format});
+  if (r.copy_policy == CopyPolicy::kCopy) a.emplace_back("--copy");
+  if (r.copy_policy == CopyPolicy::kReencode) a.emplace_back("--reencode");
+  if (r.from) a.insert(a.end(), {"--from", seconds(*r.from)});
+  if (r.to) a.insert(a.end(), {"--to", seconds(*r.to)});
+  if (r.duration) a.insert(a.end(), {"--duration", seconds(*r.duration)});
+  if (r.track.number) a.insert(a.end(), {"--track", std::to_string(*r.track.number)});
+  if (r.track.lang) a.insert(a.end(), {"--lang", *r.track.lang});
+  if (r.track.title) a.insert(a.end(), {"--title", *r.track.title});
+  if (r.track.all) a.emplace_back("--all-tracks");
+  if (r.bitrate) a.insert(a.end(), {"-b", bitrate_arg(*r.bitrate)});
+  if (r.quality) a.insert(a.end(), {"--quality", fmt::format("{}", *r.quality)});
+  if (r.sample_rate) a.insert(a.end(), {"--sample-rate", std::to_string(*r.sample_rate)});
+  if (r.channels) a.insert(a.end(), {"--channels", std::to_string(*r.channels)});
+  if (r.sample_format) a.insert(a.end(), {"--sample-format", *r.sample_format});
+  if (!r.keep_metadata) a.emplace_back("--no-metadata");
+  if (r.overwrite) a.emplace_back("-y");
+  if (r.strict) a.emplace_back("--strict");
+  return a;
 }
 
 std::string shell_command(const std::vector<std::string>& argv) {

@@ -15,6 +15,7 @@
 #include "nl/text.h"
 #include "nl/typo.h"
 #include "nl/vocabulary.h"
+#include "peel/formats.h"
 #include "peel/nl.h"
 
 namespace peel::nl {
@@ -254,8 +255,57 @@ bool one_typo(std::string_view a, std::string_view b) {
   return false;
 }
 
-bool lossless_format(std::string_view f) {
-  return f == "wav" || f == "flac" || f == "pcm" || f == "mka";
+// What the output format table says of the formats a sentence may name: the parser agrees
+// with plan() because both read the same table.
+class FormatFacts {
+ public:
+  FormatFacts() : table_(peel::formats()) {}
+
+  const FormatView* find(std::string_view name) const {
+    for (const auto& f : table_) {
+      if (f.name == name) return &f;
+    }
+    return nullptr;
+  }
+  // Nothing is lost on the way in: a lossless format, or one that copies the audio and
+  // encodes losslessly where it must (mka: a copy, or FLAC). No bitrate to set.
+  bool loses_nothing(std::string_view name) const {
+    const FormatView* f = find(name);
+    return f != nullptr && (f->lossless || f->bitrate == 0);
+  }
+  bool lossless(std::string_view name) const {
+    const FormatView* f = find(name);
+    return f != nullptr && f->lossless;
+  }
+  const std::vector<std::string>& sample_formats(std::string_view name) const {
+    static const std::vector<std::string> kNone;
+    const FormatView* f = find(name);
+    return f != nullptr ? f->sample_formats : kNone;
+  }
+  // The selectable formats that take sample format `sf` (any one, when empty).
+  std::vector<std::string> taking(std::string_view sf) const {
+    std::vector<std::string> out;
+    for (const auto& f : table_) {
+      const auto& list = f.sample_formats;
+      if (f.selectable && !list.empty() &&
+          (sf.empty() || std::find(list.begin(), list.end(), sf) != list.end())) {
+        out.push_back(f.name);
+      }
+    }
+    return out;
+  }
+
+ private:
+  std::vector<FormatView> table_;
+};
+
+std::string joined(const std::vector<std::string>& words, std::string_view last) {
+  std::string s;
+  for (size_t i = 0; i < words.size(); ++i) {
+    s += i == 0 ? "" : i + 1 == words.size() ? std::string(last) : std::string(", ");
+    s += words[i];
+  }
+  return s;
 }
 
 std::string quoted(std::string_view s) { return fmt::format("\"{}\"", s); }
@@ -306,6 +356,18 @@ class Parser {
 
  private:
   // ---- Matching -------------------------------------------------------------------------
+
+  // "flac is lossless", or what a format that loses nothing does instead (mka), in the
+  // sentence's language.
+  std::string lossless_is(std::string_view f) const {
+    const FormatView* v = facts_.find(f);
+    if (v == nullptr || v->lossless) {
+      return chinese_ ? fmt::format("{} 是无损格式", f) : fmt::format("{} is lossless", f);
+    }
+    return chinese_ ? fmt::format("{} 不损失音质（复制原音频，或编码为 {}）", f, v->codec)
+                    : fmt::format("{} loses nothing (it copies the audio, or encodes {})", f,
+                                  v->codec);
+  }
 
   std::string_view say(std::string_view en, std::string_view zh) const {
     return chinese_ ? zh : en;
@@ -1564,7 +1626,7 @@ class Parser {
         return;
       case Intent::kPodcast:
         if (!format_) format_ = "mp3";
-        if (!bitrate_ && !lossless_format(*format_)) bitrate_ = 128'000;
+        if (!bitrate_ && !facts_.loses_nothing(*format_)) bitrate_ = 128'000;
         return;
       case Intent::kHigh: {
         int64_t bps = 0;
@@ -1584,8 +1646,8 @@ class Parser {
                               "beats the original",
                               "没有指定格式，保持原始音频不变：原始音质就是最高的")));
         } else {
-          note(chinese_ ? fmt::format("{} 是无损格式，本身就是最高质量", f)
-                        : fmt::format("{} is lossless: already the highest quality", f));
+          note(chinese_ ? fmt::format("{}，本身就是最高质量", lossless_is(f))
+                        : fmt::format("{}: already the highest quality", lossless_is(f)));
         }
         if (bps > 0 && bitrate_ && *bitrate_ != bps) {
           note(chinese_
@@ -1599,13 +1661,13 @@ class Parser {
         return;
       }
       case Intent::kSmall: {
-        if (f != "auto" && lossless_format(f)) {
+        if (f != "auto" && facts_.loses_nothing(f)) {
           contradiction(
-              fmt::format("{} is lossless, so it cannot make a small file; choose mp3, "
+              fmt::format("{}, so it cannot make a small file; choose mp3, "
                           "aac or opus for a small one, or drop {}",
-                          f, quoted(said(Field::kIntent))),
-              fmt::format("{} 是无损格式，文件不会小；要小文件请选 mp3、aac 或 opus，或去掉“{}”", f,
-                          said(Field::kIntent)));
+                          lossless_is(f), quoted(said(Field::kIntent))),
+              fmt::format("{}，文件不会小；要小文件请选 mp3、aac 或 opus，或去掉“{}”",
+                          lossless_is(f), said(Field::kIntent)));
           return;
         }
         if (f == "auto") {
@@ -1631,7 +1693,7 @@ class Parser {
           note(std::string(say("lossless: flac, compressed without loss (say wav for uncompressed)",
                                "无损：用 flac，无损压缩（要不压缩请说 wav）")));
         }
-      } else if (!lossless_format(*format_)) {
+      } else if (!facts_.loses_nothing(*format_)) {
         contradiction(
             fmt::format("{} is lossy, so it cannot be {}. Choose flac or wav for "
                         "lossless, or drop {} to get {}.",
@@ -1643,41 +1705,52 @@ class Parser {
     if (keep_quality_) {
       // Into a lossless format nothing more is lost even where the audio must be decoded;
       // into anything else only a copy keeps the original quality.
-      if (format_ && lossless_format(*format_) && copy_ != CopyPolicy::kCopy) {
-        note(chinese_ ? fmt::format("{} 是无损格式：即使需要重新编码也不再损失音质（“{}”）",
-                                    *format_, *keep_quality_)
-                      : fmt::format("{} is lossless, so {} holds even where the audio must be "
+      if (format_ && facts_.loses_nothing(*format_) && copy_ != CopyPolicy::kCopy) {
+        note(chinese_ ? fmt::format("{}：即使需要重新编码也不再损失音质（“{}”）",
+                                    lossless_is(*format_), *keep_quality_)
+                      : fmt::format("{}, so {} holds even where the audio must be "
                                     "re-encoded: nothing more is lost",
-                                    *format_, quoted(*keep_quality_)));
+                                    lossless_is(*format_), quoted(*keep_quality_)));
       } else {
         assign(Field::kCopy, copy_, CopyPolicy::kCopy, *keep_quality_);
       }
     }
-    const bool lossless_out = format_ && lossless_format(*format_);
-    if (bitrate_ && lossless_out) {
+    if (bitrate_ && format_ && facts_.loses_nothing(*format_)) {
       contradiction(
-          fmt::format("{} is lossless: it has no bitrate to set ({}). Drop the bitrate, "
+          fmt::format("{}: it has no bitrate to set ({}). Drop the bitrate, "
                       "or choose mp3, aac or opus.",
-                      *format_, quoted(said(Field::kBitrate))),
-          fmt::format("{} 是无损格式，没有比特率可设（“{}”）。去掉比特率，或选 mp3、aac、opus。",
-                      *format_, said(Field::kBitrate)));
+                      lossless_is(*format_), quoted(said(Field::kBitrate))),
+          fmt::format("{}，没有比特率可设（“{}”）。去掉比特率，或选 mp3、aac、opus。",
+                      lossless_is(*format_), said(Field::kBitrate)));
     }
-    if (sample_format_ && format_ && *format_ != "auto" && !lossless_out) {
-      contradiction(fmt::format("{} applies to wav, flac and pcm, not {}; which do you want?",
-                                quoted(said(Field::kSampleFormat)), *format_),
-                    fmt::format("“{}”只适用于 wav、flac 和 pcm，不适用于 {}；要哪个？",
-                                said(Field::kSampleFormat), *format_));
+    // Sample formats as the table has them: which formats take one, and which ones each takes.
+    const bool named = format_ && *format_ != "auto";
+    if (sample_format_ && named && facts_.sample_formats(*format_).empty()) {
+      const auto takers = facts_.taking("");
+      contradiction(fmt::format("{} applies to {}, not {}; which do you want?",
+                                quoted(said(Field::kSampleFormat)), joined(takers, " and "),
+                                *format_),
+                    fmt::format("“{}”只适用于 {}，不适用于 {}；要哪个？",
+                                said(Field::kSampleFormat), joined(takers, "、"), *format_));
+    } else if (sample_format_ && named) {
+      const auto& takes = facts_.sample_formats(*format_);
+      if (std::find(takes.begin(), takes.end(), *sample_format_) == takes.end()) {
+        const auto takers = facts_.taking(*sample_format_);
+        const std::string other = takers.empty() ? "wav" : takers.front();
+        contradiction(
+            fmt::format("{} holds {} samples, not {} ({}); choose {} for {}, or {} for {}",
+                        *format_, joined(takes, " or "), *sample_format_,
+                        quoted(said(Field::kSampleFormat)), other, *sample_format_,
+                        joined(takes, " or "), *format_),
+            fmt::format("{} 只能存 {} 采样，不能用 {}（“{}”）；{} 请用 {}，{} 请选 {}", *format_,
+                        joined(takes, "、"), *sample_format_, said(Field::kSampleFormat),
+                        *sample_format_, other, *format_, joined(takes, "、")));
+      }
     }
-    if (sample_format_ && (!format_ || *format_ == "auto")) {
+    if (sample_format_ && !named) {
       format_ = "wav";
       note(std::string(
           say("a sample depth was asked for, so the output is wav", "指定了位深，输出为 wav")));
-    }
-    if (sample_format_ && *sample_format_ == "f32" && format_ && *format_ == "flac") {
-      contradiction(
-          "flac stores integer samples, not 32-bit float; choose wav for float, or 16-, "
-          "24- or 32-bit for flac",
-          "flac 只存整数采样，不能用 32 位浮点；浮点请用 wav，flac 请选 16、24 或 32 位");
     }
     if (quality_ && format_ && *format_ != "mp3" && *format_ != "ogg") {
       contradiction(fmt::format("a VBR quality ({}) applies to mp3 and ogg, not {}",
@@ -1817,6 +1890,7 @@ class Parser {
   std::vector<Problem> problems_;
   std::array<std::string, static_cast<size_t>(Field::kCount)> said_;
 
+  FormatFacts facts_;
   std::vector<std::string> named_;  // files named in the sentence
   std::optional<std::string> format_, lang_, title_, sample_format_, output_, out_dir_, lossless_,
       keep_quality_;

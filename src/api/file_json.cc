@@ -1,9 +1,9 @@
 // The JSON line of one file of a batch (or of `peel watch`).
 #include <cmath>
 
-#include "cli/json.h"
+#include "peel/json.h"
 
-namespace peel::cli {
+namespace peel {
 
 namespace {
 
@@ -19,7 +19,7 @@ const char* status_name(FileOutcome::Status s) {
 
 }  // namespace
 
-nlohmann::json file_json(const FileOutcome& o, bool plans) {
+nlohmann::json file_json(const FileOutcome& o, bool plans, const Wording& words) {
   nlohmann::json outputs = nlohmann::json::array();
   if (plans) {
     for (size_t i = 0; i < o.plans.size(); ++i) {
@@ -29,7 +29,7 @@ nlohmann::json file_json(const FileOutcome& o, bool plans) {
     for (const auto& r : o.outputs) outputs.push_back(to_json(r));
   }
   nlohmann::json errors = nlohmann::json::array();
-  if (o.error) errors.push_back(error_json(o.input, *o.error));
+  if (o.error) errors.push_back(error_json(o.input, *o.error, words));
   nlohmann::json j = {{"input", o.input},
                       {"status", status_name(o.status)},
                       {"outputs", outputs},
@@ -40,11 +40,11 @@ nlohmann::json file_json(const FileOutcome& o, bool plans) {
   return j;
 }
 
-nlohmann::json failed_file_json(const std::string& path, const Error& e) {
+nlohmann::json failed_file_json(const std::string& path, const Error& e, const Wording& words) {
   return {{"input", path},
           {"status", "failed"},
           {"outputs", nlohmann::json::array()},
-          {"errors", {error_json(path, e)}}};
+          {"errors", {error_json(path, e, words)}}};
 }
 
 nlohmann::json summary_json(const BatchTotals& t, const nlohmann::json& failures) {
@@ -66,4 +66,4 @@ nlohmann::json summary_json(const BatchTotals& t, const nlohmann::json& failures
             {"speed", rounded(speed, 10)}}}};
 }
 
-}  // namespace peel::cli
+}  // namespace peel

@@ -1,9 +1,7 @@
-// JSON conversions for --json.
-#include "cli/json.h"
+// The JSON of probes, plans, results, formats and errors (peel/json.h).
+#include "peel/json.h"
 
-#include "cli/advice.h"
-
-namespace peel::cli {
+namespace peel {
 
 namespace {
 
@@ -39,6 +37,7 @@ nlohmann::json to_json(const OutputResult& r) {
       {"new_folder", folder_or_null(r.new_folder)},
       {"warnings", r.warnings},
       {"lost", lost},
+      {"log", r.log},
   };
 }
 
@@ -96,20 +95,30 @@ nlohmann::json to_json(const MediaInfo& info) {
           {"duration", secs(info.duration)}, {"start_time", secs(info.start)},
           {"size", info.size},         {"tags", info.tags},
           {"chapters", info.chapters}, {"audio", audio},
-          {"video", video}};
+          {"video", video},            {"log", info.log}};
 }
 
 nlohmann::json to_json(const FormatView& f) {
   return {{"name", f.name},         {"extension", f.extension}, {"description", f.description},
           {"codec", f.codec},       {"copyable", f.copyable},   {"tags", f.tags},
-          {"chapters", f.chapters}, {"lossless", f.lossless},   {"selectable", f.selectable}};
+          {"chapters", f.chapters}, {"lossless", f.lossless},   {"sample_formats", f.sample_formats},
+          {"bitrate", f.bitrate ? nlohmann::json(f.bitrate) : nlohmann::json()},
+          {"selectable", f.selectable}};
 }
 
-nlohmann::json error_json(const std::string& input, const Error& e) {
+nlohmann::json error_json(const std::string& input, const Error& e, const Wording& words) {
+  auto text_or_null = [](std::string_view s) {
+    return s.empty() ? nlohmann::json() : nlohmann::json(std::string(s));
+  };
   return {{"input", input},
           {"code", static_cast<int>(e.code)},
           {"name", std::string(error_name(e.code))},
-          {"message", say(e)}};
+          {"message", words ? words(e) : e.message},
+          {"field", text_or_null(e.field)},
+          {"hint", text_or_null(hint_name(e.hint))},
+          {"suggestion", text_or_null(e.suggestion)},
+          {"value", text_or_null(e.value)},
+          {"other_field", text_or_null(e.other_field)}};
 }
 
-}  // namespace peel::cli
+}  // namespace peel
