@@ -589,7 +589,9 @@ std::string ffmpeg_command(const Request& r, const std::string& input,
   if (!copy) {
     j.encoder = encoder_name(*f, sample_format);
     j.sample_format = r.sample_format;
+    // The format's own bitrate unless told otherwise, as plan() chooses it.
     j.bitrate = r.bitrate;
+    if (!r.bitrate && !r.quality && f->default_bitrate > 0) j.bitrate = f->default_bitrate;
     j.quality = r.quality;
     j.sample_rate = r.sample_rate;
     j.channels = r.channels;
