@@ -15,7 +15,7 @@
 #include "nl/text.h"
 #include "nl/typo.h"
 #include "nl/vocabulary.h"
-#include "peel/formats.h"
+#include "engine/format_table.h"
 #include "peel/nl.h"
 
 namespace peel::nl {
@@ -259,44 +259,30 @@ bool one_typo(std::string_view a, std::string_view b) {
 // with plan() because both read the same table.
 class FormatFacts {
  public:
-  FormatFacts() : table_(peel::formats()) {}
-
-  const FormatView* find(std::string_view name) const {
-    for (const auto& f : table_) {
-      if (f.name == name) return &f;
-    }
-    return nullptr;
-  }
+  const engine::FormatSpec* find(std::string_view name) const { return engine::find_format(name); }
   // Nothing is lost on the way in: a lossless format, or one that copies the audio and
   // encodes losslessly where it must (mka: a copy, or FLAC). No bitrate to set.
   bool loses_nothing(std::string_view name) const {
-    const FormatView* f = find(name);
-    return f != nullptr && (f->lossless || f->bitrate == 0);
+    const engine::FormatSpec* f = find(name);
+    return f != nullptr && (f->lossless || f->default_bitrate == 0);
   }
-  bool lossless(std::string_view name) const {
-    const FormatView* f = find(name);
-    return f != nullptr && f->lossless;
-  }
-  const std::vector<std::string>& sample_formats(std::string_view name) const {
-    static const std::vector<std::string> kNone;
-    const FormatView* f = find(name);
-    return f != nullptr ? f->sample_formats : kNone;
+  std::vector<std::string> sample_formats(std::string_view name) const {
+    const engine::FormatSpec* f = find(name);
+    if (f == nullptr) return {};
+    return {f->sample_formats.begin(), f->sample_formats.end()};
   }
   // The selectable formats that take sample format `sf` (any one, when empty).
   std::vector<std::string> taking(std::string_view sf) const {
     std::vector<std::string> out;
-    for (const auto& f : table_) {
+    for (const auto& f : engine::format_table()) {
       const auto& list = f.sample_formats;
       if (f.selectable && !list.empty() &&
           (sf.empty() || std::find(list.begin(), list.end(), sf) != list.end())) {
-        out.push_back(f.name);
+        out.emplace_back(f.name);
       }
     }
     return out;
   }
-
- private:
-  std::vector<FormatView> table_;
 };
 
 std::string joined(const std::vector<std::string>& words, std::string_view last) {
@@ -360,13 +346,13 @@ class Parser {
   // "flac is lossless", or what a format that loses nothing does instead (mka), in the
   // sentence's language.
   std::string lossless_is(std::string_view f) const {
-    const FormatView* v = facts_.find(f);
+    const engine::FormatSpec* v = facts_.find(f);
     if (v == nullptr || v->lossless) {
       return chinese_ ? fmt::format("{} 是无损格式", f) : fmt::format("{} is lossless", f);
     }
-    return chinese_ ? fmt::format("{} 不损失音质（复制原音频，或编码为 {}）", f, v->codec)
+    return chinese_ ? fmt::format("{} 不损失音质（复制原音频，或编码为 {}）", f, v->encoder)
                     : fmt::format("{} loses nothing (it copies the audio, or encodes {})", f,
-                                  v->codec);
+                                  v->encoder);
   }
 
   std::string_view say(std::string_view en, std::string_view zh) const {
@@ -1733,7 +1719,7 @@ class Parser {
                     fmt::format("“{}”只适用于 {}，不适用于 {}；要哪个？",
                                 said(Field::kSampleFormat), joined(takers, "、"), *format_));
     } else if (sample_format_ && named) {
-      const auto& takes = facts_.sample_formats(*format_);
+      const auto takes = facts_.sample_formats(*format_);
       if (std::find(takes.begin(), takes.end(), *sample_format_) == takes.end()) {
         const auto takers = facts_.taking(*sample_format_);
         const std::string other = takers.empty() ? "wav" : takers.front();
