@@ -101,7 +101,8 @@ nlohmann::json to_json(const MediaInfo& info) {
 nlohmann::json to_json(const FormatView& f) {
   return {{"name", f.name},         {"extension", f.extension}, {"description", f.description},
           {"codec", f.codec},       {"copyable", f.copyable},   {"tags", f.tags},
-          {"chapters", f.chapters}, {"lossless", f.lossless},   {"sample_formats", f.sample_formats},
+          {"chapters", f.chapters}, {"lossless", f.lossless},
+          {"sample_formats", f.sample_formats},
           {"bitrate", f.bitrate ? nlohmann::json(f.bitrate) : nlohmann::json()},
           {"selectable", f.selectable}};
 }

@@ -34,6 +34,8 @@ void print_info(const MediaInfo& m) {
                              v.height, v.attached_pic ? " cover art" : "");
   }
   if (m.audio.empty()) std::cout << "  no audio\n";
+  // What FFmpeg said while opening it (a damaged header, a guessed duration).
+  for (const auto& line : m.log) std::cout << "  ffmpeg: " << line << "\n";
 }
 
 }  // namespace

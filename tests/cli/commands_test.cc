@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 
 #include "support/fixtures.h"
 #include "support/support.h"
@@ -40,6 +41,34 @@ TEST(Probe, JsonAgreesWithFfprobe) {
   EXPECT_EQ(file["video"][0]["width"], 160);
   auto human = peel({"probe", mkv_two_tracks()});
   EXPECT_NE(human.out.find("audio track 2"), std::string::npos);
+}
+
+// What FFmpeg says while opening a file is shown, not lost: an mp3 behind 3,000 bytes of junk
+// opens with a warning ffprobe prints too.
+TEST(Probe, ShowsWhatFfmpegSaidWhileOpening) {
+  const std::string mp3 =
+      fixture("probe-junk.mp3", {"-f", "lavfi", "-i", "sine=d=2", "-c:a", "libmp3lame"});
+  TempDir dir;
+  const std::string junk = dir / "junk.mp3";
+  {
+    std::ofstream out(junk, std::ios::binary);
+    for (int i = 0; i < 3000; ++i) out.put(static_cast<char>((i * 7919 + 13) & 0xff));
+    std::ifstream in(mp3, std::ios::binary);
+    out << in.rdbuf();
+  }
+  const auto oracle = run({"ffprobe", "-v", "warning", junk});
+  ASSERT_NE(oracle.err.find("low score"), std::string::npos) << oracle.err;
+  auto r = peel({"probe", "--json", junk});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto log = json_of(r)["files"][0]["log"];
+  ASSERT_TRUE(log.is_array());
+  bool said = false;
+  for (const auto& line : log) {
+    said = said || line.get<std::string>().find("low score") != std::string::npos;
+  }
+  EXPECT_TRUE(said) << log;
+  EXPECT_NE(peel({"probe", junk}).out.find("ffmpeg: "), std::string::npos);
+  EXPECT_TRUE(json_of(peel({"probe", "--json", mkv_two_tracks()}))["files"][0]["log"].empty());
 }
 
 TEST(Formats, ListsEveryFormatOfTheContract) {

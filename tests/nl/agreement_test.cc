@@ -67,7 +67,8 @@ TEST(ParserAndPlan, AgreeOnTheSampleFormatsOfEveryFormat) {
 
 TEST(ParserAndPlan, NoMkaDepthNorThirtyTwoBitFlac) {
   // The two the parser once offered and plan() then refused (exit 2).
-  for (const char* s : {"extract as 24-bit mka", "extract as 32-bit flac", "把音频转成32位的flac"}) {
+  for (const char* s :
+       {"extract as 24-bit mka", "extract as 32-bit flac", "把音频转成32位的flac"}) {
     const Understanding u = understand(s, {"/videos/talk.mkv"});
     EXPECT_EQ(u.outcome, Outcome::kContradiction) << s;
     EXPECT_FALSE(u.question.empty()) << s;
@@ -91,7 +92,8 @@ TEST(ParserAndPlan, AgreeOnBitratesAndLosslessOfEveryFormat) {
       EXPECT_FALSE(plans(asked)) << "refused a bitrate plan() takes: " << rate.question;
     }
     // "Lossless" into a format: accepted exactly where nothing is lost on the way in.
-    const Understanding lossless = understand("extract it losslessly as " + f, {"/videos/talk.mkv"});
+    const Understanding lossless =
+        understand("extract it losslessly as " + f, {"/videos/talk.mkv"});
     if (lossless.outcome == Outcome::kPlan) {
       EXPECT_TRUE(plans(lossless));
       Request r = lossless.request;
