@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
 #include <cstring>
 #include <filesystem>
@@ -329,6 +330,30 @@ bool Child::running() {
 
 void Child::signal(int sig) {
   if (running()) ::kill(pid_, sig);
+}
+
+void Child::signal_main_thread(int sig) {
+  if (running()) ::tgkill(pid_, pid_, sig);  // the main thread's id is the process id
+}
+
+bool Child::stop() {
+  if (!running()) return false;
+  ::kill(pid_, SIGSTOP);
+  while (true) {
+    int status = 0;
+    const pid_t got = ::waitpid(pid_, &status, WUNTRACED);
+    if (got == pid_ && WIFSTOPPED(status)) return true;
+    if (got == pid_) {
+      status_ = status;
+      exited_ = true;
+      return false;
+    }
+    if (got < 0 && errno != EINTR) return false;
+  }
+}
+
+void Child::resume() {
+  if (!exited_ && pid_ > 0) ::kill(pid_, SIGCONT);
 }
 
 RunResult Child::wait() {

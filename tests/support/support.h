@@ -109,7 +109,17 @@ class Child {
   Child& operator=(const Child&) = delete;
 
   bool running();
+  // Sends `sig` to the process: the kernel hands it to any of its threads.
   void signal(int sig);
+  // Sends `sig` to its main thread alone. Signals for one thread are handled one after the
+  // other, never at once, as they can be on two threads.
+  void signal_main_thread(int sig);
+  // SIGSTOP, and waits until it has stopped: until resume(), nothing it does changes what it
+  // has written. False (and not stopped) if it exited first.
+  bool stop();
+  // SIGCONT. The signals sent while it was stopped are handled as it resumes, before it goes
+  // on with anything else. (Two of the same signal sent meanwhile are one: they do not queue.)
+  void resume();
   // Waits for the exit; returns what it printed and its exit code (128+N if killed by N).
   RunResult wait();
   std::string out() const;  // what it has printed on stdout so far
