@@ -26,8 +26,9 @@ std::string peel();
 RunResult peel(const std::vector<std::string>& args);
 
 // A fixture made once per build by `ffmpeg -v error <args> -y <path>` and cached under the
-// build's fixture folder; concurrent test processes share it safely. `name` includes the
-// extension. Fails the calling test (and returns "") if ffmpeg fails.
+// build's fixture folder, keyed by the command that makes it (a changed command makes a new
+// file); concurrent test processes share it safely. The file is named `name`, which includes
+// the extension. Fails the calling test (and returns "") if ffmpeg fails.
 std::string fixture(const std::string& name, const std::vector<std::string>& ffmpeg_args);
 
 // A fixture made once per build by another program (oggenc, mkvmerge, gst-launch-1.0...):
@@ -36,7 +37,7 @@ std::string fixture(const std::string& name, const std::vector<std::string>& ffm
 // returns "") if the program fails or writes nothing.
 std::string tool_fixture(const std::string& name, const std::vector<std::string>& argv);
 
-// A text file with `content`, cached like fixture().
+// A text file with `content`, cached like fixture() (keyed by the content).
 std::string text_fixture(const std::string& name, const std::string& content);
 
 // A fresh empty folder, removed (with its contents) on destruction.
