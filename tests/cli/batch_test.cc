@@ -93,19 +93,9 @@ bool writing(const std::string& dir, size_t most_finished) {
   return !ec && partial && finished <= most_finished;
 }
 
-// Stops the child (Child::stop) at a moment when writing(dir, most_finished) holds, as seen
-// while it is stopped; what it then does with a signal sent before resume() is done while that
-// file is unfinished. False if the child ended first, or at the deadline.
+// Stops the child while writing(dir, most_finished) holds (stop_when()).
 bool stop_while_writing(Child& child, const std::string& dir, size_t most_finished) {
-  bool stopped = false;
-  eventually([&] {
-    if (!writing(dir, most_finished)) return !child.running();
-    if (!child.stop()) return true;
-    if (writing(dir, most_finished)) return stopped = true;
-    child.resume();
-    return false;
-  });
-  return stopped;
+  return stop_when(child, [&] { return writing(dir, most_finished); });
 }
 
 TEST(Batch, FolderTreeIsMirroredAndOnlyVideosAreTaken) {

@@ -418,4 +418,18 @@ bool eventually(const std::function<bool()>& done, double seconds) {
   }
 }
 
+bool stop_when(Child& child, const std::function<bool()>& condition, double seconds) {
+  bool stopped = false;
+  eventually(
+      [&] {
+        if (!condition()) return !child.running();
+        if (!child.stop()) return true;
+        if (condition()) return stopped = true;
+        child.resume();
+        return false;
+      },
+      seconds);
+  return stopped;
+}
+
 }  // namespace peel::test

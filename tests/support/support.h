@@ -135,6 +135,12 @@ class Child {
 // Polls `done` every 20 ms until true or `seconds` pass; returns its last value.
 bool eventually(const std::function<bool()>& done, double seconds = 20);
 
+// Stops `child` (Child::stop) at a moment when `condition` holds, as seen while it is stopped:
+// a signal sent to it before resume() is then handled in that state, however fast or slow the
+// machine. Polls like eventually(); false (the child not stopped) if it ends first or at the
+// deadline.
+bool stop_when(Child& child, const std::function<bool()>& condition, double seconds = 20);
+
 // Parses peel's --json stdout; fails the test on malformed JSON.
 nlohmann::json json_of(const RunResult& r);
 
