@@ -68,7 +68,8 @@ class Watching {
       if (e.kind == BatchEvent::Kind::kStarted) started_[e.input] = clock.elapsed();
       if (e.kind == BatchEvent::Kind::kFinished) finished_.push_back(*e.outcome);
     };
-    thread_ = std::thread([this, in, options] { result_ = watch(engine(), in, request_, options); });
+    thread_ =
+        std::thread([this, in, options] { result_ = watch(engine(), in, request_, options); });
     EXPECT_TRUE(test::eventually([&] { return watching_.load(); }));
     clock.go_round();  // the files already there have been looked at once
   }

@@ -65,12 +65,11 @@ std::string speech_and_tones(int seconds = kSeconds) {
 // a join is a step larger than the sweep's own. 16-bit PCM in QuickTime (sample timestamps:
 // the workers seek).
 std::string sweep(int seconds = kSeconds) {
-  const std::string phase = "100*t+3900/" + std::to_string(2 * seconds) + "*t*t";
+  const std::string video = "testsrc=size=64x48:rate=5:duration=" + std::to_string(seconds);
+  const std::string tone = "0.5*sin(2*PI*(100*t+3900/" + std::to_string(2 * seconds) + "*t*t))";
   return fixture("par-sweep.mov",
-                 {"-f", "lavfi", "-i", "testsrc=size=64x48:rate=5:duration=" + std::to_string(seconds),
-                  "-f", "lavfi", "-i",
-                  "aevalsrc=exprs='0.5*sin(2*PI*(" + phase + "))|0.5*sin(2*PI*(" + phase +
-                      "))':s=48000:d=" + std::to_string(seconds),
+                 {"-f", "lavfi", "-i", video, "-f", "lavfi", "-i",
+                  "aevalsrc=exprs='" + tone + "|" + tone + "':s=48000:d=" + std::to_string(seconds),
                   "-map", "0:v", "-map", "1:a", "-c:v", "libx264", "-preset", "ultrafast",
                   "-c:a", "pcm_s16le"});
 }
