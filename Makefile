@@ -30,10 +30,12 @@ test-asan: bootstrap
 	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --output-on-failure -j $(JOBS)
 
-# The plain-language parser under libFuzzer with ASan and UBSan, for at most a minute.
+# Under libFuzzer with ASan and UBSan, each for at most a minute (FUZZ_SECONDS): the
+# plain-language parser, and probe() and plan() over malformed media files.
 .PHONY: fuzz
 fuzz: bootstrap
 	@./scripts/fuzz-nl
+	@./scripts/fuzz-probe
 
 bench: build
 	@./bench/single.sh $(BUILD)/peel

@@ -36,9 +36,9 @@ struct RunOptions {
   // fsync the output before renaming it into place, so it survives a power cut whole. Off by
   // default, as with cp and ffmpeg: a crash of peel itself never leaves a partial output.
   bool sync = false;
-  // Told the hidden temporary output's path when it is created (true) and when it is gone,
-  // renamed into place or removed (false): lets a front end that must exit abruptly (a second
-  // Ctrl-C) remove it.
+  // Told the hidden temporary output's path just before it is created (true) and once it is
+  // gone, renamed into place or removed (false): lets a front end that must exit abruptly (a
+  // second Ctrl-C) remove it, whenever that comes.
   std::function<void(const std::string& path, bool exists)> on_temp_file;
   // Threads of the engine's pool one transcode may use for segments at once; 0: all of them.
   // 1 = serial.

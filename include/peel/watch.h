@@ -19,6 +19,10 @@ struct WatchOptions {
   // A file is taken once nobody is writing it (as far as inotify tells) and its size and
   // modification time have not changed for this long.
   std::chrono::milliseconds settle{1000};
+  // The time every settle decision (and WatchSummary::wall_seconds) is measured by; empty:
+  // std::chrono::steady_clock::now. Called from the watching thread only. Lets a test move
+  // time on without waiting; the loop still wakes every tenth of a second of real time.
+  std::function<std::chrono::steady_clock::time_point()> clock;
   // Process the files already in the folder (waiting for them to settle) and return, instead
   // of watching for new ones.
   bool once = false;

@@ -166,14 +166,14 @@ class Watcher {
   Watcher& operator=(const Watcher&) = delete;
 
   // Watches the root and every folder below it, and takes note of the files already there.
-  Result<void> start() {
+  Result<void> start(Clock::time_point now) {
     fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (fd_ < 0) {
       return Error{
           ErrorCode::kInternal,
           fmt::format("cannot watch folders: inotify is not available ({})", std::strerror(errno))};
     }
-    return add_tree(root_);
+    return add_tree(root_, now);
   }
 
   int fd() const { return fd_; }
@@ -195,7 +195,7 @@ class Watcher {
       // Events were lost: look at everything again, and trust only the settle time.
       overflowed_ = false;
       for (auto& [path, p] : pending_) p.writing = false;
-      if (auto e = add_tree(root_); !e.ok()) return e;
+      if (auto e = add_tree(root_, now); !e.ok()) return e;
     }
     return {};
   }
@@ -246,9 +246,9 @@ class Watcher {
     return under(exclude_, fs::weakly_canonical(dir, ec));
   }
 
-  // Watches `dir` and the folders below it; the files in them become pending. Only the root
-  // failing is an error; other folders are reported and skipped.
-  Result<void> add_tree(const fs::path& dir) {
+  // Watches `dir` and the folders below it; the files in them become pending, seen at `now`.
+  // Only the root failing is an error; other folders are reported and skipped.
+  Result<void> add_tree(const fs::path& dir, Clock::time_point now) {
     if (excluded(dir)) return {};
     const bool is_root = dir == fs::path(root_);
     const int wd = ::inotify_add_watch(fd_, dir.c_str(), kDirMask);
@@ -284,9 +284,9 @@ class Watcher {
       if (hidden(entry.path().filename().string())) continue;
       std::error_code sec;
       if (entry.is_directory(sec)) {
-        if (!entry.is_symlink(sec)) (void)add_tree(entry.path());
+        if (!entry.is_symlink(sec)) (void)add_tree(entry.path(), now);
       } else if (entry.is_regular_file(sec)) {
-        pending_.try_emplace(entry.path().string(), Pending{-1, {}, Clock::now(), false});
+        pending_.try_emplace(entry.path().string(), Pending{-1, {}, now, false});
       }
     }
     return {};
@@ -328,7 +328,7 @@ class Watcher {
 
     if ((ev.mask & IN_ISDIR) != 0) {
       if ((ev.mask & (IN_MOVED_FROM | IN_DELETE)) != 0) forget_tree(path);
-      if ((ev.mask & (IN_CREATE | IN_MOVED_TO)) != 0 && !once_) (void)add_tree(path);
+      if ((ev.mask & (IN_CREATE | IN_MOVED_TO)) != 0 && !once_) (void)add_tree(path, now);
       return {};
     }
     if ((ev.mask & (IN_MOVED_FROM | IN_DELETE)) != 0) {
@@ -374,7 +374,9 @@ std::string clean_root(const std::string& dir) {
 
 Result<WatchSummary> watch(Engine& engine, const std::string& dir, const Request& request,
                            const WatchOptions& options) {
-  const auto started = Clock::now();
+  const std::function<Clock::time_point()> clock =
+      options.clock ? options.clock : [] { return Clock::now(); };
+  const auto started = clock();
   const std::string root = clean_root(dir);
   std::error_code ec;
   const auto status = fs::status(root, ec);
@@ -402,7 +404,7 @@ Result<WatchSummary> watch(Engine& engine, const std::string& dir, const Request
 
   Reporter reporter(options);
   Watcher watcher(root, exclude, options.once, reporter);
-  if (auto started_ok = watcher.start(); !started_ok.ok()) return started_ok.error();
+  if (auto started_ok = watcher.start(clock()); !started_ok.ok()) return started_ok.error();
   if (options.on_watching) options.on_watching();
 
   WorkQueue queue;
@@ -464,7 +466,7 @@ Result<WatchSummary> watch(Engine& engine, const std::string& dir, const Request
   while (!options.cancel.cancelled()) {
     pollfd pfd{watcher.fd(), POLLIN, 0};
     const int n = ::poll(&pfd, 1, static_cast<int>(kTick.count()));
-    const auto now = Clock::now();
+    const auto now = clock();
     if (n > 0) {
       if (auto e = watcher.read_events(now); !e.ok()) {
         failure = e.error();
@@ -484,7 +486,7 @@ Result<WatchSummary> watch(Engine& engine, const std::string& dir, const Request
   WatchSummary summary = reporter.take();
   summary.not_started = not_started;
   summary.cancelled = summary.cancelled || options.cancel.cancelled();
-  summary.wall_seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  summary.wall_seconds = std::chrono::duration<double>(clock() - started).count();
   return summary;
 }
 

@@ -81,22 +81,29 @@ Result<bool> folder_exists(const fs::path& dir) {
 // Creates the hidden temporary file for `target` in `dir`, exclusively under a random name,
 // with mode 0666 so that the process umask gives the output the permissions of any new file
 // (mkstemp's 0600 would need a chmod, and reading the umask means changing it, which races
-// with other threads). Returns its path.
-Result<std::string> create_temp(const fs::path& dir, const std::string& target) {
+// with other threads). Returns its path. `on_temp` is told the name before the file exists, so
+// that no moment has the file on disk unknown to it (a second Ctrl-C removes what it knows).
+Result<std::string> create_temp(const fs::path& dir, const std::string& target,
+                                const AtomicFile::TempNotice& on_temp = {}) {
   std::random_device random;
   int fd = -1;
+  int err = 0;
   std::string temp;
   for (int attempt = 0; attempt < 100 && fd < 0; ++attempt) {
     temp = (dir / fmt::format(".{}.peel-{:08x}", fs::path(target).filename().string(), random()))
                .string();
+    if (on_temp) on_temp(temp, true);
     fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (fd < 0 && errno != EEXIST) break;
+    if (fd >= 0) break;
+    err = errno;
+    if (on_temp) on_temp(temp, false);
+    if (err != EEXIST) break;
   }
   if (fd < 0) {
     return Error{ErrorCode::kOutputUnwritable,
                  fmt::format("cannot write into the folder {} ({}); choose a folder you can "
                              "write to",
-                             dir.string(), std::strerror(errno))}
+                             dir.string(), std::strerror(err))}
         .about("output");
   }
   ::close(fd);
@@ -160,27 +167,31 @@ Result<std::string> make_target_folder(const std::string& target) {
 }
 
 Result<AtomicFile> AtomicFile::create(const std::string& target, const std::string& input,
-                                      bool overwrite) {
+                                      bool overwrite, TempNotice on_temp) {
   if (auto ok = check_path(target, input, overwrite); !ok) return ok.error();
   const fs::path dir = folder_of(target);
   auto exists = folder_exists(dir);
   if (!exists) return exists.error();
   if (!*exists) return missing_folder(dir);
-  auto temp = create_temp(dir, target);
+  auto temp = create_temp(dir, target, on_temp);
   if (!temp) return temp.error();
-  return AtomicFile(target, std::move(*temp), overwrite);
+  return AtomicFile(target, std::move(*temp), overwrite, std::move(on_temp));
 }
 
 AtomicFile::AtomicFile(AtomicFile&& other) noexcept
     : target_(std::move(other.target_)),
       temp_(std::move(other.temp_)),
       overwrite_(other.overwrite_),
+      on_temp_(std::move(other.on_temp_)),
       done_(other.done_) {
+  other.on_temp_ = nullptr;
   other.done_ = true;
 }
 
 AtomicFile::~AtomicFile() {
-  if (!done_) ::unlink(temp_.c_str());
+  if (done_) return;
+  ::unlink(temp_.c_str());
+  if (on_temp_) on_temp_(temp_, false);
 }
 
 Result<int64_t> AtomicFile::commit(bool sync) {
@@ -215,6 +226,7 @@ Result<int64_t> AtomicFile::commit(bool sync) {
                              std::strerror(err))};
   }
   done_ = true;
+  if (on_temp_) on_temp_(temp_, false);
   return static_cast<int64_t>(st.st_size);
 }
 

@@ -2,6 +2,7 @@
 // and renamed into place. Destroyed without commit(), it removes the temporary file.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "peel/error.h"
@@ -23,10 +24,14 @@ Result<std::string> make_target_folder(const std::string& target);
 
 class AtomicFile {
  public:
+  // Told the temporary file's path just before it is created (true) and once it is gone,
+  // renamed into place or removed (false), as RunOptions::on_temp_file.
+  using TempNotice = std::function<void(const std::string& path, bool exists)>;
+
   // Checks the target as check_target() does (its folder must exist), then creates the
   // temporary file.
   static Result<AtomicFile> create(const std::string& target, const std::string& input,
-                                   bool overwrite);
+                                   bool overwrite, TempNotice on_temp = {});
 
   AtomicFile(AtomicFile&& other) noexcept;
   AtomicFile& operator=(AtomicFile&&) = delete;
@@ -42,12 +47,16 @@ class AtomicFile {
   Result<int64_t> commit(bool sync);
 
  private:
-  AtomicFile(std::string target, std::string temp, bool overwrite)
-      : target_(std::move(target)), temp_(std::move(temp)), overwrite_(overwrite) {}
+  AtomicFile(std::string target, std::string temp, bool overwrite, TempNotice on_temp)
+      : target_(std::move(target)),
+        temp_(std::move(temp)),
+        overwrite_(overwrite),
+        on_temp_(std::move(on_temp)) {}
 
   std::string target_;
   std::string temp_;
   bool overwrite_ = false;
+  TempNotice on_temp_;
   bool done_ = false;
 };
 

@@ -72,16 +72,9 @@ Result<OutputResult> run(Engine& engine, const OutputPlan& plan, Input& input,
     if (!made) return made.error();
     new_folder = std::move(*made);
   }
-  auto file = engine::AtomicFile::create(plan.output, plan.input, plan.overwrite);
+  auto file =
+      engine::AtomicFile::create(plan.output, plan.input, plan.overwrite, options.on_temp_file);
   if (!file) return file.error();
-  struct TempNotice {
-    const RunOptions& options;
-    const std::string path;
-    ~TempNotice() {
-      if (options.on_temp_file) options.on_temp_file(path, false);
-    }
-  } notice{options, file->temp_path()};
-  if (options.on_temp_file) options.on_temp_file(notice.path, true);
 
   OutputResult result;
   result.input = plan.input;

@@ -81,13 +81,6 @@ std::string mp4_faststart() {
 }
 // ffmpeg's default mp4: the index (moov) is written last, after the media data.
 std::string mp4_index_last() { return fixture("errors-moov-last.mp4", ten_seconds()); }
-// Five minutes: long enough that a transcode is still running when Ctrl-C comes.
-std::string mkv_five_minutes() {
-  return fixture("errors-5min.mkv",
-                 {"-f", "lavfi", "-i", "color=black:size=32x32:rate=1:duration=300", "-f", "lavfi",
-                  "-i", "sine=frequency=440:sample_rate=48000:duration=300", "-ac", "2", "-c:v",
-                  "libx264", "-preset", "ultrafast", "-c:a", "aac"});
-}
 // Audio only: peel's natural output name for it is its own name.
 std::string m4a_song() {
   return fixture(
@@ -898,18 +891,18 @@ TEST(DamageMp4, CutAfterItsIndexIsSalvagedLikeAnyOther) {
 // ---- 16: Ctrl-C -----------------------------------------------------------------------------
 
 // Starts peel, waits until it is writing (its temporary file exists) and at least `delay` has
-// passed, sends SIGINT; returns the exit code and stdout.
+// passed, sends SIGINT while it is stopped there (stop_when()); returns the exit code and
+// stdout.
 RunResult interrupt_peel(const std::vector<std::string>& args, const TempDir& out,
                          std::chrono::milliseconds delay) {
   Child child(args);
   const auto started = std::chrono::steady_clock::now();
-  // Poll: the signal must arrive while peel is writing, however slow this machine is.
-  const bool writing = eventually([&] {
-    return !child.running() ||
-           (std::chrono::steady_clock::now() - started >= delay && !out.entries().empty());
+  const bool writing = stop_when(child, [&] {
+    return std::chrono::steady_clock::now() - started >= delay && !out.entries().empty();
   });
-  EXPECT_TRUE(writing && child.running()) << "peel finished before it could be interrupted";
+  EXPECT_TRUE(writing) << "peel finished before it could be interrupted";
   child.signal(SIGINT);
+  child.resume();
   const RunResult result = child.wait();
   EXPECT_EQ(result.signal, 0) << "peel died of a signal instead of exiting";
   return result;

@@ -286,9 +286,9 @@ TEST(FragmentedEveryFrame, KeepsEveryFrameAsTheSamePacketsUnfragmentedDecode) {
 
 // ---- Lossless outputs of lossy sources: the serial decode ------------------------------------
 
-// 90 s: long enough that segment mode engages on its own.
-std::string ninety_seconds(const std::string& name, const std::vector<std::string>& codec) {
-  std::vector<std::string> a = {"-f", "lavfi", "-i", voice(48000, 90)};
+// 62 s: just over the 60 s from which segment mode engages on its own.
+std::string long_voice(const std::string& name, const std::vector<std::string>& codec) {
+  std::vector<std::string> a = {"-f", "lavfi", "-i", voice(48000, 62)};
   a.insert(a.end(), codec.begin(), codec.end());
   return fixture(name, a);
 }
@@ -304,7 +304,7 @@ class LossyToLossless : public ::testing::TestWithParam<Lossy> {};
 
 TEST_P(LossyToLossless, WavAndFlacAreTheSerialDecode) {
   TempDir dir;
-  const std::string input = ninety_seconds(GetParam().file, {"-c:a", GetParam().codec});
+  const std::string input = long_voice(GetParam().file, {"-c:a", GetParam().codec});
   const auto wav = extract(dir, input, {"-o", dir / "x.wav", "-j", "4"});
   EXPECT_EQ(wav.json["segments"], 1) << "a lossy source's lossless output ran in segments";
   const auto expected = decode_s16_track(input);
@@ -317,19 +317,19 @@ TEST_P(LossyToLossless, WavAndFlacAreTheSerialDecode) {
 // FFmpeg's AAC encoder uses noise substitution, decoded from a random generator that runs
 // from the first frame on.
 INSTANTIATE_TEST_SUITE_P(Codecs, LossyToLossless,
-                         ::testing::Values(Lossy{"aac_mp4", "lossy-90s-aac.mp4", "aac"},
-                                           Lossy{"mp3", "lossy-90s.mp3", "libmp3lame"},
-                                           Lossy{"opus", "lossy-90s-opus.mka", "libopus"},
-                                           Lossy{"vorbis", "lossy-90s.ogg", "libvorbis"},
-                                           Lossy{"ac3", "lossy-90s-ac3.mka", "ac3"},
-                                           Lossy{"eac3", "lossy-90s-eac3.mp4", "eac3"},
-                                           Lossy{"mp2", "lossy-90s-mp2.mka", "mp2"},
-                                           Lossy{"wma", "lossy-90s.wma", "wmav2"}),
+                         ::testing::Values(Lossy{"aac_mp4", "lossy-62s-aac.mp4", "aac"},
+                                           Lossy{"mp3", "lossy-62s.mp3", "libmp3lame"},
+                                           Lossy{"opus", "lossy-62s-opus.mka", "libopus"},
+                                           Lossy{"vorbis", "lossy-62s.ogg", "libvorbis"},
+                                           Lossy{"ac3", "lossy-62s-ac3.mka", "ac3"},
+                                           Lossy{"eac3", "lossy-62s-eac3.mp4", "eac3"},
+                                           Lossy{"mp2", "lossy-62s-mp2.mka", "mp2"},
+                                           Lossy{"wma", "lossy-62s.wma", "wmav2"}),
                          [](const auto& info) { return std::string(info.param.name); });
 
 TEST(LosslessToLossless, StillRunsInSegments) {
   TempDir dir;
-  const std::string input = ninety_seconds("lossless-90s.mka", {"-c:a", "flac"});
+  const std::string input = long_voice("lossless-62s.mka", {"-c:a", "flac"});
   const auto wav = extract(dir, input, {"-o", dir / "x.wav", "-j", "4"});
   EXPECT_EQ(wav.json["segments"], 4);
   EXPECT_TRUE(decode_s16(wav.output) == decode_s16(input));

@@ -18,7 +18,14 @@ namespace peel::test {
 namespace {
 
 constexpr int kRate = 48000;
-constexpr int kSeconds = 120;
+// Long enough for 4 segments (5 s at least each) with a second and a half of audio clear of
+// every join on both sides of it; segment mode is asked for (--segment-parallel=on).
+constexpr int kSeconds = 30;
+// Just over the 60 s from which segment mode engages on its own (RunOptions).
+constexpr int kAutoSeconds = 62;
+// For what needs more: the SNR around joins against the 1st percentile of many windows
+// elsewhere, and resampled WAV segments (their cuts fall on 13.65 s steps at 48 -> 44.1 kHz).
+constexpr int kLongSeconds = 120;
 
 // ffmpeg's warnings with the addresses of its objects taken out, to compare two files'.
 std::string warnings_of(const std::string& path) {
@@ -36,7 +43,7 @@ std::string warnings_of(const std::string& path) {
 // tonal (three steady partials with a slow vibrato). Neither is ever silent, so every 20 ms
 // window has an SNR. FLAC in Matroska: lossless, with millisecond timestamps (the workers
 // count samples from the start).
-std::string speech_and_tones() {
+std::string speech_and_tones(int seconds = kSeconds) {
   const std::string voice =
       "(0.25*sin(2*PI*(140*t+20*sin(2*PI*0.4*t)))+0.12*sin(4*PI*(140*t+20*sin(2*PI*0.4*t)))"
       "+0.06*sin(6*PI*(140*t+20*sin(2*PI*0.4*t))))*(0.2+0.8*pow(sin(PI*3.3*t),2))"
@@ -45,27 +52,34 @@ std::string speech_and_tones() {
       "0.2*sin(2*PI*(440*t+3*sin(2*PI*0.2*t)))+0.1*sin(2*PI*(660*t+4.5*sin(2*PI*0.2*t)))"
       "+0.05*sin(2*PI*2750*t)";
   return fixture("par-speech-tones.mkv",
-                 {"-f", "lavfi", "-i", "testsrc=size=64x48:rate=5:duration=120", "-f", "lavfi",
+                 {"-f", "lavfi", "-i",
+                  "testsrc=size=64x48:rate=5:duration=" + std::to_string(seconds), "-f", "lavfi",
                   "-i",
                   "aevalsrc=exprs='" + voice + "|" + tones + "':s=48000:d=" +
-                      std::to_string(kSeconds),
+                      std::to_string(seconds),
                   "-map", "0:v", "-map", "1:a", "-c:v", "libx264", "-preset", "ultrafast",
                   "-c:a", "flac"});
 }
 
-// A linear sine sweep, 100 Hz to 4 kHz over 120 s, in both channels: any discontinuity at a
-// join is a step larger than the sweep's own. 16-bit PCM in QuickTime (sample timestamps: the
-// workers seek).
-std::string sweep() {
+// A linear sine sweep, 100 Hz to 4 kHz over `seconds`, in both channels: any discontinuity at
+// a join is a step larger than the sweep's own. 16-bit PCM in QuickTime (sample timestamps:
+// the workers seek).
+std::string sweep(int seconds = kSeconds) {
+  const std::string video = "testsrc=size=64x48:rate=5:duration=" + std::to_string(seconds);
+  const std::string tone = "0.5*sin(2*PI*(100*t+3900/" + std::to_string(2 * seconds) + "*t*t))";
   return fixture("par-sweep.mov",
-                 {"-f", "lavfi", "-i", "testsrc=size=64x48:rate=5:duration=120", "-f", "lavfi",
-                  "-i",
-                  "aevalsrc=exprs='0.5*sin(2*PI*(100*t+3900/240*t*t))|"
-                  "0.5*sin(2*PI*(100*t+3900/240*t*t))':s=48000:d=" +
-                      std::to_string(kSeconds),
+                 {"-f", "lavfi", "-i", video, "-f", "lavfi", "-i",
+                  "aevalsrc=exprs='" + tone + "|" + tone + "':s=48000:d=" + std::to_string(seconds),
                   "-map", "0:v", "-map", "1:a", "-c:v", "libx264", "-preset", "ultrafast",
                   "-c:a", "pcm_s16le"});
 }
+
+// The sweep, long enough that segment mode engages on its own.
+std::string long_sweep() { return sweep(kAutoSeconds); }
+
+// A range inside the fixtures, off their frame and segment grids.
+const std::vector<std::string> kRange = {"--from", "2.3", "--to", "26.9"};
+constexpr double kRangeSeconds = 24.6;
 
 nlohmann::json encode(const std::string& input, const std::string& out, const std::string& mode,
                       std::vector<std::string> extra = {}, int jobs = 4) {
@@ -181,7 +195,7 @@ class Parallel : public ::testing::TestWithParam<Format> {};
 TEST_P(Parallel, SpeechAndTonesJoinSeamlessly) {
   const Format& f = GetParam();
   TempDir dir;
-  const std::string input = speech_and_tones();
+  const std::string input = speech_and_tones(kLongSeconds);
   const std::string par = dir / (std::string("par.") + f.ext);
   const std::string ser = dir / (std::string("ser.") + f.ext);
   const auto p = encode(input, par, "on", f.args);
@@ -190,7 +204,7 @@ TEST_P(Parallel, SpeechAndTonesJoinSeamlessly) {
   EXPECT_EQ(s["segments"], 1);
 
   // (1) Exactly as many samples as the serial encode and as asked for.
-  const int64_t exact = int64_t{kRate} * kSeconds;
+  const int64_t exact = int64_t{kRate} * kLongSeconds;
   EXPECT_EQ(p["samples"], exact);
   const auto got = decode_f32(par);
   const auto serial = decode_f32(ser);
@@ -258,11 +272,12 @@ TEST(ParallelRange, ResampledDownMixedRangeIsExactAndClean) {
   const std::vector<std::string> args = {"--from", "7.3", "--to", "101.9", "--sample-rate",
                                          "44100", "--channels", "mono"};
   const int64_t exact = std::llround(94.6 * 44100);
+  const std::string input = sweep(kLongSeconds);
   // Lossless: segments resampled apart are the serial resampling, sample for sample.
   const std::string wav_par = dir / "par.wav";
   const std::string wav_ser = dir / "ser.wav";
-  auto p = encode(sweep(), wav_par, "on", args);
-  encode(sweep(), wav_ser, "off", args);
+  auto p = encode(input, wav_par, "on", args);
+  encode(input, wav_ser, "off", args);
   EXPECT_EQ(p["segments"], 4);
   EXPECT_EQ(p["samples"], exact);
   const auto lossless = decode_s16(wav_par);
@@ -273,8 +288,8 @@ TEST(ParallelRange, ResampledDownMixedRangeIsExactAndClean) {
   const std::string mp3_ser = dir / "ser.mp3";
   auto args_mp3 = args;
   args_mp3.insert(args_mp3.end(), {"-b", "128k"});
-  p = encode(sweep(), mp3_par, "on", args_mp3);
-  encode(sweep(), mp3_ser, "off", args_mp3);
+  p = encode(input, mp3_par, "on", args_mp3);
+  encode(input, mp3_ser, "off", args_mp3);
   EXPECT_EQ(p["segments"], 4);
   EXPECT_EQ(p["samples"], exact);
   EXPECT_EQ(channels_of(mp3_par), 1);
@@ -342,11 +357,11 @@ TEST(ParallelFlac, IsTheSerialStreamByteForByte) {
 
 TEST(ParallelFlac, RangeResampledDownMixed24BitIsExact) {
   TempDir dir;
-  const auto p = expect_flac_is_serial(dir, sweep(),
-                                       {"--from", "7.3", "--to", "101.9", "--sample-rate", "44100",
-                                        "--channels", "mono", "--sample-format", "s24"},
-                                       3, "pcm_s24le");
-  EXPECT_EQ(p["samples"], std::llround(94.6 * 44100));
+  std::vector<std::string> args = kRange;
+  args.insert(args.end(),
+              {"--sample-rate", "44100", "--channels", "mono", "--sample-format", "s24"});
+  const auto p = expect_flac_is_serial(dir, sweep(), args, 3, "pcm_s24le");
+  EXPECT_EQ(p["samples"], std::llround(kRangeSeconds * 44100));
 }
 
 // Matroska gets FLAC's STREAMINFO as its CodecPrivate: rewritten at the end like the file's.
@@ -413,7 +428,7 @@ TEST(ParallelMp3, KeepsTheBitReservoirAndDecodesAsTheSerialFileDoes) {
         {"--quality", "2"},
         {"-b", "320k"},
         {"-b", "64k", "--sample-rate", "22050"},
-        {"--from", "7.3", "--to", "101.9", "--channels", "mono", "-b", "96k"}}) {
+        {"--from", "2.3", "--to", "26.9", "--channels", "mono", "-b", "96k"}}) {
     expect_decodes_as_serial(speech_and_tones(), "mp3", args);
   }
 }
@@ -426,17 +441,17 @@ TEST(ParallelVorbis, JoinsWhereTheBlocksAgreeAndDecodesAsTheSerialFileDoes) {
   expect_decodes_as_serial(speech_and_tones(), "ogg", {"--quality", "6"});
   expect_decodes_as_serial(sweep(), "ogg", {"-b", "96k"});
   expect_decodes_as_serial(sweep(), "ogg",
-                           {"--from", "7.3", "--to", "101.9", "--channels", "mono"});
+                           {"--from", "2.3", "--to", "26.9", "--channels", "mono"});
 }
 
 TEST(ParallelMode, AutoEngagesOnlyForLongTranscodesAndOffTurnsItOff) {
   TempDir dir;
   const std::string out = dir / "x.mp3";
   // 20 s is under the 60 s threshold: serial, as it is with off or -j 1.
-  EXPECT_EQ(encode(sweep(), out, "auto", {"--to", "20"})["segments"], 1);
-  EXPECT_EQ(encode(sweep(), out, "auto")["segments"], 4);
-  EXPECT_EQ(encode(sweep(), out, "off")["segments"], 1);
-  EXPECT_EQ(encode(sweep(), out, "on", {}, 1)["segments"], 1);
+  EXPECT_EQ(encode(long_sweep(), out, "auto", {"--to", "20"})["segments"], 1);
+  EXPECT_EQ(encode(long_sweep(), out, "auto")["segments"], 4);
+  EXPECT_EQ(encode(long_sweep(), out, "off")["segments"], 1);
+  EXPECT_EQ(encode(long_sweep(), out, "on", {}, 1)["segments"], 1);
   // Nothing but the outputs is left in their folder (FLAC's samples spill there too, and a
   // Vorbis segment encoded again on the grid of the one before it).
   EXPECT_EQ(encode(sweep(), dir / "x.flac", "on")["segments"], 4);
@@ -449,7 +464,7 @@ TEST(ParallelMode, AutoEngagesOnlyForLongTranscodesAndOffTurnsItOff) {
 // splits (before, it ran on one thread while the other sat idle after the short file).
 TEST(ParallelMode, ABatchSharesItsWorkersWithTheSegmentsOfLongFiles) {
   TempDir in, out;
-  std::filesystem::copy_file(sweep(), in / "long.mov");
+  std::filesystem::copy_file(long_sweep(), in / "long.mov");
   for (const char* name : {"a.mp4", "b.mp4", "c.mp4"}) {
     std::filesystem::copy_file(mp4_h264_aac(), in / name);
   }
@@ -461,7 +476,7 @@ TEST(ParallelMode, ABatchSharesItsWorkersWithTheSegmentsOfLongFiles) {
   EXPECT_EQ(files, 4) << r.out;
   EXPECT_NE(r.out.find("\"segments\":2"), std::string::npos) << r.out;
   // The long file's segments are the serial transcode, sample for sample.
-  EXPECT_TRUE(decode_s16(out / "long.wav") == decode_s16(sweep()));
+  EXPECT_TRUE(decode_s16(out / "long.wav") == decode_s16(long_sweep()));
   for (const char* name : {"a", "b", "c"}) {
     EXPECT_TRUE(decode_s16(out / (std::string(name) + ".wav")) ==
                 decode_s16_track(mp4_h264_aac()))
@@ -475,14 +490,19 @@ TEST(ParallelMode, ABatchSharesItsWorkersWithTheSegmentsOfLongFiles) {
 }
 
 TEST(ParallelMode, CtrlCStopsEveryWorkerAndLeavesNothing) {
-  const std::string input = speech_and_tones();
   TempDir out;
-  Child child({input, "-o", out / "x.m4a", "--reencode", "-j", "4", "--segment-parallel=on",
-               "--json"});
-  // Signal once the output's temporary file exists, while the segments are being encoded.
-  const bool writing = eventually([&] { return !child.running() || !out.entries().empty(); });
-  EXPECT_TRUE(writing && child.running()) << "peel finished before it could be interrupted";
+  Child child({mkv_five_minutes(), "-o", out / "x.m4a", "--reencode", "-j", "4",
+               "--segment-parallel=on", "--json"});
+  // Signal once the output's temporary file exists and is still empty: the segments are being
+  // encoded (they are joined into it at the end).
+  const bool encoding = stop_when(child, [&] {
+    std::error_code ec;
+    const auto names = out.entries();
+    return names.size() == 1 && std::filesystem::file_size(out / names[0], ec) == 0 && !ec;
+  });
+  EXPECT_TRUE(encoding) << "peel finished before it could be interrupted";
   child.signal(SIGINT);
+  child.resume();
   const RunResult r = child.wait();
   EXPECT_EQ(r.signal, 0);
   EXPECT_EQ(r.exit_code, 130) << r.err;  // interrupted

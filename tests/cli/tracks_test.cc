@@ -1,6 +1,8 @@
 // Track choice: default flag, number, language, title, all tracks.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "support/fixtures.h"
 #include "support/support.h"
 
@@ -56,11 +58,14 @@ TEST(Tracks, AllTracksMakesOneFileEachNamedByTrackAndLanguage) {
 }
 
 TEST(Tracks, NameTemplate) {
-  TempDir dir;
-  auto r = peel({mkv_two_tracks(), "--track", "1", "-d", dir.path(), "--name",
+  TempDir in, dir;
+  // {dir} is the name of the input's folder: one of the test's own.
+  std::filesystem::create_directory(in / "talks");
+  std::filesystem::copy_file(mkv_two_tracks(), in / "talks/two-tracks.mkv");
+  auto r = peel({in / "talks/two-tracks.mkv", "--track", "1", "-d", dir.path(), "--name",
                  "{dir}-{stem}-{title}.{ext}", "-f", "mp3"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(dir.entries(), (std::vector<std::string>{"fixtures-two-tracks-Main.mp3"}));
+  EXPECT_EQ(dir.entries(), (std::vector<std::string>{"talks-two-tracks-Main.mp3"}));
 }
 
 }  // namespace

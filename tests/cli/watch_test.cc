@@ -27,14 +27,6 @@ constexpr int kExitUsage = 1;
 constexpr int kExitInterrupted = 130;
 constexpr double kDeadline = 20;  // seconds
 
-// Five minutes: long enough that a transcode is still running when Ctrl-C comes.
-std::string mkv_five_minutes() {
-  return fixture("watch-5min.mkv",
-                 {"-f", "lavfi", "-i", "color=black:size=32x32:rate=1:duration=300", "-f", "lavfi",
-                  "-i", "sine=frequency=440:sample_rate=48000:duration=300", "-ac", "2", "-c:v",
-                  "libx264", "-preset", "ultrafast", "-c:a", "aac"});
-}
-
 std::string read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
@@ -107,9 +99,15 @@ class Watching {
     return line;
   }
 
-  // Ctrl-C; returns the exit code.
+  // Stops peel while `condition` holds (stop_when()); interrupt() resumes it.
+  bool stop_when(const std::function<bool()>& condition) {
+    return test::stop_when(child_, condition, kDeadline);
+  }
+
+  // Ctrl-C (handled first thing if it was stopped); returns the exit code.
   int interrupt() {
     child_.signal(SIGINT);
+    child_.resume();
     return wait();
   }
 
@@ -297,8 +295,8 @@ TEST(Watch, CtrlCCancelsRunningFilesAndLeavesNothing) {
   TempDir in, out;
   copy_in(mkv_five_minutes(), in / "long.mkv");
   Watching w(in.path(), out.path(), {"-f", "mp3", "--reencode"});
-  // Wait until it is writing: its temporary output exists.
-  EXPECT_TRUE(eventually([&] { return !hidden_files(out.path()).empty(); }, kDeadline));
+  // Stopped while it is writing: its temporary output exists.
+  EXPECT_TRUE(w.stop_when([&] { return !hidden_files(out.path()).empty(); }));
   EXPECT_EQ(w.interrupt(), kExitInterrupted);
   EXPECT_TRUE(out.entries().empty());
   const auto lines = w.lines();

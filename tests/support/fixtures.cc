@@ -157,5 +157,11 @@ std::string wmv_wma() {
   return fixture("step.wmv", {"-f", "lavfi", "-i", kVideo, "-f", "lavfi", "-i", kStep, "-c:v",
                               "wmv2", "-c:a", "wmav2", "-b:a", "128k"});
 }
+std::string mkv_five_minutes() {
+  return fixture("5min.mkv",
+                 {"-f", "lavfi", "-i", "color=black:size=32x32:rate=1:duration=300", "-f", "lavfi",
+                  "-i", "sine=frequency=440:sample_rate=48000:duration=300", "-ac", "2", "-c:v",
+                  "libx264", "-preset", "ultrafast", "-c:a", "aac"});
+}
 
 }  // namespace peel::test

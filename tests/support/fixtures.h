@@ -28,5 +28,8 @@ std::string mkv_vfr_pcm16();      // variable-frame-rate video + pcm_s16le
 std::string mp3_lame();           // an .mp3 file with a LAME header (encoder delay, padding)
 std::string mov_aac();            // QuickTime with AAC
 std::string wmv_wma();            // ASF with WMA v2 (no natural container: goes to .mka)
+// Five minutes of AAC with a tiny video: long enough that a transcode is still running when
+// a test interrupts it.
+std::string mkv_five_minutes();
 
 }  // namespace peel::test

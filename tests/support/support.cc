@@ -8,7 +8,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -96,14 +98,47 @@ RunResult peel(const std::vector<std::string>& args) {
   return run(argv);
 }
 
+namespace {
+
+// FNV-1a (64 bits) of the words, each ended by a NUL: what makes a fixture, as a folder name.
+std::string key_of(const std::vector<std::string>& words) {
+  uint64_t h = 14695981039346656037ull;
+  for (const auto& w : words) {
+    for (const char c : w + '\0') {
+      h ^= static_cast<unsigned char>(c);
+      h *= 1099511628211ull;
+    }
+  }
+  char hex[17];
+  std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(h));
+  return hex;
+}
+
+// Where the fixture `name` made by `recipe` is cached: a folder per recipe, so a changed
+// recipe makes a new file, under the name itself (tests see the name they asked for).
+std::string cached_path(const std::string& name, const std::vector<std::string>& recipe) {
+  const std::string dir = fixture_dir() + "/" + key_of(recipe);
+  fs::create_directories(dir);  // concurrent callers: whoever comes second finds it made
+  return dir + "/" + name;
+}
+
+// The file a fixture is made in, beside its cached path, with the same extension (ffmpeg picks
+// the muxer from it); renamed onto the cached path once whole, so that a concurrent test process
+// sees the whole file or none.
+std::string temp_path_for(const std::string& path) {
+  const fs::path p(path);
+  return (p.parent_path() / (".tmp-" + std::to_string(::getpid()) + "-" + p.filename().string()))
+      .string();
+}
+
+}  // namespace
+
 std::string fixture(const std::string& name, const std::vector<std::string>& ffmpeg_args) {
-  const std::string path = fixture_dir() + "/" + name;
-  if (fs::exists(path)) return path;
-  // Made under a temporary name with the same extension (ffmpeg picks the muxer from it),
-  // then renamed: a concurrent test process sees the whole file or none.
-  const std::string tmp = fixture_dir() + "/.tmp-" + std::to_string(::getpid()) + "-" + name;
   std::vector<std::string> argv = {"ffmpeg", "-nostdin", "-v", "error"};
   argv.insert(argv.end(), ffmpeg_args.begin(), ffmpeg_args.end());
+  const std::string path = cached_path(name, argv);
+  if (fs::exists(path)) return path;
+  const std::string tmp = temp_path_for(path);
   argv.insert(argv.end(), {"-y", tmp});
   auto r = run(argv);
   EXPECT_EQ(r.exit_code, 0) << "making fixture " << name << " failed: " << r.err;
@@ -113,9 +148,9 @@ std::string fixture(const std::string& name, const std::vector<std::string>& ffm
 }
 
 std::string tool_fixture(const std::string& name, const std::vector<std::string>& argv) {
-  const std::string path = fixture_dir() + "/" + name;
+  const std::string path = cached_path(name, argv);
   if (fs::exists(path)) return path;
-  const std::string tmp = fixture_dir() + "/.tmp-" + std::to_string(::getpid()) + "-" + name;
+  const std::string tmp = temp_path_for(path);
   TempDir scratch;
   std::vector<std::string> args;
   for (std::string a : argv) {
@@ -141,9 +176,9 @@ std::string tool_fixture(const std::string& name, const std::vector<std::string>
 }
 
 std::string text_fixture(const std::string& name, const std::string& content) {
-  const std::string path = fixture_dir() + "/" + name;
+  const std::string path = cached_path(name, {"text", content});
   if (fs::exists(path)) return path;
-  const std::string tmp = fixture_dir() + "/.tmp-" + std::to_string(::getpid()) + "-" + name;
+  const std::string tmp = temp_path_for(path);
   std::ofstream(tmp) << content;
   fs::rename(tmp, path);
   return path;
@@ -331,6 +366,30 @@ void Child::signal(int sig) {
   if (running()) ::kill(pid_, sig);
 }
 
+void Child::signal_main_thread(int sig) {
+  if (running()) ::tgkill(pid_, pid_, sig);  // the main thread's id is the process id
+}
+
+bool Child::stop() {
+  if (!running()) return false;
+  ::kill(pid_, SIGSTOP);
+  while (true) {
+    int status = 0;
+    const pid_t got = ::waitpid(pid_, &status, WUNTRACED);
+    if (got == pid_ && WIFSTOPPED(status)) return true;
+    if (got == pid_) {
+      status_ = status;
+      exited_ = true;
+      return false;
+    }
+    if (got < 0 && errno != EINTR) return false;
+  }
+}
+
+void Child::resume() {
+  if (!exited_ && pid_ > 0) ::kill(pid_, SIGCONT);
+}
+
 RunResult Child::wait() {
   if (!exited_ && pid_ > 0) {
     ::waitpid(pid_, &status_, 0);
@@ -357,6 +416,20 @@ bool eventually(const std::function<bool()>& done, double seconds) {
     if (std::chrono::steady_clock::now() > deadline) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+}
+
+bool stop_when(Child& child, const std::function<bool()>& condition, double seconds) {
+  bool stopped = false;
+  eventually(
+      [&] {
+        if (!condition()) return !child.running();
+        if (!child.stop()) return true;
+        if (condition()) return stopped = true;
+        child.resume();
+        return false;
+      },
+      seconds);
+  return stopped;
 }
 
 }  // namespace peel::test

@@ -26,8 +26,9 @@ std::string peel();
 RunResult peel(const std::vector<std::string>& args);
 
 // A fixture made once per build by `ffmpeg -v error <args> -y <path>` and cached under the
-// build's fixture folder; concurrent test processes share it safely. `name` includes the
-// extension. Fails the calling test (and returns "") if ffmpeg fails.
+// build's fixture folder, keyed by the command that makes it (a changed command makes a new
+// file); concurrent test processes share it safely. The file is named `name`, which includes
+// the extension. Fails the calling test (and returns "") if ffmpeg fails.
 std::string fixture(const std::string& name, const std::vector<std::string>& ffmpeg_args);
 
 // A fixture made once per build by another program (oggenc, mkvmerge, gst-launch-1.0...):
@@ -36,7 +37,7 @@ std::string fixture(const std::string& name, const std::vector<std::string>& ffm
 // returns "") if the program fails or writes nothing.
 std::string tool_fixture(const std::string& name, const std::vector<std::string>& argv);
 
-// A text file with `content`, cached like fixture().
+// A text file with `content`, cached like fixture() (keyed by the content).
 std::string text_fixture(const std::string& name, const std::string& content);
 
 // A fresh empty folder, removed (with its contents) on destruction.
@@ -109,7 +110,17 @@ class Child {
   Child& operator=(const Child&) = delete;
 
   bool running();
+  // Sends `sig` to the process: the kernel hands it to any of its threads.
   void signal(int sig);
+  // Sends `sig` to its main thread alone. Signals for one thread are handled one after the
+  // other, never at once, as they can be on two threads.
+  void signal_main_thread(int sig);
+  // SIGSTOP, and waits until it has stopped: until resume(), nothing it does changes what it
+  // has written. False (and not stopped) if it exited first.
+  bool stop();
+  // SIGCONT. The signals sent while it was stopped are handled as it resumes, before it goes
+  // on with anything else. (Two of the same signal sent meanwhile are one: they do not queue.)
+  void resume();
   // Waits for the exit; returns what it printed and its exit code (128+N if killed by N).
   RunResult wait();
   std::string out() const;  // what it has printed on stdout so far
@@ -123,6 +134,12 @@ class Child {
 
 // Polls `done` every 20 ms until true or `seconds` pass; returns its last value.
 bool eventually(const std::function<bool()>& done, double seconds = 20);
+
+// Stops `child` (Child::stop) at a moment when `condition` holds, as seen while it is stopped:
+// a signal sent to it before resume() is then handled in that state, however fast or slow the
+// machine. Polls like eventually(); false (the child not stopped) if it ends first or at the
+// deadline.
+bool stop_when(Child& child, const std::function<bool()>& condition, double seconds = 20);
 
 // Parses peel's --json stdout; fails the test on malformed JSON.
 nlohmann::json json_of(const RunResult& r);
