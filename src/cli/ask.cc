@@ -1,7 +1,6 @@
 // `peel ask "SENTENCE" [INPUT...]`: a request in plain words becomes a peel command, shown
 // with its ffmpeg twin, confirmed on a terminal, then run through extract_command itself.
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -9,7 +8,6 @@
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
-#include <optional>
 
 #include "cli/advice.h"
 #include "cli/args.h"
