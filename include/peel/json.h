@@ -14,6 +14,7 @@
 #include "peel/formats.h"
 #include "peel/media_info.h"
 #include "peel/plan.h"
+#include "peel/request.h"
 #include "peel/run.h"
 
 namespace peel {
@@ -24,6 +25,14 @@ namespace peel {
 using Wording = std::function<std::string(const Error&)>;
 
 nlohmann::json to_json(const MediaInfo& info);
+// The parts of a Request that say what to make (format, copy_policy, from, to, duration,
+// track, lang, title, all_tracks, bitrate, quality, sample_rate, channels, sample_format,
+// keep_metadata, strict), null where not set; inputs and outputs are the caller's.
+nlohmann::json to_json(const Request& request);
+// The same keys back into a Request (missing or null: the default). Times are seconds or
+// text ("1:30"); bitrate is bits per second or "192k"; channels a count or "mono"/"stereo".
+// Fails with kUsage about the first field that is malformed (wrong type, out of range).
+Result<Request> request_from_json(const nlohmann::json& body);
 // A plan, with the missing folder check_output() says its run would create ("": none).
 nlohmann::json to_json(const OutputPlan& plan, const std::string& new_folder = "");
 nlohmann::json to_json(const OutputResult& result);

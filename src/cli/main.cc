@@ -55,6 +55,11 @@ int main(int argc, char** argv) {
   peel::cli::install_interrupt_handler(cancel);
 
   std::vector<std::string> args(argv + 1, argv + argc);
+  // The service reads files from strangers: it makes its own Engine, with untrusted limits.
+  if (!args.empty() && args.front() == "serve") {
+    args.erase(args.begin());
+    return peel::cli::serve_command(std::move(args), cancel);
+  }
   // The one Engine of the process: every subcommand's probes and runs share its pool, of one
   // thread per core, or of -j threads where that is more.
   peel::EngineOptions options;

@@ -63,6 +63,7 @@ struct Job {
                              // is refused
   std::string attribution_json;  // X-Skill-Source/-Version/-Platform
   std::string callback_url;
+  std::string stream_id;  // the message whose events tell of it ("" for an export)
   JobStatus status = JobStatus::kQueued;
   double progress = 0;  // 0..100
   int attempt = 0;      // raised by every claim: a fencing token for complete/fail

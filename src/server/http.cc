@@ -1,0 +1,587 @@
+// The HTTP/1.1 server under `peel serve`, on Boost.Beast with C++20 coroutines: the shape of
+// Beast's advanced_server example (a listener, one session per connection, timeouts and
+// limits set where the connection is made), without its WebSocket half.
+#include "server/http.h"
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <exception>
+#include <limits>
+#include <thread>
+
+namespace peel::server {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+std::string HttpRequest::header(std::string_view lower_name) const {
+  auto it = headers.find(std::string(lower_name));
+  return it == headers.end() ? std::string() : it->second;
+}
+
+void Signal::notify() {
+  std::function<void()> wake;
+  {
+    std::lock_guard lock(mutex_);
+    fired_ = true;
+    wake = wake_;
+  }
+  if (wake) wake();
+}
+
+std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space) {
+  std::string out;
+  out.reserve(text.size());
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '%') {
+      if (i + 2 >= text.size()) return std::nullopt;
+      int hi = hex(text[i + 1]);
+      int lo = hex(text[i + 2]);
+      if (hi < 0 || lo < 0) return std::nullopt;
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else if (c == '+' && plus_is_space) {
+      out.push_back(' ');
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+namespace {
+
+std::vector<std::string_view> segments(std::string_view path) {
+  std::vector<std::string_view> out;
+  size_t i = 0;
+  while (i < path.size()) {
+    if (path[i] == '/') {
+      ++i;
+      continue;
+    }
+    size_t end = path.find('/', i);
+    if (end == std::string_view::npos) end = path.size();
+    out.push_back(path.substr(i, end - i));
+    i = end;
+  }
+  return out;
+}
+
+// Matches one pattern; fills `params` on success.
+bool match_pattern(std::string_view pattern, std::string_view path,
+                   std::map<std::string, std::string>& params) {
+  auto want = segments(pattern);
+  auto have = segments(path);
+  std::map<std::string, std::string> found;
+  for (size_t i = 0; i < want.size(); ++i) {
+    std::string_view w = want[i];
+    bool placeholder = w.size() > 2 && w.front() == '{' && w.back() == '}';
+    if (placeholder && w.ends_with("...}")) {
+      if (i >= have.size()) return false;
+      // The rest of the path, from this segment on.
+      size_t at = static_cast<size_t>(have[i].data() - path.data());
+      found[std::string(w.substr(1, w.size() - 5))] = std::string(path.substr(at));
+      params = std::move(found);
+      return true;
+    }
+    if (i >= have.size()) return false;
+    if (placeholder) {
+      found[std::string(w.substr(1, w.size() - 2))] = std::string(have[i]);
+    } else if (w != have[i]) {
+      return false;
+    }
+  }
+  if (want.size() != have.size()) return false;
+  params = std::move(found);
+  return true;
+}
+
+void parse_query(std::string_view query, std::map<std::string, std::string>& out) {
+  size_t i = 0;
+  while (i <= query.size()) {
+    size_t end = query.find('&', i);
+    if (end == std::string_view::npos) end = query.size();
+    std::string_view pair = query.substr(i, end - i);
+    if (!pair.empty()) {
+      size_t eq = pair.find('=');
+      auto key = percent_decode(pair.substr(0, eq), true);
+      auto value = eq == std::string_view::npos ? std::optional<std::string>("")
+                                                : percent_decode(pair.substr(eq + 1), true);
+      if (key && value) out[*key] = *value;
+    }
+    i = end + 1;
+  }
+}
+
+}  // namespace
+
+const Route* match_route(const std::vector<Route>& routes, const std::string& method,
+                         const std::string& path, std::map<std::string, std::string>& params,
+                         int& status) {
+  status = 404;
+  for (const auto& route : routes) {
+    std::map<std::string, std::string> found;
+    if (!match_pattern(route.pattern, path, found)) continue;
+    if (route.method == method || (method == "HEAD" && route.method == "GET")) {
+      params = std::move(found);
+      return &route;
+    }
+    status = 405;
+  }
+  return nullptr;
+}
+
+Route simple_route(std::string method, std::string pattern, SimpleHandler handler) {
+  Route route;
+  route.method = std::move(method);
+  route.pattern = std::move(pattern);
+  route.handler = [handler = std::move(handler)](Exchange& exchange) -> Awaitable<void> {
+    co_await exchange.respond(handler(exchange.request()));
+  };
+  return route;
+}
+
+struct HttpServer::State {
+  HttpOptions options;
+  std::vector<Route> routes;
+  asio::io_context ioc;
+  tcp::acceptor acceptor{ioc};
+  asio::thread_pool blocking;
+  std::atomic<bool> stopping{false};
+
+  State(HttpOptions o, std::vector<Route> r)
+      : options(std::move(o)),
+        routes(std::move(r)),
+        ioc(std::max(1, options.threads)),
+        blocking(static_cast<size_t>(std::max(1, options.blocking_threads))) {}
+
+  Awaitable<void> accept_loop();
+};
+
+// One client connection: reads requests one after another (keep-alive) and runs their routes.
+class Connection : public Exchange, public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(HttpServer::State& state, tcp::socket socket)
+      : state_(state), stream_(std::move(socket)) {}
+
+  Awaitable<void> run();
+  auto executor() { return stream_.get_executor(); }
+
+  HttpRequest& request() override { return request_; }
+  Awaitable<Result<std::string_view>> read_body(int64_t limit) override;
+  Awaitable<bool> respond(HttpResponse response) override;
+  Awaitable<bool> respond_stream(HttpResponse head, int64_t length, BodySource source) override;
+  Awaitable<bool> begin_stream(HttpResponse head) override;
+  Awaitable<bool> write_chunk(std::string_view data) override;
+  Awaitable<void> end_stream() override;
+  Awaitable<void> wait(Signal& signal, std::chrono::milliseconds timeout) override;
+  Awaitable<void> offload(std::function<void()> work) override;
+
+ private:
+  template <class Message>
+  void set_headers(Message& message, const HttpResponse& response);
+  void finish_request(int status);
+
+  HttpServer::State& state_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  HttpRequest request_;
+  std::optional<http::request_parser<http::buffer_body>> body_parser_;
+  std::array<char, 64 * 1024> chunk_{};
+  int64_t body_read_ = 0;
+  bool body_done_ = true;
+  bool keep_alive_ = false;
+  bool responded_ = false;
+  std::string route_name_;
+  std::chrono::steady_clock::time_point started_;
+};
+
+Awaitable<Result<std::string_view>> Connection::read_body(int64_t limit) {
+  if (body_done_ || !body_parser_) co_return std::string_view();
+  auto& parser = *body_parser_;
+  for (;;) {
+    if (parser.is_done()) {
+      body_done_ = true;
+      co_return std::string_view();
+    }
+    parser.get().body().data = chunk_.data();
+    parser.get().body().size = chunk_.size();
+    stream_.expires_after(state_.options.idle_timeout);
+    auto [ec, n] = co_await http::async_read(stream_, buffer_, parser, kTuple);
+    if (ec == http::error::need_buffer) ec = {};
+    if (ec) {
+      keep_alive_ = false;
+      body_done_ = true;  // nothing more can be read
+      co_return Error(ErrorCode::kInternal, "the request body ended early: " + ec.message());
+    }
+    size_t got = chunk_.size() - parser.get().body().size;
+    body_read_ += static_cast<int64_t>(got);
+    if (body_read_ > limit) {
+      keep_alive_ = false;
+      co_return Error(ErrorCode::kFileTooLarge, "the request body is over the limit");
+    }
+    if (got > 0) co_return std::string_view(chunk_.data(), got);
+  }
+}
+
+template <class Message>
+void Connection::set_headers(Message& message, const HttpResponse& response) {
+  message.set(http::field::server, "peel");
+  if (!response.content_type.empty()) message.set(http::field::content_type, response.content_type);
+  for (const auto& [name, value] : response.headers) message.insert(name, value);
+  message.keep_alive(keep_alive_ && body_done_);
+}
+
+void Connection::finish_request(int status) {
+  responded_ = true;
+  if (state_.options.on_request) {
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    state_.options.on_request(route_name_, status, seconds);
+  }
+}
+
+Awaitable<bool> Connection::respond(HttpResponse response) {
+  if (responded_) co_return false;
+  finish_request(response.status);
+  stream_.expires_after(state_.options.idle_timeout);
+  if (response.head || request_.method == "HEAD") {
+    http::response<http::empty_body> message{static_cast<http::status>(response.status), 11};
+    set_headers(message, response);
+    message.content_length(response.body.size());
+    http::response_serializer<http::empty_body> serializer{message};
+    auto [ec, n] = co_await http::async_write_header(stream_, serializer, kTuple);
+    co_return !ec;
+  }
+  http::response<http::string_body> message{static_cast<http::status>(response.status), 11};
+  set_headers(message, response);
+  message.body() = std::move(response.body);
+  message.prepare_payload();
+  auto [ec, n] = co_await http::async_write(stream_, message, kTuple);
+  if (ec) keep_alive_ = false;
+  co_return !ec;
+}
+
+Awaitable<bool> Connection::respond_stream(HttpResponse head, int64_t length, BodySource source) {
+  if (responded_) co_return false;
+  finish_request(head.status);
+  http::response<http::buffer_body> message{static_cast<http::status>(head.status), 11};
+  set_headers(message, head);
+  message.content_length(static_cast<uint64_t>(length));
+  http::response_serializer<http::buffer_body> serializer{message};
+  stream_.expires_after(state_.options.idle_timeout);
+  auto [ec, n] = co_await http::async_write_header(stream_, serializer, kTuple);
+  if (ec) co_return false;
+  if (request_.method == "HEAD") co_return true;
+  int64_t sent = 0;
+  while (sent < length) {
+    size_t want = static_cast<size_t>(std::min<int64_t>(length - sent, chunk_.size()));
+    auto got = source(sent, chunk_.data(), want);
+    if (!got || *got == 0) {
+      keep_alive_ = false;  // the length promised cannot be kept: the client sees a short body
+      co_return false;
+    }
+    message.body().data = chunk_.data();
+    message.body().size = *got;
+    message.body().more = true;
+    stream_.expires_after(state_.options.idle_timeout);
+    auto [wec, wn] = co_await http::async_write(stream_, serializer, kTuple);
+    if (wec == http::error::need_buffer) wec = {};
+    if (wec) {
+      keep_alive_ = false;
+      co_return false;
+    }
+    sent += static_cast<int64_t>(*got);
+  }
+  message.body().data = nullptr;
+  message.body().size = 0;
+  message.body().more = false;
+  auto [fec, fn] = co_await http::async_write(stream_, serializer, kTuple);
+  if (fec) keep_alive_ = false;
+  co_return !fec;
+}
+
+Awaitable<bool> Connection::begin_stream(HttpResponse head) {
+  if (responded_) co_return false;
+  finish_request(head.status);
+  keep_alive_ = false;  // a stream ends with its connection
+  http::response<http::empty_body> message{static_cast<http::status>(head.status), 11};
+  set_headers(message, head);
+  message.chunked(true);
+  http::response_serializer<http::empty_body> serializer{message};
+  stream_.expires_after(state_.options.idle_timeout);
+  auto [ec, n] = co_await http::async_write_header(stream_, serializer, kTuple);
+  co_return !ec;
+}
+
+Awaitable<bool> Connection::write_chunk(std::string_view data) {
+  stream_.expires_after(state_.options.idle_timeout);
+  auto [ec, n] = co_await asio::async_write(
+      stream_, http::make_chunk(asio::const_buffer(data.data(), data.size())), kTuple);
+  co_return !ec;
+}
+
+Awaitable<void> Connection::end_stream() {
+  stream_.expires_after(state_.options.idle_timeout);
+  co_await asio::async_write(stream_, http::make_chunk_last(), kTuple);
+}
+
+Awaitable<void> Connection::wait(Signal& signal, std::chrono::milliseconds timeout) {
+  auto timer = std::make_shared<asio::steady_timer>(stream_.get_executor(), timeout);
+  {
+    std::lock_guard lock(signal.mutex_);
+    if (signal.fired_) {
+      signal.fired_ = false;
+      co_return;
+    }
+    std::weak_ptr<asio::steady_timer> weak = timer;
+    auto executor = stream_.get_executor();
+    signal.wake_ = [weak, executor] {
+      asio::post(executor, [weak] {
+        if (auto t = weak.lock()) t->cancel();
+      });
+    };
+  }
+  co_await timer->async_wait(kTuple);
+  std::lock_guard lock(signal.mutex_);
+  signal.wake_ = nullptr;
+  signal.fired_ = false;
+}
+
+Awaitable<void> Connection::offload(std::function<void()> work) {
+  auto& pool = state_.blocking;
+  co_await asio::async_initiate<decltype(asio::use_awaitable), void()>(
+      [&pool, &work](auto handler) {
+        asio::post(pool, [handler = std::move(handler), &work]() mutable {
+          try {
+            work();
+          } catch (...) {
+            // Work that throws is a bug in the handler: it answers 500 from what it set.
+          }
+          auto executor = asio::get_associated_executor(handler);
+          asio::dispatch(executor, std::move(handler));
+        });
+      },
+      asio::use_awaitable);
+}
+
+namespace {
+
+HttpResponse plain_error(const HttpOptions& options, int status, const std::string& message) {
+  if (options.error_response) return options.error_response(status, message);
+  HttpResponse response;
+  response.status = status;
+  response.content_type = "text/plain";
+  response.body = message + "\n";
+  return response;
+}
+
+}  // namespace
+
+Awaitable<void> Connection::run() {
+  const auto& options = state_.options;
+  for (;;) {
+    http::request_parser<http::empty_body> header_parser;
+    header_parser.header_limit(static_cast<uint32_t>(options.header_limit));
+    header_parser.body_limit(std::numeric_limits<uint64_t>::max());
+    stream_.expires_after(options.idle_timeout);
+    auto [ec, n] = co_await http::async_read_header(stream_, buffer_, header_parser, kTuple);
+    if (ec) {
+      if (ec == http::error::header_limit) {
+        request_ = {};
+        keep_alive_ = false;
+        responded_ = false;
+        route_name_ = "unknown";
+        started_ = std::chrono::steady_clock::now();
+        co_await respond(plain_error(options, 431, "the request's headers are too large"));
+      } else if (ec != http::error::end_of_stream && ec != asio::error::eof &&
+                 ec != beast::error::timeout && ec != asio::error::connection_reset &&
+                 ec != asio::error::operation_aborted) {
+        request_ = {};
+        keep_alive_ = false;
+        responded_ = false;
+        route_name_ = "unknown";
+        started_ = std::chrono::steady_clock::now();
+        co_await respond(plain_error(options, 400, "the request is not valid HTTP/1.1"));
+      }
+      break;
+    }
+    started_ = std::chrono::steady_clock::now();
+    responded_ = false;
+    body_read_ = 0;
+    const auto& head = header_parser.get();
+    request_ = {};
+    request_.method = std::string(head.method_string());
+    request_.target = std::string(head.target());
+    for (const auto& field : head) {
+      std::string name(field.name_string());
+      std::transform(name.begin(), name.end(), name.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      request_.headers[name] = std::string(field.value());
+    }
+    if (auto length = header_parser.content_length()) {
+      request_.content_length = static_cast<int64_t>(*length);
+    }
+    request_.chunked = header_parser.chunked();
+    keep_alive_ = head.keep_alive();
+    body_done_ = header_parser.is_done();
+    boost::system::error_code endpoint_error;
+    auto endpoint = stream_.socket().remote_endpoint(endpoint_error);
+    request_.peer = endpoint_error ? "" : endpoint.address().to_string();
+    std::string_view target = request_.target;
+    size_t q = target.find('?');
+    auto path = percent_decode(target.substr(0, q), false);
+    if (q != std::string_view::npos) parse_query(target.substr(q + 1), request_.query);
+
+    int status = 404;
+    const Route* route =
+        path ? match_route(state_.routes, request_.method, *path, request_.params, status)
+             : nullptr;
+    if (path) request_.path = *path;
+    route_name_ = route ? (route->name.empty() ? route->pattern : route->name) : "unknown";
+    body_parser_.emplace(std::move(header_parser));
+    body_parser_->body_limit(std::numeric_limits<uint64_t>::max());
+    if (!route) {
+      co_await respond(plain_error(options, path ? status : 400,
+                                   !path           ? "the path is not valid"
+                                   : status == 405 ? "this route takes another method"
+                                                   : "no such route: " + request_.path));
+    } else {
+      bool too_large = false;
+      bool dropped = false;
+      if (!route->streams_body) {
+        if (request_.content_length &&
+            *request_.content_length > static_cast<int64_t>(options.body_limit)) {
+          too_large = true;
+        }
+        while (!too_large && !dropped) {
+          auto piece = co_await read_body(static_cast<int64_t>(options.body_limit));
+          if (!piece) {
+            too_large = piece.error().code == ErrorCode::kFileTooLarge;
+            dropped = !too_large;
+            break;
+          }
+          if (piece->empty()) break;
+          request_.body.append(piece->data(), piece->size());
+        }
+      }
+      if (dropped) break;
+      if (too_large) {
+        keep_alive_ = false;
+        co_await respond(plain_error(
+            options, 413,
+            "the request body is over " + std::to_string(options.body_limit) + " bytes"));
+      } else {
+        bool failed = false;
+        try {
+          co_await route->handler(*this);
+        } catch (const std::exception& e) {
+          failed = true;
+        }
+        if (failed || !responded_) {
+          keep_alive_ = false;
+          co_await respond(plain_error(options, 500, "the server failed to answer"));
+        }
+      }
+    }
+    if (!keep_alive_ || !body_done_) break;
+  }
+  boost::system::error_code ignored;
+  stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  stream_.close();
+}
+
+Awaitable<void> HttpServer::State::accept_loop() {
+  while (!stopping) {
+    auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(ioc), kTuple);
+    if (ec) {
+      if (stopping || ec == asio::error::operation_aborted) break;
+      continue;  // a connection that failed as it came (or no descriptors left this moment)
+    }
+    socket.set_option(tcp::no_delay(true), ec);
+    auto connection = std::make_shared<Connection>(*this, std::move(socket));
+    asio::co_spawn(
+        connection->executor(), [connection]() -> Awaitable<void> { co_await connection->run(); },
+        asio::detached);
+  }
+}
+
+HttpServer::HttpServer(HttpOptions options, std::vector<Route> routes)
+    : state_(std::make_unique<State>(std::move(options), std::move(routes))) {}
+
+HttpServer::~HttpServer() {
+  stop();
+  state_->blocking.join();
+}
+
+Result<void> HttpServer::start() {
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(state_->options.host, ec);
+  if (ec) {
+    return Error(ErrorCode::kUsage,
+                 "\"" + state_->options.host + "\" is not an IP address to listen on");
+  }
+  tcp::endpoint endpoint(address, static_cast<unsigned short>(state_->options.port));
+  auto& acceptor = state_->acceptor;
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Error(ErrorCode::kUsage, "cannot listen on " + state_->options.host + ":" +
+                                        std::to_string(state_->options.port) + ": " + ec.message());
+  }
+  asio::co_spawn(state_->ioc, state_->accept_loop(), asio::detached);
+  return {};
+}
+
+int HttpServer::port() const {
+  boost::system::error_code ec;
+  auto endpoint = state_->acceptor.local_endpoint(ec);
+  return ec ? 0 : endpoint.port();
+}
+
+void HttpServer::run() {
+  std::vector<std::thread> threads;
+  for (int i = 1; i < state_->options.threads; ++i) {
+    threads.emplace_back([this] { state_->ioc.run(); });
+  }
+  state_->ioc.run();
+  for (auto& t : threads) t.join();
+}
+
+void HttpServer::stop() {
+  if (state_->stopping.exchange(true)) return;
+  asio::post(state_->ioc, [this] {
+    boost::system::error_code ignored;
+    state_->acceptor.close(ignored);
+    state_->ioc.stop();
+  });
+}
+
+}  // namespace peel::server

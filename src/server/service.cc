@@ -1,0 +1,1723 @@
+// The routes of `peel serve`: tokens, sessions, uploads, messages over SSE, state, credits,
+// exports and downloads (docs/http-api.md). Handlers check, then ask the Store; only the
+// Worker runs jobs.
+#include "server/service.h"
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <ctime>
+#include <filesystem>
+#include <mutex>
+#include <set>
+#include <unordered_map>
+
+#include "engine/names.h"
+#include "peel/ask.h"
+#include "peel/formats.h"
+#include "peel/json.h"
+#include "peel/media_info.h"
+#include "peel/nl.h"
+#include "peel/plan.h"
+#include "server/crypto.h"
+#include "server/multipart.h"
+
+namespace peel::server {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+// The service's own codes (docs/http-api.md). The engine's codes pass through as they are,
+// but two ranges the service gives other meanings: an engine usage error (1001) is answered
+// as 400, and the engine's input codes (2001-2004) cannot arise (the server names the files).
+constexpr int kBadRequest = 400;
+constexpr int kBadToken = 1001;
+constexpr int kNoSession = 1002;
+constexpr int kNoCredits = 2001;
+constexpr int kNoAttribution = 402;
+constexpr int kNotFound = 404;
+constexpr int kConflict = 409;
+constexpr int kRateLimited = 429;
+
+int64_t now_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string iso_time(int64_t t) {
+  if (t <= 0) return "";
+  std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return text;
+}
+
+json iso_or_null(int64_t t) { return t > 0 ? json(iso_time(t)) : json(nullptr); }
+
+HttpResponse envelope(int status, int code, std::string message, json data = json::object()) {
+  HttpResponse response;
+  response.status = status;
+  response.body =
+      json{{"code", code}, {"message", std::move(message)}, {"data", std::move(data)}}.dump(
+          -1, ' ', false, json::error_handler_t::replace);
+  response.body.push_back('\n');
+  return response;
+}
+
+HttpResponse ok(json data) { return envelope(200, 0, "ok", std::move(data)); }
+
+// The HTTP status and envelope code of an engine error.
+std::pair<int, int> engine_status(ErrorCode code) {
+  int n = static_cast<int>(code);
+  switch (code) {
+    case ErrorCode::kUsage:
+      return {400, kBadRequest};
+    case ErrorCode::kFileTooLarge:
+      return {413, n};
+    case ErrorCode::kOutputTooLarge:
+      return {413, n};
+    case ErrorCode::kCancelled:
+      return {409, n};
+    case ErrorCode::kInternal:
+    case ErrorCode::kWriteFailed:
+      return {500, n};
+    default:
+      return {422, n};
+  }
+}
+
+HttpResponse engine_error(const Error& e, json extra = json::object()) {
+  auto [status, code] = engine_status(e.code);
+  json data = error_json("", e);
+  data.erase("input");
+  for (auto& [k, v] : extra.items()) data[k] = v;
+  return envelope(status, code, e.message, data);
+}
+
+HttpResponse bad_request(const std::string& message, const std::string& field = "") {
+  return envelope(400, kBadRequest, message,
+                  json{{"field", field.empty() ? json(nullptr) : json(field)}});
+}
+
+HttpResponse not_found(const std::string& what) {
+  return envelope(404, kNotFound, what + " not found");
+}
+
+// Rejects JSON nested deeper than a request could need before parsing it.
+bool shallow(std::string_view text, int max_depth) {
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth) return false;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return true;
+}
+
+// The body as a JSON object, or the 400 answer.
+std::variant<json, HttpResponse> json_body(const HttpRequest& request, bool empty_ok = false) {
+  if (request.body.empty() && empty_ok) return json::object();
+  if (!shallow(request.body, 32)) return bad_request("the body is nested too deeply");
+  json body = json::parse(request.body, nullptr, false);
+  if (body.is_discarded()) return bad_request("the body is not valid JSON");
+  if (!body.is_object()) return bad_request("the body must be a JSON object");
+  return body;
+}
+
+std::string string_at(const json& body, const char* key) {
+  auto it = body.find(key);
+  return it != body.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+bool app_known(const std::string& app) { return app == "peel" || app == "nemo_agent"; }
+
+bool valid_client_id(const std::string& id) {
+  if (id.empty() || id.size() > 128) return false;
+  return std::all_of(id.begin(), id.end(), [](unsigned char c) {
+    return std::isalnum(c) || c == '-' || c == '_' || c == '.';
+  });
+}
+
+std::string content_type_of(const std::string& name) {
+  static const std::map<std::string, std::string> kTypes = {
+      {".mp3", "audio/mpeg"},  {".m4a", "audio/mp4"},        {".aac", "audio/aac"},
+      {".flac", "audio/flac"}, {".wav", "audio/wav"},        {".ogg", "audio/ogg"},
+      {".opus", "audio/ogg"},  {".mka", "audio/x-matroska"}, {".ac3", "audio/ac3"},
+      {".mp4", "video/mp4"},   {".mkv", "video/x-matroska"}, {".webm", "video/webm"}};
+  auto it = kTypes.find(fs::path(name).extension().string());
+  return it == kTypes.end() ? "application/octet-stream" : it->second;
+}
+
+std::string percent_encode(std::string_view text, bool keep_slash) {
+  static constexpr char kDigits[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' ||
+        (keep_slash && c == '/')) {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kDigits[c >> 4]);
+      out.push_back(kDigits[c & 15]);
+    }
+  }
+  return out;
+}
+
+// Token buckets by key ("c:<client>", "a:<address>").
+class RateLimiter {
+ public:
+  RateLimiter(double rate, double burst) : rate_(rate), burst_(burst) {}
+  // 0 when allowed, else the seconds to wait. The machine itself (a loopback address: the
+  // operator, or a reverse proxy in front of the server) is not limited by address.
+  int take(const std::string& key) {
+    if (rate_ <= 0) return 0;
+    if (key == "a:127.0.0.1" || key == "a:::1" || key == "a:::ffff:127.0.0.1") return 0;
+    auto now = std::chrono::steady_clock::now();
+    std::lock_guard lock(mutex_);
+    if (buckets_.size() > 100000) buckets_.clear();  // a flood of keys: start over
+    auto [it, fresh] = buckets_.try_emplace(key, Bucket{burst_, now});
+    Bucket& b = it->second;
+    if (!fresh) {
+      double elapsed = std::chrono::duration<double>(now - b.at).count();
+      b.tokens = std::min(burst_, b.tokens + elapsed * rate_);
+      b.at = now;
+    }
+    if (b.tokens >= 1) {
+      b.tokens -= 1;
+      return 0;
+    }
+    return std::max(1, static_cast<int>(std::ceil((1 - b.tokens) / rate_)));
+  }
+
+ private:
+  struct Bucket {
+    double tokens;
+    std::chrono::steady_clock::time_point at;
+  };
+  double rate_;
+  double burst_;
+  std::mutex mutex_;
+  std::unordered_map<std::string, Bucket> buckets_;
+};
+
+// Signals of the SSE streams waiting for events, by stream id.
+class Hub {
+ public:
+  void add(const std::string& stream, Signal* signal) {
+    std::lock_guard lock(mutex_);
+    waiting_.emplace(stream, signal);
+  }
+  void remove(const std::string& stream, Signal* signal) {
+    std::lock_guard lock(mutex_);
+    auto [from, to] = waiting_.equal_range(stream);
+    for (auto it = from; it != to; ++it) {
+      if (it->second == signal) {
+        waiting_.erase(it);
+        break;
+      }
+    }
+  }
+  void notify(const std::string& stream) {
+    std::lock_guard lock(mutex_);
+    auto [from, to] = waiting_.equal_range(stream);
+    for (auto it = from; it != to; ++it) it->second->notify();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::multimap<std::string, Signal*> waiting_;
+};
+
+}  // namespace
+
+struct Service::State {
+  Engine& engine;
+  store::Store& store;
+  blob::BlobStore& blobs;
+  worker::Worker& worker;
+  ServiceOptions options;
+  RateLimiter limiter;
+  Hub hub;
+  std::mutex sse_mutex;
+  std::map<std::string, int> sse_open;  // by client
+  std::mutex progress_mutex;
+  std::map<std::string, std::chrono::steady_clock::time_point> progress_sent;  // by job
+
+  std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
+  prometheus::Family<prometheus::Counter>& requests =
+      prometheus::BuildCounter()
+          .Name("peel_http_requests_total")
+          .Help("HTTP requests answered, by route and status")
+          .Register(*registry);
+  prometheus::Family<prometheus::Histogram>& request_seconds =
+      prometheus::BuildHistogram()
+          .Name("peel_http_request_duration_seconds")
+          .Help("Time to answer a request, by route")
+          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& jobs_gauge =
+      prometheus::BuildGauge().Name("peel_jobs").Help("Jobs by state").Register(*registry);
+  prometheus::Family<prometheus::Counter>& jobs_ended = prometheus::BuildCounter()
+                                                            .Name("peel_jobs_ended_total")
+                                                            .Help("Jobs ended, by final state")
+                                                            .Register(*registry);
+  prometheus::Histogram& job_seconds = prometheus::BuildHistogram()
+                                           .Name("peel_job_duration_seconds")
+                                           .Help("Wall time of completed jobs")
+                                           .Register(*registry)
+                                           .Add({}, prometheus::Histogram::BucketBoundaries{
+                                                        0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800});
+  prometheus::Counter& bytes_in = prometheus::BuildCounter()
+                                      .Name("peel_upload_bytes_total")
+                                      .Help("Bytes of uploaded files stored")
+                                      .Register(*registry)
+                                      .Add({});
+  prometheus::Counter& bytes_out = prometheus::BuildCounter()
+                                       .Name("peel_download_bytes_total")
+                                       .Help("Bytes of downloads sent")
+                                       .Register(*registry)
+                                       .Add({});
+  prometheus::Gauge& sse_gauge = prometheus::BuildGauge()
+                                     .Name("peel_sse_streams")
+                                     .Help("Message streams open")
+                                     .Register(*registry)
+                                     .Add({});
+
+  State(Engine& e, store::Store& s, blob::BlobStore& b, worker::Worker& w, ServiceOptions o)
+      : engine(e),
+        store(s),
+        blobs(b),
+        worker(w),
+        options(std::move(o)),
+        limiter(options.rate, options.burst) {}
+
+  // --- Shared checks -------------------------------------------------------------------
+  // The client of the request's bearer token, or the answer that refuses it.
+  std::variant<std::string, HttpResponse> client(const HttpRequest& request) {
+    if (int wait = limiter.take("a:" + request.peer)) return rate_limited(wait);
+    std::string auth = request.header("authorization");
+    if (auth.size() < 8 ||
+        !std::equal(auth.begin(), auth.begin() + 7, "Bearer ",
+                    [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
+      return envelope(401, kBadToken,
+                      "this route needs a token: Authorization: Bearer <token> from POST "
+                      "/api/auth/anonymous-token");
+    }
+    auto found = store.token_client(sha256_hex(auth.substr(7)), now_seconds());
+    if (!found) return engine_error(found.error());
+    if (!*found) {
+      return envelope(401, kBadToken,
+                      "the token is not valid or has expired: get a new one from POST "
+                      "/api/auth/anonymous-token");
+    }
+    if (int wait = limiter.take("c:" + **found)) return rate_limited(wait);
+    return **found;
+  }
+
+  static HttpResponse rate_limited(int wait) {
+    auto response = envelope(429, kRateLimited,
+                             "too many requests: try again in " + std::to_string(wait) + " s",
+                             json{{"retry_after", wait}});
+    response.with("Retry-After", std::to_string(wait));
+    return response;
+  }
+
+  // The client's session, or the answer that says there is none.
+  std::variant<store::Session, HttpResponse> session(const std::string& id,
+                                                     const std::string& client_id) {
+    auto found = store.session(id, client_id);
+    if (!found) return engine_error(found.error());
+    if (!*found || (*found)->expires_at < now_seconds()) {
+      return envelope(404, kNoSession, "session " + id + " not found (or expired)");
+    }
+    return **found;
+  }
+
+  std::string sign(const std::string& key, int64_t expires) {
+    return hmac_sha256_hex(options.secret, key + "\n" + std::to_string(expires));
+  }
+
+  std::string download_url(const std::string& key) {
+    int64_t expires = now_seconds() + options.download_seconds;
+    return options.public_url + "/api/files/" + percent_encode(key, true) +
+           "?expires=" + std::to_string(expires) + "&sig=" + sign(key, expires);
+  }
+
+  json balance_json(const std::string& client_id) {
+    auto b = store.balance(client_id);
+    if (!b) return json(nullptr);
+    return json{{"available", b->available},
+                {"frozen", b->frozen},
+                {"total", b->total},
+                {"credits_enabled", options.credits}};
+  }
+
+  HttpResponse no_credits(int64_t needed, const std::string& client_id) {
+    auto b = store.balance(client_id);
+    int64_t available = b ? b->available : 0;
+    std::string how = options.bind_url.empty() ? "ask the server's operator for more"
+                                               : "get more at " + options.bind_url;
+    return envelope(
+        402, kNoCredits,
+        "not enough credits: this export needs " + std::to_string(needed) + ", " +
+            std::to_string(available) + " available; " + how,
+        json{{"needed", needed},
+             {"available", available},
+             {"bind_url", options.bind_url.empty() ? json(nullptr) : json(options.bind_url)}});
+  }
+
+  // An upload's probe as the client sees it: its own file name, never the server's path.
+  static json file_json(const store::Upload& upload) {
+    json info = json::parse(upload.info_json, nullptr, false);
+    if (info.is_discarded()) info = json(nullptr);
+    if (info.is_object()) info["path"] = upload.name;
+    return json{{"upload_id", upload.id},
+                {"name", upload.name},
+                {"size", upload.offset},
+                {"created_at", iso_time(upload.created)},
+                {"info", info}};
+  }
+
+  json job_json(const store::Job& job) {
+    json output = nullptr;
+    if (job.status == store::JobStatus::kCompleted && !job.output_key.empty()) {
+      json result = json::parse(job.result_json, nullptr, false);
+      output = json{{"url", download_url(job.output_key)},
+                    {"name", job.output_name},
+                    {"bytes", job.output_bytes},
+                    {"expires_in", options.download_seconds},
+                    {"result", result.is_discarded() ? json(nullptr) : result}};
+    }
+    json error = nullptr;
+    if (!job.error_json.empty()) {
+      error = json::parse(job.error_json, nullptr, false);
+      if (error.is_discarded()) error = nullptr;
+    }
+    json request = json::parse(job.request_json, nullptr, false);
+    return json{{"id", job.id},
+                {"session_id", job.session_id},
+                {"upload_id", job.upload_id},
+                {"status", store::status_name(job.status)},
+                {"progress", job.status == store::JobStatus::kCompleted ? 100.0 : job.progress},
+                {"request", request.is_discarded() ? json(nullptr) : request},
+                {"output", output},
+                {"error", error},
+                {"credits", json{{"frozen", job.frozen}, {"charged", job.charged}}},
+                {"attempt", job.attempt},
+                {"created_at", iso_or_null(job.created)},
+                {"started_at", iso_or_null(job.started)},
+                {"finished_at", iso_or_null(job.finished)}};
+  }
+
+  // --- Plans for exports and messages ---------------------------------------------------
+  struct Planned {
+    Request request;
+    std::vector<OutputPlan> plans;
+  };
+  // Probes the upload and plans `request` on it, as the worker will.
+  Result<Planned> plan_on(const store::Upload& upload, Request request) {
+    auto path = blobs.local_path(upload.blob_key);
+    if (!path) return path.error();
+    auto info = probe(engine, *path);
+    if (!info) return info.error();
+    request.inputs = {*path};
+    request.out_dir = blobs.scratch_folder();
+    auto plans = plan(request, *info);
+    if (!plans) return plans.error();
+    return Planned{std::move(request), std::move(*plans)};
+  }
+
+  static double plan_seconds(const OutputPlan& p) {
+    Micros end = p.to ? *p.to : p.track.start + p.track.duration;
+    return std::max<double>(0, to_seconds(end - p.from));
+  }
+
+  int64_t cost(const OutputPlan& p) {
+    return options.credits ? worker::job_cost(plan_seconds(p), options.credits_per_minute) : 0;
+  }
+
+  // --- Events of messages ---------------------------------------------------------------
+  void event(const std::string& session_id, const std::string& stream_id, const std::string& type,
+             const std::string& text, json data) {
+    json payload = {{"type", type},
+                    {"author", "peel"},
+                    {"content", {{"role", "model"}, {"parts", json::array({{{"text", text}}})}}},
+                    {"data", std::move(data)}};
+    store::Event e;
+    e.session_id = session_id;
+    e.stream_id = stream_id;
+    e.type = type;
+    e.data_json = payload.dump(-1, ' ', false, json::error_handler_t::replace);
+    (void)store.append_event(e);
+    hub.notify(stream_id);
+  }
+
+  void start_message(const store::Session& session, const std::string& stream_id,
+                     const std::string& text);
+  bool answer_keyword(const store::Session& session, const std::string& stream_id,
+                      const std::string& text);
+  void finish_stream_if_done(const store::Job& job);
+
+  // --- Handlers ------------------------------------------------------------------------
+  HttpResponse anonymous_token(const HttpRequest& request);
+  HttpResponse create_session(const HttpRequest& request);
+  Awaitable<void> upload(Exchange& exchange);
+  HttpResponse state(const HttpRequest& request);
+  Awaitable<void> run_sse(Exchange& exchange);
+  HttpResponse balance(const HttpRequest& request);
+  Awaitable<void> create_export(Exchange& exchange);
+  HttpResponse get_export(const HttpRequest& request);
+  HttpResponse cancel_export(const HttpRequest& request);
+  Awaitable<void> download(Exchange& exchange);
+  HttpResponse admin_credits(const HttpRequest& request);
+  HttpResponse healthz(const HttpRequest& request);
+  HttpResponse metrics(const HttpRequest& request);
+};
+
+// --- Tokens and sessions -------------------------------------------------------------------
+
+HttpResponse Service::State::anonymous_token(const HttpRequest& request) {
+  if (int wait = limiter.take("a:" + request.peer)) return rate_limited(wait);
+  std::string client_id = request.header("x-client-id");
+  if (client_id.empty()) {
+    return envelope(400, 400,
+                    "the X-Client-Id header is missing: send a UUID that stays the same "
+                    "for this client");
+  }
+  if (!valid_client_id(client_id)) {
+    return envelope(400, 400,
+                    "the X-Client-Id header must be 1 to 128 letters, digits, '-', '_' "
+                    "or '.' (a UUID)");
+  }
+  if (int wait = limiter.take("c:" + client_id)) return rate_limited(wait);
+  int64_t now = now_seconds();
+  auto ensured = store.ensure_client(client_id, options.credits ? options.initial_credits : 0, now);
+  if (!ensured) return engine_error(ensured.error());
+  std::string token = random_token();
+  int64_t expires = now + options.token_seconds;
+  auto put = store.put_token(sha256_hex(token), client_id, expires);
+  if (!put) return engine_error(put.error());
+  auto b = store.balance(client_id);
+  return ok(json{{"token", token},
+                 {"token_type", "Bearer"},
+                 {"expires_at", iso_time(expires)},
+                 {"expires_in", options.token_seconds},
+                 {"credits", b ? json(b->available) : json(nullptr)}});
+}
+
+HttpResponse Service::State::create_session(const HttpRequest& request) {
+  auto who = client(request);
+  if (auto* refused = std::get_if<HttpResponse>(&who)) return *refused;
+  const std::string& client_id = std::get<std::string>(who);
+  if (!app_known(request.params.at("app"))) return not_found("app " + request.params.at("app"));
+  auto parsed = json_body(request, true);
+  if (auto* refused = std::get_if<HttpResponse>(&parsed)) return *refused;
+  const json& body = std::get<json>(parsed);
+  for (const char* key : {"task_name", "language"}) {
+    if (body.contains(key) && !body[key].is_string() && !body[key].is_null()) {
+      return bad_request(std::string(key) + " must be a string", key);
+    }
+  }
+  store::Session s;
+  s.id = random_id("sess_");
+  s.task_id = random_id("task_");
+  s.client_id = client_id;
+  s.task_name = string_at(body, "task_name").substr(0, 200);
+  s.language = string_at(body, "language").substr(0, 16);
+  if (s.language.empty()) s.language = "en";
+  s.created = now_seconds();
+  s.expires_at = s.created + options.session_seconds;
+  auto put = store.put_session(s);
+  if (!put) return engine_error(put.error());
+  return ok(json{{"task_id", s.task_id},
+                 {"session_id", s.id},
+                 {"task_name", s.task_name},
+                 {"language", s.language},
+                 {"expires_at", iso_time(s.expires_at)},
+                 {"web_url", options.public_url + "/?session=" + s.id}});
+}
+
+// --- Uploads ---------------------------------------------------------------------------------
+
+Awaitable<void> Service::State::upload(Exchange& exchange) {
+  HttpRequest& request = exchange.request();
+  auto who = client(request);
+  if (auto* refused = std::get_if<HttpResponse>(&who)) {
+    co_await exchange.respond(*refused);
+    co_return;
+  }
+  const std::string client_id = std::get<std::string>(who);
+  if (!app_known(request.params.at("app"))) {
+    {
+      HttpResponse reply = not_found("app " + request.params.at("app"));
+      co_await exchange.respond(std::move(reply));
+    }
+    co_return;
+  }
+  auto found = session(request.params.at("sid"), client_id);
+  if (auto* refused = std::get_if<HttpResponse>(&found)) {
+    co_await exchange.respond(*refused);
+    co_return;
+  }
+  const store::Session s = std::get<store::Session>(found);
+  auto boundary = multipart_boundary(request.header("content-type"));
+  if (!boundary) {
+    bool is_json = request.header("content-type").starts_with("application/json");
+    {
+      HttpResponse reply =
+          is_json ? envelope(501, 501,
+                             "fetching files by URL is not available on this server yet: upload "
+                             "them as multipart/form-data (files=@video.mp4)")
+                  : bad_request("send the files as multipart/form-data, in fields named files");
+      co_await exchange.respond(std::move(reply));
+    }
+    co_return;
+  }
+  json limit_data = {{"limit", options.upload_limit}};
+  auto too_large = [&](const std::string& what) {
+    return envelope(413, static_cast<int>(ErrorCode::kFileTooLarge),
+                    what + " is over this server's limit of " +
+                        std::to_string(options.upload_limit) + " bytes per file",
+                    limit_data);
+  };
+  // Refused before a byte is stored when the announced length says so. A multipart body
+  // holds a few hundred bytes of headers per part besides the files.
+  if (request.content_length && *request.content_length > options.upload_limit + 64 * 1024) {
+    {
+      HttpResponse reply = too_large("the upload");
+      co_await exchange.respond(std::move(reply));
+    }
+    co_return;
+  }
+  auto held = store.client_bytes(client_id);
+  int64_t room = options.client_quota - (held ? *held : 0);
+  if (request.content_length && *request.content_length > room + 64 * 1024) {
+    {
+      HttpResponse reply =
+          envelope(413, static_cast<int>(ErrorCode::kFileTooLarge),
+                   "this upload would take your files past the server's quota of " +
+                       std::to_string(options.client_quota) +
+                       " bytes: delete a session or wait for old "
+                       "files to expire",
+                   json{{"limit", options.client_quota}, {"used", held ? *held : 0}});
+      co_await exchange.respond(std::move(reply));
+    }
+    co_return;
+  }
+
+  struct Received {
+    store::Upload upload;
+    std::unique_ptr<blob::BlobWriter> writer;
+  };
+  std::vector<Received> files;
+  bool over = false;
+  MultipartReader reader(
+      *boundary, {[&](const MultipartPart& part) -> Result<void> {
+                    if (part.filename.empty()) return {};  // a plain form field: ignored
+                    Received r;
+                    r.upload.id = random_id("up_");
+                    r.upload.session_id = s.id;
+                    r.upload.client_id = client_id;
+                    r.upload.name = engine::safe_component(
+                        fs::path(part.filename).filename().string(), "upload");
+                    r.upload.blob_key = "uploads/" + r.upload.id;
+                    r.upload.created = now_seconds();
+                    r.upload.expires_at = s.expires_at;
+                    auto writer = blobs.append(r.upload.blob_key, 0);
+                    if (!writer) return writer.error();
+                    r.writer = std::move(*writer);
+                    files.push_back(std::move(r));
+                    return {};
+                  },
+                  [&](std::string_view data) -> Result<void> {
+                    if (files.empty() || !files.back().writer) return {};
+                    Received& r = files.back();
+                    r.upload.offset += static_cast<int64_t>(data.size());
+                    if (r.upload.offset > options.upload_limit || r.upload.offset > room) {
+                      over = true;
+                      return Error(ErrorCode::kFileTooLarge, r.upload.name + " is too large");
+                    }
+                    return r.writer->write(data.data(), data.size());
+                  },
+                  [&]() -> Result<void> {
+                    if (files.empty() || !files.back().writer) return {};
+                    Received& r = files.back();
+                    auto done = r.writer->finish();
+                    r.writer.reset();
+                    r.upload.length = r.upload.offset;
+                    return done;
+                  }});
+  Result<void> failed;
+  for (;;) {
+    auto piece = co_await exchange.read_body(options.upload_limit + 64 * 1024);
+    if (!piece) {
+      failed = piece.error();
+      over = over || piece.error().code == ErrorCode::kFileTooLarge;
+      break;
+    }
+    if (piece->empty()) {
+      failed = reader.finish();
+      break;
+    }
+    bytes_in.Increment(static_cast<double>(piece->size()));
+    failed = reader.feed(*piece);
+    if (!failed) break;
+  }
+  if (!failed || files.empty()) {
+    for (auto& r : files) {
+      r.writer.reset();
+      (void)blobs.remove(r.upload.blob_key);
+    }
+    if (over) {
+      {
+        HttpResponse reply = too_large(files.empty() ? "the upload" : files.back().upload.name);
+        co_await exchange.respond(std::move(reply));
+      }
+    } else if (!failed && failed.error().code != ErrorCode::kUsage) {
+      {
+        HttpResponse reply = envelope(400, kBadRequest,
+                                      "the upload did not arrive whole: " + failed.error().message);
+        co_await exchange.respond(std::move(reply));
+      }
+    } else if (!failed) {
+      {
+        HttpResponse reply = bad_request(failed.error().message);
+        co_await exchange.respond(std::move(reply));
+      }
+    } else {
+      {
+        HttpResponse reply = bad_request("no file in the upload: send fields named files");
+        co_await exchange.respond(std::move(reply));
+      }
+    }
+    co_return;
+  }
+
+  // Every file is probed as it is kept: what is not media with audio goes at once.
+  json accepted = json::array();
+  json refused = json::array();
+  for (auto& r : files) {
+    Result<MediaInfo> info = Error(ErrorCode::kInternal, "not probed");
+    co_await exchange.offload([&] {
+      auto path = blobs.local_path(r.upload.blob_key);
+      info = path ? probe(engine, *path) : Result<MediaInfo>(path.error());
+    });
+    if (info && info->audio.empty()) {
+      info = Error(ErrorCode::kUnsupportedFile, r.upload.name + " has no audio track");
+    } else if (!info && info.error().code != ErrorCode::kInternal) {
+      Error e = info.error();
+      // The engine's message names the server's path: the client knows the file by its name.
+      e.code = ErrorCode::kUnsupportedFile;
+      e.message = r.upload.name + " is not a media file this server can read";
+      info = e;
+    }
+    if (!info) {
+      (void)blobs.remove(r.upload.blob_key);
+      json e = error_json(r.upload.name, info.error());
+      refused.push_back(e);
+      continue;
+    }
+    json info_json = to_json(*info);
+    r.upload.state = store::UploadState::kComplete;
+    r.upload.info_json = info_json.dump(-1, ' ', false, json::error_handler_t::replace);
+    auto put = store.put_upload(r.upload);
+    if (!put) {
+      (void)blobs.remove(r.upload.blob_key);
+      refused.push_back(error_json(r.upload.name, put.error()));
+      continue;
+    }
+    accepted.push_back(file_json(r.upload));
+  }
+  if (!refused.empty()) {
+    json supported = json::array();
+    for (const auto& f : engine.limits().formats) supported.push_back(f);
+    {
+      HttpResponse reply = envelope(
+          415, static_cast<int>(ErrorCode::kUnsupportedFile),
+          refused.front().value("message", std::string("unsupported file")) +
+              ": send a video or audio file (mp4, mov, mkv, webm, avi, ts, flv, mp3, m4a, wav, "
+              "flac, ogg...)",
+          json{{"files", accepted}, {"refused", refused}, {"supported_formats", supported}});
+      co_await exchange.respond(std::move(reply));
+    }
+    co_return;
+  }
+  {
+    HttpResponse reply = ok(json{{"session_id", s.id}, {"files", accepted}});
+    co_await exchange.respond(std::move(reply));
+  }
+}
+
+// --- State -----------------------------------------------------------------------------------
+
+HttpResponse Service::State::state(const HttpRequest& request) {
+  auto who = client(request);
+  if (auto* refused = std::get_if<HttpResponse>(&who)) return *refused;
+  const std::string& client_id = std::get<std::string>(who);
+  if (!app_known(request.params.at("app"))) return not_found("app " + request.params.at("app"));
+  auto found = session(request.params.at("sid"), client_id);
+  if (auto* refused = std::get_if<HttpResponse>(&found)) return *refused;
+  const store::Session& s = std::get<store::Session>(found);
+  auto uploads = store.session_uploads(s.id);
+  if (!uploads) return engine_error(uploads.error());
+  auto jobs = store.session_jobs(s.id);
+  if (!jobs) return engine_error(jobs.error());
+
+  // The draft: one track per stream of every file (tt: 0 video, 1 audio, 7 text), each with
+  // the file as its segment; d: the longest file, in ms.
+  json tracks = json::array();
+  json videos = json::array();
+  int64_t longest = 0;
+  for (const auto& u : *uploads) {
+    json info = json::parse(u.info_json, nullptr, false);
+    if (!info.is_object()) continue;
+    int64_t d = std::llround(info.value("duration", 0.0) * 1000);
+    longest = std::max(longest, d);
+    auto segment = [&](const json& m) {
+      return json::array(
+          {json{{"id", u.id}, {"upload_id", u.id}, {"name", u.name}, {"d", d}, {"m", m}}});
+    };
+    for (const auto& v : info.value("video", json::array())) {
+      tracks.push_back(json{{"id", u.id + ":v" + std::to_string(v.value("stream_index", 0))},
+                            {"tt", 0},
+                            {"sg", segment(v)}});
+    }
+    for (const auto& a : info.value("audio", json::array())) {
+      tracks.push_back(json{{"id", u.id + ":a" + std::to_string(a.value("track", 0))},
+                            {"tt", 1},
+                            {"sg", segment(a)}});
+    }
+    videos.push_back(file_json(u));
+  }
+  json generated = json::array();
+  for (const auto& j : *jobs) {
+    if (j.status == store::JobStatus::kCompleted) generated.push_back(job_json(j));
+  }
+  json jobs_json = json::array();
+  for (const auto& j : *jobs) jobs_json.push_back(job_json(j));
+  return ok(json{{"session_id", s.id},
+                 {"task_id", s.task_id},
+                 {"state", {{"draft", {{"t", tracks}, {"d", longest}, {"m", json::object()}}}}},
+                 {"video_infos", videos},
+                 {"generated_media", generated},
+                 {"jobs", jobs_json},
+                 {"credits", balance_json(client_id)}});
+}
+
+// --- Messages ----------------------------------------------------------------------------------
+
+bool Service::State::answer_keyword(const store::Session& s, const std::string& stream_id,
+                                    const std::string& text) {
+  // A short message that is one of these words asks for a route's data, as the chat client
+  // expects; anything longer goes to the plain-language parser.
+  std::string t;
+  for (unsigned char c : text) {
+    if (!std::isspace(c) && !std::ispunct(c)) t.push_back(static_cast<char>(std::tolower(c)));
+  }
+  if (t.size() > 24) return false;
+  auto any = [&](std::initializer_list<const char*> words) {
+    return std::any_of(words.begin(), words.end(),
+                       [&](const char* w) { return t.find(w) != std::string::npos; });
+  };
+  if (any({"credit", "balance", "积分", "余额"})) {
+    json b = balance_json(s.client_id);
+    std::string words = b.is_object()
+                            ? std::to_string(b.value("available", 0)) + " credits available, " +
+                                  std::to_string(b.value("frozen", 0)) + " held for exports"
+                            : "credits are unavailable";
+    event(s.id, stream_id, "answer", words, json{{"topic", "credits"}, {"credits", b}});
+  } else if (any({"status", "progress", "状态", "进度"}) ||
+             any({"export", "download", "导出", "下载"})) {
+    auto jobs = store.session_jobs(s.id);
+    json list = json::array();
+    std::string words;
+    if (jobs) {
+      for (const auto& j : *jobs) {
+        list.push_back(job_json(j));
+        words += j.id + ": " + std::string(store::status_name(j.status));
+        if (j.status == store::JobStatus::kCompleted) words += " " + download_url(j.output_key);
+        words += "\n";
+      }
+    }
+    if (words.empty()) words = "no exports in this session yet";
+    bool exports = any({"export", "download", "导出", "下载"});
+    event(s.id, stream_id, "answer", words,
+          json{{"topic", exports ? "export" : "status"}, {"jobs", list}});
+  } else if (any({"upload", "上传"})) {
+    auto uploads = store.session_uploads(s.id);
+    json list = json::array();
+    std::string words;
+    if (uploads) {
+      for (const auto& u : *uploads) {
+        list.push_back(file_json(u));
+        words += u.name + "\n";
+      }
+    }
+    if (words.empty()) {
+      words = "no files yet: upload one to /api/upload-video/peel/me/" + s.id;
+    }
+    event(s.id, stream_id, "answer", words, json{{"topic", "upload"}, {"files", list}});
+  } else {
+    return false;
+  }
+  event(s.id, stream_id, "done", "", json::object());
+  return true;
+}
+
+void Service::State::start_message(const store::Session& s, const std::string& stream_id,
+                                   const std::string& text) {
+  auto done = [&] { event(s.id, stream_id, "done", "", json::object()); };
+  auto fail = [&](const Error& e, const std::string& input) {
+    auto [status, code] = engine_status(e.code);
+    (void)status;
+    json data = error_json(input, e);
+    data["code"] = code;
+    event(s.id, stream_id, "error", e.message, data);
+  };
+  if (answer_keyword(s, stream_id, text)) return;
+  auto uploads = store.session_uploads(s.id);
+  if (!uploads) return fail(uploads.error(), ""), done();
+  if (uploads->empty()) {
+    event(s.id, stream_id, "question",
+          s.language.starts_with("zh")
+              ? "请先上传一个视频文件。"
+              : "Upload a video first, then tell me what you want from it.",
+          json{{"upload_url", options.public_url + "/api/upload-video/peel/me/" + s.id}});
+    return done();
+  }
+  // The parser sees the session's files by the names their owner knows; the engine reads
+  // them from the store's paths.
+  std::map<std::string, const store::Upload*> by_name;
+  std::map<std::string, const store::Upload*> by_path;
+  std::vector<std::string> names;
+  std::vector<std::string> paths;
+  for (const auto& u : *uploads) {
+    auto path = blobs.local_path(u.blob_key);
+    if (!path) continue;
+    by_name[u.name] = &u;
+    by_path[*path] = &u;
+    names.push_back(u.name);
+    paths.push_back(*path);
+  }
+  nl::Understanding u = nl::understand(text, {}, names);
+  std::vector<std::string> inputs;
+  for (const auto& named : u.request.inputs) {
+    if (auto it = by_name.find(named); it != by_name.end()) {
+      inputs.push_back(
+          paths[static_cast<size_t>(std::find(names.begin(), names.end(), named) - names.begin())]);
+    }
+  }
+  if (inputs.empty()) {
+    // Nothing named: the sentence is about the session's files ("this video").
+    u = nl::understand(text, paths, names);
+    inputs = paths;
+  }
+  if (u.outcome != nl::Outcome::kPlan) {
+    event(s.id, stream_id, "question", u.question, json{{"understood", to_json(u.request)}});
+    return done();
+  }
+  u.request.inputs = inputs;
+  nl::Resolution resolution = nl::resolve(engine, u, inputs);
+  for (const auto& r : resolution.resolved) {
+    const std::string name = by_path.count(r.input) ? by_path[r.input]->name : r.input;
+    if (r.unreadable || r.refused) {
+      const Error& e = r.unreadable ? *r.unreadable : *r.refused;
+      fail(e, name);
+      return done();
+    }
+  }
+  // What was understood, in the client's terms: its file names, not the server's paths.
+  auto words = [&](std::string line) {
+    for (const auto& [path, upload] : by_path) {
+      for (size_t at = line.find(path); at != std::string::npos; at = line.find(path, at)) {
+        line.replace(at, path.size(), upload->name);
+        at += upload->name.size();
+      }
+    }
+    return line;
+  };
+  Request shown = u.request;
+  shown.inputs.clear();
+  for (const auto& in : inputs) shown.inputs.push_back(by_path[in]->name);
+  shown.out_dir.clear();
+  std::vector<std::string> argv = peel_arguments(shown);
+  argv.insert(argv.begin(), "peel");
+  json understood = {{"request", to_json(u.request)},
+                     {"explanation", words(resolution.explanation)},
+                     {"notes", resolution.notes},
+                     {"peel_command", shell_command(argv)}};
+  json commands = json::array();
+  for (const auto& job : resolution.jobs) commands.push_back(words(job.ffmpeg_command));
+  understood["ffmpeg_command"] = commands;
+  event(s.id, stream_id, "understood", words(resolution.explanation), understood);
+
+  // One export job per output: each file's each track.
+  int n = 0;
+  int queued = 0;
+  for (const auto& r : resolution.resolved) {
+    const store::Upload& upload = *by_path[r.input];
+    for (const auto& p : r.plans) {
+      Request one = r.request.request;
+      one.track = TrackSelector{};
+      one.track.number = p.track.number;
+      one.from = p.from;
+      one.to = p.to;
+      one.duration.reset();
+      one.inputs.clear();
+      one.output.clear();
+      one.out_dir.clear();
+      store::Job job;
+      job.id = stream_id + "-" + std::to_string(++n);
+      job.client_id = s.client_id;
+      job.session_id = s.id;
+      job.upload_id = upload.id;
+      job.stream_id = stream_id;
+      job.request_json = to_json(one).dump();
+      job.frozen = cost(p);
+      job.created = now_seconds();
+      auto inserted = store.insert_job(job, job.created);
+      if (!inserted) {
+        fail(inserted.error(), upload.name);
+        break;
+      }
+      if (!*inserted) {
+        auto refusal = no_credits(job.frozen, s.client_id);
+        json body = json::parse(refusal.body);
+        json data = body["data"];
+        data["code"] = kNoCredits;
+        event(s.id, stream_id, "error", body["message"].get<std::string>(), data);
+        break;
+      }
+      ++queued;
+      event(s.id, stream_id, "job", upload.name + ": queued",
+            json{{"job_id", job.id},
+                 {"status", "queued"},
+                 {"name", upload.name},
+                 {"credits", job.frozen}});
+    }
+  }
+  if (queued == 0) return done();
+  worker.wake();
+}
+
+void Service::State::finish_stream_if_done(const store::Job& job) {
+  auto jobs = store.session_jobs(job.session_id);
+  if (!jobs) return;
+  for (const auto& j : *jobs) {
+    if (j.stream_id != job.stream_id) continue;
+    if (j.status == store::JobStatus::kQueued || j.status == store::JobStatus::kRunning) return;
+  }
+  event(job.session_id, job.stream_id, "done", "", json::object());
+}
+
+Awaitable<void> Service::State::run_sse(Exchange& exchange) {
+  HttpRequest& request = exchange.request();
+  auto who = client(request);
+  if (auto* refused = std::get_if<HttpResponse>(&who)) {
+    co_await exchange.respond(*refused);
+    co_return;
+  }
+  const std::string client_id = std::get<std::string>(who);
+  auto parsed = json_body(request);
+  if (auto* refused = std::get_if<HttpResponse>(&parsed)) {
+    co_await exchange.respond(*refused);
+    co_return;
+  }
+  const json body = std::get<json>(parsed);
+  std::string app = string_at(body, "app_name");
+  if (!app.empty() && !app_known(app)) {
+    {
+      HttpResponse reply = not_found("app " + app);
+      co_await exchange.respond(std::move(reply));
+    }
+    co_return;
+  }
+  std::string sid = string_at(body, "session_id");
+  if (sid.empty()) {
+    {
+      HttpResponse reply = bad_request("session_id is missing", "session_id");
+      co_await exchange.respond(std::move(reply));
+    }
+    co_return;
+  }
+  auto found = session(sid, client_id);
+  if (auto* refused = std::get_if<HttpResponse>(&found)) {
+    co_await exchange.respond(*refused);
+    co_return;
+  }
+  const store::Session s = std::get<store::Session>(found);
+
+  std::string stream_id;
+  int64_t after = 0;
+  std::string last_id = request.header("last-event-id");
+  if (!last_id.empty()) {
+    char* end = nullptr;
+    long long seq = std::strtoll(last_id.c_str(), &end, 10);
+    auto stream = (end && *end == '\0' && seq > 0)
+                      ? store.event_stream(s.id, seq)
+                      : Result<std::optional<std::string>>(std::optional<std::string>());
+    if (!stream || !*stream) {
+      {
+        HttpResponse reply = not_found("event " + last_id + " of this session");
+        co_await exchange.respond(std::move(reply));
+      }
+      co_return;
+    }
+    stream_id = **stream;
+    after = seq;
+  } else {
+    std::string text;
+    const json& message = body.contains("new_message") ? body["new_message"] : json();
+    if (message.is_object() && message.contains("parts") && message["parts"].is_array()) {
+      for (const auto& part : message["parts"]) {
+        if (part.is_object() && part.contains("text") && part["text"].is_string()) {
+          if (!text.empty()) text += "\n";
+          text += part["text"].get<std::string>();
+        }
+      }
+    }
+    if (text.empty() || text.size() > 4000) {
+      {
+        HttpResponse reply = bad_request(
+            "new_message.parts[].text must hold the message (1 to 4000 bytes)", "new_message");
+        co_await exchange.respond(std::move(reply));
+      }
+      co_return;
+    }
+    {
+      std::lock_guard lock(sse_mutex);
+      if (sse_open[client_id] >= options.sse_per_client) {
+        {
+          HttpResponse reply = rate_limited(5);
+          co_await exchange.respond(std::move(reply));
+        }
+        co_return;
+      }
+    }
+    stream_id = random_id("msg_");
+    co_await exchange.offload([&] { start_message(s, stream_id, text); });
+  }
+  {
+    std::lock_guard lock(sse_mutex);
+    ++sse_open[client_id];
+  }
+  sse_gauge.Increment();
+  HttpResponse head;
+  head.content_type = "text/event-stream; charset=utf-8";
+  head.with("Cache-Control", "no-cache").with("X-Accel-Buffering", "no");
+  Signal signal;
+  hub.add(stream_id, &signal);
+  bool open = co_await exchange.begin_stream(head);
+  auto started = std::chrono::steady_clock::now();
+  auto beat = started;
+  bool ended = false;
+  while (open && !ended) {
+    auto events = store.stream_events(stream_id, after);
+    if (events) {
+      for (const auto& e : *events) {
+        std::string text = "id: " + std::to_string(e.seq) + "\nevent: " + e.type +
+                           "\ndata: " + e.data_json + "\n\n";
+        open = co_await exchange.write_chunk(text);
+        if (!open) break;
+        after = e.seq;
+        beat = std::chrono::steady_clock::now();
+        if (e.type == "done") ended = true;
+      }
+    }
+    if (!open || ended) break;
+    auto now = std::chrono::steady_clock::now();
+    if (now - started >= options.sse_max) break;
+    if (now - beat >= options.sse_heartbeat) {
+      open = co_await exchange.write_chunk(": heartbeat\n\n");
+      beat = now;
+      continue;
+    }
+    // Woken by a new event of this stream, else a look every second (another process may
+    // have written it), else the heartbeat.
+    auto until_beat =
+        std::chrono::duration_cast<std::chrono::milliseconds>(options.sse_heartbeat - (now - beat));
+    co_await exchange.wait(signal, std::min(until_beat, std::chrono::milliseconds(1000)));
+  }
+  hub.remove(stream_id, &signal);
+  if (open) co_await exchange.end_stream();
+  sse_gauge.Decrement();
+  std::lock_guard lock(sse_mutex);
+  if (--sse_open[client_id] <= 0) sse_open.erase(client_id);
+}
+
+// --- Credits ---------------------------------------------------------------------------------
+
+HttpResponse Service::State::balance(const HttpRequest& request) {
+  auto who = client(request);
+  if (auto* refused = std::get_if<HttpResponse>(&who)) return *refused;
+  json b = balance_json(std::get<std::string>(who));
+  if (b.is_null())
+    return envelope(500, static_cast<int>(ErrorCode::kInternal), "balance unavailable");
+  return ok(b);
+}
+
+HttpResponse Service::State::admin_credits(const HttpRequest& request) {
+  std::string auth = request.header("authorization");
+  if (options.admin_token.empty() || !auth.starts_with("Bearer ") ||
+      !constant_time_equal(auth.substr(7), options.admin_token)) {
+    return envelope(401, kBadToken, "this route needs the server's admin token");
+  }
+  auto parsed = json_body(request);
+  if (auto* refused = std::get_if<HttpResponse>(&parsed)) return *refused;
+  const json& body = std::get<json>(parsed);
+  std::string client_id = string_at(body, "client_id");
+  if (!valid_client_id(client_id))
+    return bad_request("client_id is missing or malformed", "client_id");
+  if (!body.contains("add") || !body["add"].is_number_integer()) {
+    return bad_request("add must be a whole number of credits", "add");
+  }
+  int64_t add = body["add"].get<int64_t>();
+  if (std::llabs(add) > 1'000'000'000) return bad_request("add is out of range", "add");
+  auto ensured =
+      store.ensure_client(client_id, options.credits ? options.initial_credits : 0, now_seconds());
+  if (!ensured) return engine_error(ensured.error());
+  auto granted = store.grant(client_id, add, string_at(body, "note"), now_seconds());
+  if (!granted) return engine_error(granted.error());
+  return ok(balance_json(client_id));
+}
+
+// --- Exports ---------------------------------------------------------------------------------
+
+Awaitable<void> Service::State::create_export(Exchange& exchange) {
+  HttpRequest& request = exchange.request();
+  auto who = client(request);
+  if (auto* refused = std::get_if<HttpResponse>(&who)) {
+    co_await exchange.respond(*refused);
+    co_return;
+  }
+  const std::string client_id = std::get<std::string>(who);
+  json attribution = json::object();
+  for (const char* header : {"x-skill-source", "x-skill-version", "x-skill-platform"}) {
+    std::string value = request.header(header);
+    if (value.empty() || value.size() > 200) {
+      {
+        HttpResponse reply =
+            envelope(402, kNoAttribution,
+                     "exports need the attribution headers X-Skill-Source, X-Skill-Version and "
+                     "X-Skill-Platform (who is asking: your tool's name, version and platform)",
+                     json{{"missing", header}});
+        co_await exchange.respond(std::move(reply));
+      }
+      co_return;
+    }
+    attribution[header + 8] = value;  // "source", "version", "platform"
+  }
+  auto parsed = json_body(request);
+  if (auto* refused = std::get_if<HttpResponse>(&parsed)) {
+    co_await exchange.respond(*refused);
+    co_return;
+  }
+  const json body = std::get<json>(parsed);
+  std::string id = string_at(body, "id");
+  if (id.empty() || id.size() > 128 || !valid_client_id(id)) {
+    {
+      HttpResponse reply = bad_request(
+          "id must be the export's own id (1 to 128 letters, digits, '-', '_', '.'), like "
+          "render_1733100000",
+          "id");
+      co_await exchange.respond(std::move(reply));
+    }
+    co_return;
+  }
+  std::string sid = string_at(body, "sessionId");
+  if (sid.empty()) sid = string_at(body, "session_id");
+  if (sid.empty()) {
+    {
+      HttpResponse reply = bad_request("sessionId is missing", "sessionId");
+      co_await exchange.respond(std::move(reply));
+    }
+    co_return;
+  }
+  std::string body_hash = sha256_hex(body.dump());
+  // The id is the idempotency key: the same body again answers with the same job.
+  auto existing = store.job(id, client_id);
+  if (!existing) {
+    {
+      HttpResponse reply = engine_error(existing.error());
+      co_await exchange.respond(std::move(reply));
+    }
+    co_return;
+  }
+  if (*existing) {
+    if (!constant_time_equal((*existing)->body_hash, body_hash)) {
+      {
+        HttpResponse reply =
+            envelope(409, kConflict, "export " + id + " exists with another body: use a new id",
+                     json{{"id", id}});
+        co_await exchange.respond(std::move(reply));
+      }
+    } else {
+      {
+        HttpResponse reply = ok(job_json(**existing));
+        co_await exchange.respond(std::move(reply));
+      }
+    }
+    co_return;
+  }
+  auto found = session(sid, client_id);
+  if (auto* refused = std::get_if<HttpResponse>(&found)) {
+    co_await exchange.respond(*refused);
+    co_return;
+  }
+  const store::Session s = std::get<store::Session>(found);
+
+  // What to make: output.format/quality, then peel's own fields at the top level or in
+  // `options` (the same names as the Request's, docs/json.md).
+  json fields =
+      body.contains("options") && body["options"].is_object() ? body["options"] : json::object();
+  for (const char* key :
+       {"format", "copy_policy", "from", "to", "duration", "track", "lang", "title", "bitrate",
+        "quality", "sample_rate", "channels", "sample_format", "keep_metadata", "strict"}) {
+    if (body.contains(key)) fields[key] = body[key];
+  }
+  if (body.contains("range") && body["range"].is_object()) {
+    for (const char* key : {"from", "to", "duration"}) {
+      if (body["range"].contains(key)) fields[key] = body["range"][key];
+    }
+  }
+  if (body.contains("output")) {
+    const json& output = body["output"];
+    if (!output.is_object()) {
+      {
+        HttpResponse reply = bad_request("output must be an object", "output");
+        co_await exchange.respond(std::move(reply));
+      }
+      co_return;
+    }
+    if (output.contains("format")) {
+      if (!output["format"].is_string()) {
+        {
+          HttpResponse reply = bad_request("output.format must be a string", "output.format");
+          co_await exchange.respond(std::move(reply));
+        }
+        co_return;
+      }
+      std::string format = output["format"].get<std::string>();
+      fields["format"] = format == "original" || format == "source" ? "auto" : format;
+    }
+    if (output.contains("quality") && !fields.contains("bitrate") && !fields.contains("quality")) {
+      // Named levels for lossy formats: "high" is the format's default.
+      const json& q = output["quality"];
+      if (q == "medium")
+        fields["bitrate"] = 128000;
+      else if (q == "low")
+        fields["bitrate"] = 64000;
+      else if (q.is_number())
+        fields["quality"] = q;
+      else if (q != "high" && !q.is_null()) {
+        {
+          HttpResponse reply = bad_request(
+              "output.quality must be \"high\", \"medium\", \"low\" or a number", "output.quality");
+          co_await exchange.respond(std::move(reply));
+        }
+        co_return;
+      }
+    }
+  }
+  auto parsed_request = request_from_json(fields);
+  if (!parsed_request) {
+    {
+      HttpResponse reply = engine_error(parsed_request.error());
+      co_await exchange.respond(std::move(reply));
+    }
+    co_return;
+  }
+  if (parsed_request->track.all) {
+    {
+      HttpResponse reply = bad_request(
+          "an export makes one file: choose one track, or one export per track", "all_tracks");
+      co_await exchange.respond(std::move(reply));
+    }
+    co_return;
+  }
+  // The file: upload_id, else the draft's first segment, else the session's only file.
+  std::string upload_id = string_at(body, "upload_id");
+  if (upload_id.empty() && body.contains("draft") && body["draft"].is_object()) {
+    const json& draft = body["draft"];
+    if (draft.contains("t") && draft["t"].is_array()) {
+      for (const auto& t : draft["t"]) {
+        if (!t.is_object() || !t.contains("sg") || !t["sg"].is_array()) continue;
+        for (const auto& sg : t["sg"]) {
+          if (sg.is_object()) {
+            upload_id = string_at(sg, "upload_id");
+            if (upload_id.empty()) upload_id = string_at(sg, "id");
+          }
+          if (!upload_id.empty()) break;
+        }
+        if (!upload_id.empty()) break;
+      }
+    }
+  }
+  auto uploads = store.session_uploads(s.id);
+  if (!uploads) {
+    {
+      HttpResponse reply = engine_error(uploads.error());
+      co_await exchange.respond(std::move(reply));
+    }
+    co_return;
+  }
+  const store::Upload* upload = nullptr;
+  for (const auto& u : *uploads) {
+    if (u.id == upload_id || (upload_id.empty() && uploads->size() == 1)) upload = &u;
+  }
+  if (!upload) {
+    {
+      HttpResponse reply =
+          upload_id.empty()
+              ? bad_request(uploads->empty() ? "the session has no file yet: upload one first"
+                                             : "the session has several files: name one with "
+                                               "upload_id",
+                            "upload_id")
+              : not_found("file " + upload_id + " in session " + s.id);
+      co_await exchange.respond(std::move(reply));
+    }
+    co_return;
+  }
+  // Planned now, as the worker will: a track or range that does not exist is refused here.
+  Result<Planned> planned = Error(ErrorCode::kInternal, "not planned");
+  co_await exchange.offload([&] { planned = plan_on(*upload, *parsed_request); });
+  if (!planned) {
+    Error e = planned.error();
+    if (e.code == ErrorCode::kUnsupportedFile || e.code == ErrorCode::kInputNotFound) {
+      e.message = upload->name + " can no longer be read: upload it again";
+    }
+    {
+      HttpResponse reply = engine_error(e);
+      co_await exchange.respond(std::move(reply));
+    }
+    co_return;
+  }
+  if (planned->plans.size() != 1) {
+    {
+      HttpResponse reply = bad_request("an export makes one file: choose one track", "track");
+      co_await exchange.respond(std::move(reply));
+    }
+    co_return;
+  }
+  const OutputPlan& p = planned->plans.front();
+  store::Job job;
+  job.id = id;
+  job.client_id = client_id;
+  job.session_id = s.id;
+  job.upload_id = upload->id;
+  Request one = *parsed_request;
+  one.track = TrackSelector{};
+  one.track.number = p.track.number;
+  job.request_json = to_json(one).dump();
+  job.body_hash = body_hash;
+  job.attribution_json = attribution.dump();
+  job.frozen = cost(p);
+  job.created = now_seconds();
+  auto inserted = store.insert_job(job, job.created);
+  if (!inserted) {
+    {
+      HttpResponse reply = engine_error(inserted.error());
+      co_await exchange.respond(std::move(reply));
+    }
+    co_return;
+  }
+  if (!*inserted) {
+    {
+      HttpResponse reply = no_credits(job.frozen, client_id);
+      co_await exchange.respond(std::move(reply));
+    }
+    co_return;
+  }
+  if ((*inserted)->body_hash != body_hash) {
+    // The same id, written by a request racing this one, with another body.
+    {
+      HttpResponse reply =
+          envelope(409, kConflict, "export " + id + " exists with another body", json{{"id", id}});
+      co_await exchange.respond(std::move(reply));
+    }
+    co_return;
+  }
+  worker.wake();
+  json data = job_json(**inserted);
+  data["plan"] = {{"mode", p.mode == Mode::kCopy ? "copy" : "transcode"},
+                  {"reason", p.reason},
+                  {"format", p.format},
+                  {"codec", p.codec}};
+  {
+    HttpResponse reply = envelope(202, 0, "queued", data);
+    co_await exchange.respond(std::move(reply));
+  }
+}
+
+HttpResponse Service::State::get_export(const HttpRequest& request) {
+  auto who = client(request);
+  if (auto* refused = std::get_if<HttpResponse>(&who)) return *refused;
+  auto job = store.job(request.params.at("id"), std::get<std::string>(who));
+  if (!job) return engine_error(job.error());
+  if (!*job) return not_found("export " + request.params.at("id"));
+  return ok(job_json(**job));
+}
+
+HttpResponse Service::State::cancel_export(const HttpRequest& request) {
+  auto who = client(request);
+  if (auto* refused = std::get_if<HttpResponse>(&who)) return *refused;
+  const std::string& client_id = std::get<std::string>(who);
+  const std::string& id = request.params.at("id");
+  auto cancelled = store.cancel_job(id, client_id, now_seconds());
+  if (!cancelled) return engine_error(cancelled.error());
+  worker.cancel(client_id, id);
+  auto job = store.job(id, client_id);
+  if (!job) return engine_error(job.error());
+  if (!*job) return not_found("export " + id);
+  if ((*job)->status == store::JobStatus::kCancelled && !(*job)->stream_id.empty()) {
+    finish_stream_if_done(**job);
+  }
+  return ok(job_json(**job));
+}
+
+// --- Downloads -------------------------------------------------------------------------------
+
+Awaitable<void> Service::State::download(Exchange& exchange) {
+  HttpRequest& request = exchange.request();
+  const std::string key = request.params.at("key");
+  auto deny = [&](int status, const std::string& message) {
+    return envelope(status, status == 404 ? kNotFound : kBadToken, message);
+  };
+  char* end = nullptr;
+  std::string expires_text = request.query.count("expires") ? request.query.at("expires") : "";
+  long long expires = std::strtoll(expires_text.c_str(), &end, 10);
+  std::string sig = request.query.count("sig") ? request.query.at("sig") : "";
+  if (expires_text.empty() || !end || *end != '\0' || !key.starts_with("outputs/") ||
+      !constant_time_equal(sig, sign(key, expires))) {
+    {
+      HttpResponse reply = deny(403,
+                                "this download link is not valid: ask the export again "
+                                "for a fresh one");
+      co_await exchange.respond(std::move(reply));
+    }
+    co_return;
+  }
+  if (expires < now_seconds()) {
+    {
+      HttpResponse reply = deny(403,
+                                "this download link has expired: poll the export again "
+                                "for a fresh one");
+      co_await exchange.respond(std::move(reply));
+    }
+    co_return;
+  }
+  auto size = blobs.size(key);
+  if (!size || *size < 0) {
+    {
+      HttpResponse reply = deny(404, "the file is gone (expired or deleted)");
+      co_await exchange.respond(std::move(reply));
+    }
+    co_return;
+  }
+  std::string name = fs::path(key).filename().string();
+  HttpResponse head;
+  head.content_type = content_type_of(name);
+  head.with("Accept-Ranges", "bytes")
+      .with("Content-Disposition", "attachment; filename=\"" + percent_encode(name, false) +
+                                       "\"; filename*=UTF-8''" + percent_encode(name, false))
+      .with("Cache-Control", "private, max-age=0");
+  int64_t from = 0;
+  int64_t length = *size;
+  std::string range = request.header("range");
+  if (!range.empty()) {
+    // One range, "bytes=a-b", "bytes=a-" or "bytes=-n" (RFC 9110 14.1.2).
+    bool valid = false;
+    if (range.starts_with("bytes=") && range.find(',') == std::string::npos) {
+      std::string spec = range.substr(6);
+      size_t dash = spec.find('-');
+      if (dash != std::string::npos) {
+        std::string a = spec.substr(0, dash);
+        std::string b = spec.substr(dash + 1);
+        auto number = [](const std::string& t, int64_t& out) {
+          if (t.empty() || t.size() > 18 ||
+              t.find_first_not_of("0123456789") != std::string::npos) {
+            return false;
+          }
+          out = std::stoll(t);
+          return true;
+        };
+        int64_t first = 0;
+        int64_t last = *size - 1;
+        if (a.empty()) {
+          int64_t n = 0;
+          if (number(b, n) && n > 0) {
+            first = std::max<int64_t>(0, *size - n);
+            valid = *size > 0;
+          }
+        } else if (number(a, first) && (b.empty() || number(b, last))) {
+          last = std::min(last, *size - 1);
+          valid = first <= last && first < *size;
+        }
+        if (valid) {
+          from = first;
+          length = last - first + 1;
+        }
+      }
+    }
+    if (!valid) {
+      HttpResponse refused =
+          deny(416, "the range asked is not within the file's " + std::to_string(*size) + " bytes");
+      refused.status = 416;
+      refused.with("Content-Range", "bytes */" + std::to_string(*size));
+      co_await exchange.respond(refused);
+      co_return;
+    }
+    head.status = 206;
+    head.with("Content-Range", "bytes " + std::to_string(from) + "-" +
+                                   std::to_string(from + length - 1) + "/" + std::to_string(*size));
+  }
+  if (request.method != "HEAD") bytes_out.Increment(static_cast<double>(length));
+  co_await exchange.respond_stream(head, length,
+                                   [this, key, from](int64_t offset, char* data, size_t size) {
+                                     return blobs.read(key, from + offset, data, size);
+                                   });
+}
+
+// --- Health and metrics ----------------------------------------------------------------------
+
+HttpResponse Service::State::healthz(const HttpRequest&) {
+  auto queued = store.queued_jobs();
+  if (!queued) return envelope(503, static_cast<int>(ErrorCode::kInternal), queued.error().message);
+  return ok(json{{"status", "ok"}, {"queued", *queued}, {"running", worker.running()}});
+}
+
+HttpResponse Service::State::metrics(const HttpRequest&) {
+  auto queued = store.queued_jobs();
+  jobs_gauge.Add({{"state", "queued"}}).Set(queued ? *queued : 0);
+  jobs_gauge.Add({{"state", "running"}}).Set(worker.running());
+  HttpResponse response;
+  response.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  response.body = prometheus::TextSerializer().Serialize(registry->Collect());
+  return response;
+}
+
+// --- Service ---------------------------------------------------------------------------------
+
+Service::Service(Engine& engine, store::Store& store, blob::BlobStore& blobs,
+                 worker::Worker& worker, ServiceOptions options)
+    : state_(std::make_unique<State>(engine, store, blobs, worker, std::move(options))) {}
+
+Service::~Service() = default;
+
+void Service::set_public_url(std::string url) { state_->options.public_url = std::move(url); }
+
+void Service::count_request(const std::string& route, int status, double seconds) {
+  state_->requests.Add({{"route", route}, {"code", std::to_string(status)}}).Increment();
+  state_->request_seconds
+      .Add({{"route", route}}, prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.0025, 0.005,
+                                                                       0.01, 0.05, 0.25, 1, 5})
+      .Observe(seconds);
+}
+
+HttpResponse Service::error_response(int status, const std::string& message) {
+  return envelope(status, status, message);
+}
+
+void Service::job_update(const store::Job& job, const std::string& what, const json& data) {
+  State& s = *state_;
+  bool ended = what == "completed" || what == "failed" || what == "cancelled";
+  if (ended) {
+    s.jobs_ended.Add({{"state", what}}).Increment();
+    if (what == "completed" && job.started > 0) {
+      s.job_seconds.Observe(static_cast<double>(std::max<int64_t>(0, now_seconds() - job.started)));
+    }
+  }
+  if (job.stream_id.empty()) return;
+  if (what == "progress") {
+    {
+      std::lock_guard lock(s.progress_mutex);
+      auto now = std::chrono::steady_clock::now();
+      auto& last = s.progress_sent[job.id];
+      if (now - last < std::chrono::seconds(1)) return;
+      last = now;
+    }
+    char words[96];
+    std::snprintf(words, sizeof words, "%.0f%% done, %.0f× real time", data.value("percent", 0.0),
+                  data.value("speed", 0.0));
+    json d = data;
+    d["job_id"] = job.id;
+    s.event(job.session_id, job.stream_id, "progress", words, d);
+    return;
+  }
+  if (what == "started") return;
+  {
+    std::lock_guard lock(s.progress_mutex);
+    s.progress_sent.erase(job.id);
+  }
+  if (what == "completed") {
+    json d = s.job_json(job);
+    d["job_id"] = job.id;
+    s.event(job.session_id, job.stream_id, "result",
+            job.output_name + " is ready: " + d["output"].value("url", std::string()), d);
+  } else {
+    json d = data;
+    d["job_id"] = job.id;
+    auto [status, code] = engine_status(static_cast<ErrorCode>(data.value("code", 7001)));
+    (void)status;
+    d["code"] = code;
+    s.event(job.session_id, job.stream_id, "error", data.value("message", what), d);
+  }
+  s.finish_stream_if_done(job);
+}
+
+std::vector<Route> Service::routes() {
+  State* s = state_.get();
+  auto simple = [s](std::string method, std::string pattern,
+                    HttpResponse (State::*handler)(const HttpRequest&)) {
+    return simple_route(std::move(method), std::move(pattern),
+                        [s, handler](const HttpRequest& r) { return (s->*handler)(r); });
+  };
+  auto full = [s](std::string method, std::string pattern,
+                  Awaitable<void> (State::*handler)(Exchange&), bool streams_body = false) {
+    Route route;
+    route.method = std::move(method);
+    route.pattern = std::move(pattern);
+    route.streams_body = streams_body;
+    route.handler = [s, handler](Exchange& e) { return (s->*handler)(e); };
+    return route;
+  };
+  return {
+      simple("POST", "/api/auth/anonymous-token", &State::anonymous_token),
+      simple("POST", "/api/tasks/me/with-session/{app}", &State::create_session),
+      full("POST", "/api/upload-video/{app}/me/{sid}", &State::upload, true),
+      simple("GET", "/api/state/{app}/me/{sid}/latest", &State::state),
+      full("POST", "/run_sse", &State::run_sse),
+      simple("GET", "/api/credits/balance/simple", &State::balance),
+      full("POST", "/api/render/proxy/lambda", &State::create_export),
+      simple("GET", "/api/render/proxy/lambda/{id}", &State::get_export),
+      simple("DELETE", "/api/render/proxy/lambda/{id}", &State::cancel_export),
+      full("GET", "/api/files/{key...}", &State::download),
+      simple("POST", "/api/admin/credits", &State::admin_credits),
+      simple("GET", "/healthz", &State::healthz),
+      simple("GET", "/metrics", &State::metrics),
+  };
+}
+
+}  // namespace peel::server
