@@ -966,11 +966,13 @@ Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path) {
   sqlite3_busy_timeout(raw, kBusyTimeoutMs);
 
   // WAL: readers do not wait for the writer, and a commit appends to one file.
-  Result<Statement> wal = prepare(raw, "PRAGMA journal_mode = WAL");
-  if (!wal) return wal.error();
-  Result<bool> mode = wal->step();
-  if (!mode) return mode.error();
-  if (!*mode || wal->text() != "wal") {
+  Result<std::optional<std::string>> mode = query_one(
+      raw, +[](Statement& row) { return row.text(); }, "PRAGMA journal_mode = WAL");
+  if (!mode) {
+    if (sqlite3_errcode(raw) == SQLITE_NOTADB) return not_peels(path, "not a SQLite file");
+    return mode.error();
+  }
+  if (*mode != "wal") {
     return Error(ErrorCode::kInternal,
                  fmt::format("The service's database {} cannot be kept in WAL mode on this file "
                              "system: put it on a local disk.",
