@@ -152,8 +152,8 @@ TEST_F(SqliteStore, InsertFreezesAndCompleteSettlesThePartialCharge) {
   EXPECT_EQ(running.started, 300);
   expect_balance(*store_, "alice", 70, 30);
 
-  EXPECT_TRUE(must(store_->complete_job(running, 12, "outputs/r1/a.mp3", "a.mp3", 4096,
-                                        R"({"ok":true})", 400)));
+  EXPECT_TRUE(must(
+      store_->complete_job(running, 12, "outputs/r1/a.mp3", "a.mp3", 4096, R"({"ok":true})", 400)));
   expect_balance(*store_, "alice", 88, 0);
   const Job done = job("r1");
   EXPECT_EQ(done.status, JobStatus::kCompleted);

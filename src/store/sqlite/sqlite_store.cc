@@ -138,10 +138,10 @@ constexpr const char* kExpiredSessions = "(SELECT id FROM sessions WHERE expires
 
 Error database_error(sqlite3* db) {
   const char* file = sqlite3_db_filename(db, "main");
-  return Error(ErrorCode::kInternal,
-               fmt::format("The service's database {} failed: {}.",
-                           file != nullptr && *file != '\0' ? file : "(in memory)",
-                           sqlite3_errmsg(db)));
+  return Error(
+      ErrorCode::kInternal,
+      fmt::format("The service's database {} failed: {}.",
+                  file != nullptr && *file != '\0' ? file : "(in memory)", sqlite3_errmsg(db)));
 }
 
 struct DatabaseCloser {
@@ -170,9 +170,8 @@ class Statement {
   // Steps once: true with a row to read, false when done.
   Result<bool> step() {
     if (bind_rc_ != SQLITE_OK) {
-      return Error(ErrorCode::kInternal,
-                   fmt::format("The service's database refused a value: {}.",
-                               sqlite3_errstr(bind_rc_)));
+      return Error(ErrorCode::kInternal, fmt::format("The service's database refused a value: {}.",
+                                                     sqlite3_errstr(bind_rc_)));
     }
     column_ = 0;
     const int rc = sqlite3_step(stmt_.get());
@@ -421,12 +420,12 @@ bool runs(const std::optional<JobRef>& ref, const Job& job) {
 Result<void> add_entry(sqlite3* db, const std::string& client_id, std::optional<int64_t> job_seq,
                        const std::string& job_id, std::string_view kind, int64_t available_delta,
                        int64_t frozen_delta, const std::string& note, int64_t at) {
-  Result<int> added = execute(db,
-                              "INSERT INTO ledger (client_id, job_seq, job_id, kind, "
-                              "available_delta, frozen_delta, note, at) "
-                              "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                              client_id, job_seq, job_id, kind, available_delta, frozen_delta,
-                              note, at);
+  Result<int> added =
+      execute(db,
+              "INSERT INTO ledger (client_id, job_seq, job_id, kind, "
+              "available_delta, frozen_delta, note, at) "
+              "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+              client_id, job_seq, job_id, kind, available_delta, frozen_delta, note, at);
   if (!added) return added.error();
   return {};
 }
@@ -434,15 +433,13 @@ Result<void> add_entry(sqlite3* db, const std::string& client_id, std::optional<
 // The entries of a job's life: frozen at creation; at its end, the charge kept and the rest
 // returned (settle), or all of it returned (release).
 Result<void> freeze_entry(sqlite3* db, const JobRef& job, int64_t now) {
-  return add_entry(db, job.client_id, job.seq, job.id, "freeze", -job.frozen, job.frozen, "",
-                   now);
+  return add_entry(db, job.client_id, job.seq, job.id, "freeze", -job.frozen, job.frozen, "", now);
 }
 Result<void> settle_entry(sqlite3* db, const JobRef& job, int64_t charged, int64_t now) {
-  return add_entry(db, job.client_id, job.seq, job.id, "settle", job.frozen - charged,
-                   -job.frozen, "", now);
+  return add_entry(db, job.client_id, job.seq, job.id, "settle", job.frozen - charged, -job.frozen,
+                   "", now);
 }
-Result<void> release_entry(sqlite3* db, const JobRef& job, const std::string& note,
-                           int64_t now) {
+Result<void> release_entry(sqlite3* db, const JobRef& job, const std::string& note, int64_t now) {
   return add_entry(db, job.client_id, job.seq, job.id, "release", job.frozen, -job.frozen, note,
                    now);
 }
@@ -481,8 +478,8 @@ class SqliteStore final : public Store {
         execute(db, "INSERT OR IGNORE INTO clients (id, created) VALUES (?, ?)", client_id, now);
     if (!added) return added.error();
     if (*added == 1) {
-      Result<void> granted = add_entry(db, client_id, std::nullopt, "", "grant", initial_credits,
-                                       0, "initial credits", now);
+      Result<void> granted = add_entry(db, client_id, std::nullopt, "", "grant", initial_credits, 0,
+                                       "initial credits", now);
       if (!granted) return granted;
     }
     return txn->commit();
@@ -535,17 +532,17 @@ class SqliteStore final : public Store {
   Result<void> put_session(const Session& s) override {
     std::lock_guard lock(mutex_);
     // Another client's session of the same id is left as it is.
-    Result<int> put = execute(db_.get(),
-                              fmt::format("INSERT INTO sessions ({}) VALUES (?, ?, ?, ?, ?, ?, ?) "
-                                          "ON CONFLICT (id) DO UPDATE SET "
-                                          "task_id = excluded.task_id, "
-                                          "task_name = excluded.task_name, "
-                                          "language = excluded.language, "
-                                          "expires_at = excluded.expires_at "
-                                          "WHERE client_id = excluded.client_id",
-                                          kSessionColumns),
-                              s.id, s.client_id, s.task_id, s.task_name, s.language, s.created,
-                              s.expires_at);
+    Result<int> put =
+        execute(db_.get(),
+                fmt::format("INSERT INTO sessions ({}) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                            "ON CONFLICT (id) DO UPDATE SET "
+                            "task_id = excluded.task_id, "
+                            "task_name = excluded.task_name, "
+                            "language = excluded.language, "
+                            "expires_at = excluded.expires_at "
+                            "WHERE client_id = excluded.client_id",
+                            kSessionColumns),
+                s.id, s.client_id, s.task_id, s.task_name, s.language, s.created, s.expires_at);
     if (!put) return put.error();
     return {};
   }
@@ -562,19 +559,19 @@ class SqliteStore final : public Store {
   Result<void> put_upload(const Upload& u) override {
     std::lock_guard lock(mutex_);
     // Another client's upload of the same id is left as it is.
-    Result<int> put = execute(
-        db_.get(),
-        fmt::format("INSERT INTO uploads ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                    "ON CONFLICT (id) DO UPDATE SET "
-                    "name = excluded.name, blob_key = excluded.blob_key, "
-                    "length = excluded.length, upload_offset = excluded.upload_offset, "
-                    "state = excluded.state, metadata = excluded.metadata, "
-                    "info_json = excluded.info_json, expires_at = excluded.expires_at "
-                    "WHERE client_id = excluded.client_id",
-                    kUploadColumns),
-        u.id, u.session_id, u.client_id, u.name, u.blob_key, u.length, u.offset,
-        u.state == UploadState::kComplete ? "complete" : "receiving", u.metadata, u.info_json,
-        u.created, u.expires_at);
+    Result<int> put =
+        execute(db_.get(),
+                fmt::format("INSERT INTO uploads ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                            "ON CONFLICT (id) DO UPDATE SET "
+                            "name = excluded.name, blob_key = excluded.blob_key, "
+                            "length = excluded.length, upload_offset = excluded.upload_offset, "
+                            "state = excluded.state, metadata = excluded.metadata, "
+                            "info_json = excluded.info_json, expires_at = excluded.expires_at "
+                            "WHERE client_id = excluded.client_id",
+                            kUploadColumns),
+                u.id, u.session_id, u.client_id, u.name, u.blob_key, u.length, u.offset,
+                u.state == UploadState::kComplete ? "complete" : "receiving", u.metadata,
+                u.info_json, u.created, u.expires_at);
     if (!put) return put.error();
     return {};
   }
@@ -590,18 +587,18 @@ class SqliteStore final : public Store {
 
   Result<bool> advance_upload(const std::string& id, int64_t from, int64_t to) override {
     std::lock_guard lock(mutex_);
-    Result<int> moved =
-        execute(db_.get(), "UPDATE uploads SET upload_offset = ? WHERE id = ? AND upload_offset = ?",
-                to, id, from);
+    Result<int> moved = execute(
+        db_.get(), "UPDATE uploads SET upload_offset = ? WHERE id = ? AND upload_offset = ?", to,
+        id, from);
     if (!moved) return moved.error();
     return *moved == 1;
   }
 
   Result<void> complete_upload(const std::string& id, const std::string& info_json) override {
     std::lock_guard lock(mutex_);
-    Result<int> done = execute(
-        db_.get(), "UPDATE uploads SET state = 'complete', info_json = ? WHERE id = ?", info_json,
-        id);
+    Result<int> done =
+        execute(db_.get(), "UPDATE uploads SET state = 'complete', info_json = ? WHERE id = ?",
+                info_json, id);
     if (!done) return done.error();
     return {};
   }
@@ -702,17 +699,17 @@ class SqliteStore final : public Store {
   Result<bool> job_progress(const Job& job, double progress) override {
     std::lock_guard lock(mutex_);
     sqlite3* db = db_.get();
-    Result<int> updated = execute(db,
-                                  "UPDATE jobs SET progress = ? WHERE id = ? AND client_id = ? "
-                                  "AND status = 'running' AND attempt = ?",
-                                  std::clamp(progress, 0.0, 100.0), job.id, job.client_id,
-                                  job.attempt);
+    Result<int> updated =
+        execute(db,
+                "UPDATE jobs SET progress = ? WHERE id = ? AND client_id = ? "
+                "AND status = 'running' AND attempt = ?",
+                std::clamp(progress, 0.0, 100.0), job.id, job.client_id, job.attempt);
     if (!updated) return updated.error();
     // Not running under this attempt any more (requeued, ended, expired): stop all the same.
     if (*updated == 0) return true;
-    Result<int64_t> cancel = query_int(
-        db, "SELECT cancel_requested FROM jobs WHERE id = ? AND client_id = ?", job.id,
-        job.client_id);
+    Result<int64_t> cancel =
+        query_int(db, "SELECT cancel_requested FROM jobs WHERE id = ? AND client_id = ?", job.id,
+                  job.client_id);
     if (!cancel) return cancel.error();
     return *cancel != 0;
   }
@@ -729,12 +726,12 @@ class SqliteStore final : public Store {
     if (!runs(*ref, job)) return false;
     // A charge is at most what was frozen: the price the client agreed to when it asked.
     const int64_t kept = std::clamp<int64_t>(charged, 0, (*ref)->frozen);
-    Result<int> ended = execute(db,
-                                "UPDATE jobs SET status = 'completed', progress = 100, "
-                                "charged = ?, output_key = ?, output_name = ?, output_bytes = ?, "
-                                "result_json = ?, finished = ? WHERE seq = ?",
-                                kept, output_key, output_name, output_bytes, result_json, now,
-                                (*ref)->seq);
+    Result<int> ended =
+        execute(db,
+                "UPDATE jobs SET status = 'completed', progress = 100, "
+                "charged = ?, output_key = ?, output_name = ?, output_bytes = ?, "
+                "result_json = ?, finished = ? WHERE seq = ?",
+                kept, output_key, output_name, output_bytes, result_json, now, (*ref)->seq);
     if (!ended) return ended.error();
     Result<void> settled = settle_entry(db, **ref, kept, now);
     if (!settled) return settled.error();
@@ -875,12 +872,12 @@ class SqliteStore final : public Store {
     if (!keys) return keys;
 
     // The ledger outlives the jobs: what an unfinished one froze goes back first.
-    Result<std::vector<JobRef>> unfinished = query_all(
-        db, read_job_ref,
-        fmt::format("SELECT {} FROM jobs WHERE status IN ('queued', 'running') "
-                    "AND session_id IN {}",
-                    kJobRefColumns, kExpiredSessions),
-        now);
+    Result<std::vector<JobRef>> unfinished =
+        query_all(db, read_job_ref,
+                  fmt::format("SELECT {} FROM jobs WHERE status IN ('queued', 'running') "
+                              "AND session_id IN {}",
+                              kJobRefColumns, kExpiredSessions),
+                  now);
     if (!unfinished) return unfinished.error();
     for (const JobRef& ref : *unfinished) {
       Result<void> released = release_entry(db, ref, "session expired", now);
@@ -953,9 +950,9 @@ Result<void> prepare_schema(sqlite3* db, const std::string& path) {
 Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path) {
   sqlite3* raw = nullptr;
   // NOMUTEX: the store's own mutex keeps the one connection to one thread at a time.
-  const int rc = sqlite3_open_v2(
-      path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-      nullptr);
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   Database db(raw);
   if (rc != SQLITE_OK) {
     return Error(ErrorCode::kInternal,
