@@ -296,6 +296,8 @@ JobStatus parse_status(std::string_view name) {
   return JobStatus::kFailed;
 }
 
+std::string read_text(Statement& row) { return row.text(); }
+
 Session read_session(Statement& row) {
   Session session;
   session.id = row.text();
@@ -500,9 +502,9 @@ class SqliteStore final : public Store {
   Result<std::optional<std::string>> token_client(const std::string& token_hash,
                                                   int64_t now) override {
     std::lock_guard lock(mutex_);
-    return query_one(
-        db_.get(), +[](Statement& row) { return row.text(); },
-        "SELECT client_id FROM tokens WHERE hash = ? AND expires_at > ?", token_hash, now);
+    return query_one(db_.get(), read_text,
+                     "SELECT client_id FROM tokens WHERE hash = ? AND expires_at > ?", token_hash,
+                     now);
   }
 
   Result<Balance> balance(const std::string& client_id) override {
@@ -851,9 +853,9 @@ class SqliteStore final : public Store {
   Result<std::optional<std::string>> event_stream(const std::string& session_id,
                                                   int64_t seq) override {
     std::lock_guard lock(mutex_);
-    return query_one(
-        db_.get(), +[](Statement& row) { return row.text(); },
-        "SELECT stream_id FROM events WHERE session_id = ? AND seq = ?", session_id, seq);
+    return query_one(db_.get(), read_text,
+                     "SELECT stream_id FROM events WHERE session_id = ? AND seq = ?", session_id,
+                     seq);
   }
 
   Result<std::vector<std::string>> expire(int64_t now) override {
@@ -863,7 +865,7 @@ class SqliteStore final : public Store {
     if (!txn) return txn.error();
 
     Result<std::vector<std::string>> keys = query_all(
-        db, +[](Statement& row) { return row.text(); },
+        db, read_text,
         fmt::format("SELECT blob_key FROM uploads WHERE blob_key != '' AND session_id IN {0} "
                     "UNION ALL "
                     "SELECT output_key FROM jobs WHERE output_key != '' AND session_id IN {0}",
@@ -963,8 +965,7 @@ Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path) {
   sqlite3_busy_timeout(raw, kBusyTimeoutMs);
 
   // WAL: readers do not wait for the writer, and a commit appends to one file.
-  Result<std::optional<std::string>> mode = query_one(
-      raw, +[](Statement& row) { return row.text(); }, "PRAGMA journal_mode = WAL");
+  Result<std::optional<std::string>> mode = query_one(raw, read_text, "PRAGMA journal_mode = WAL");
   if (!mode) {
     if (sqlite3_errcode(raw) == SQLITE_NOTADB) return not_peels(path, "not a SQLite file");
     return mode.error();
