@@ -28,9 +28,11 @@ class BlobStore {
  public:
   virtual ~BlobStore() = default;
 
-  // Opens `key` for appending at `offset`, which must be its size (0 creates it). Fails with
-  // kInternal when it is not (another writer moved it) or the store cannot write
-  // (kWriteFailed, with the reason).
+  // Opens `key` for appending at `offset`, the Store's upload offset (0 creates it). A blob
+  // longer than `offset` holds a tail that was written but never counted (a dropped
+  // connection): it is cut to `offset` first. Fails with kInternal when the blob is shorter
+  // than `offset` or missing with `offset` > 0 (another writer moved it), kWriteFailed when
+  // the store cannot write (with the reason).
   virtual Result<std::unique_ptr<BlobWriter>> append(const std::string& key, int64_t offset) = 0;
   // Bytes in `key`; -1 when there is no such blob.
   virtual Result<int64_t> size(const std::string& key) = 0;

@@ -147,7 +147,9 @@ class Store {
   virtual Result<std::vector<Job>> session_jobs(const std::string& session_id) = 0;
   // Takes the oldest queued job: running, attempt + 1. Empty when none is queued.
   virtual Result<std::optional<Job>> claim_job(int64_t now) = 0;
-  // Progress of a running job's attempt; returns whether a cancel was requested meanwhile.
+  // Progress of a running job's attempt; returns whether a cancel was requested meanwhile,
+  // and true as well when the job is not running under this attempt any more (requeued,
+  // ended, expired): its worker should stop either way.
   virtual Result<bool> job_progress(const Job& job, double progress) = 0;
   // Ends a running attempt in one transaction with its ledger entries: completed with
   // `charged` credits settled and the rest of the frozen ones released; or failed / cancelled
@@ -163,7 +165,8 @@ class Store {
   virtual Result<bool> cancel_job(const std::string& id, const std::string& client_id,
                                   int64_t now) = 0;
   // At start: every job left running by a process that is gone is queued again, to run from
-  // the start. Returns how many.
+  // the start; one whose cancel was requested is cancelled instead (credits released).
+  // Returns how many were queued again.
   virtual Result<int> requeue_running() = 0;
   virtual Result<int> queued_jobs() = 0;
 
