@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <iostream>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -70,6 +71,10 @@ Server::~Server() {
     child_->signal(SIGTERM);
     auto r = child_->wait();
     EXPECT_EQ(r.exit_code, 0) << "peel serve did not stop cleanly on SIGTERM:\n" << r.err;
+    if (::testing::Test::HasFailure()) std::cerr << "peel serve said:\n" << r.err;
+  } else if (child_ && ::testing::Test::HasFailure()) {
+    auto r = child_->wait();
+    std::cerr << "peel serve ended (" << r.exit_code << ", signal " << r.signal << "):\n" << r.err;
   }
 }
 

@@ -93,6 +93,7 @@ CREATE TABLE jobs (
   body_hash TEXT NOT NULL,
   attribution_json TEXT NOT NULL,
   callback_url TEXT NOT NULL,
+  stream_id TEXT NOT NULL,
   status TEXT NOT NULL,
   progress REAL NOT NULL,
   attempt INTEGER NOT NULL,
@@ -130,7 +131,7 @@ constexpr const char* kUploadColumns =
     "info_json, created, expires_at";
 constexpr const char* kJobColumns =
     "id, client_id, session_id, upload_id, request_json, body_hash, attribution_json, "
-    "callback_url, status, progress, attempt, cancel_requested, frozen, charged, output_key, "
+    "callback_url, stream_id, status, progress, attempt, cancel_requested, frozen, charged, output_key, "
     "output_name, output_bytes, result_json, error_json, created, started, finished";
 constexpr const char* kEventColumns = "seq, session_id, stream_id, type, data_json";
 // The sessions expire() removes, as a subquery of the time bound to its one parameter.
@@ -337,6 +338,7 @@ Job read_job(Statement& row) {
   job.body_hash = row.text();
   job.attribution_json = row.text();
   job.callback_url = row.text();
+  job.stream_id = row.text();
   job.status = parse_status(row.text());
   job.progress = row.real();
   job.attempt = static_cast<int>(row.int64());
@@ -643,11 +645,11 @@ class SqliteStore final : public Store {
 
     Result<int> inserted = execute(
         db,
-        fmt::format("INSERT INTO jobs ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, 0, 0, ?, "
-                    "0, '', '', 0, '', '', ?, 0, 0)",
+        fmt::format("INSERT INTO jobs ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, 0, 0, "
+                    "?, 0, '', '', 0, '', '', ?, 0, 0)",
                     kJobColumns),
         job.id, job.client_id, job.session_id, job.upload_id, job.request_json, job.body_hash,
-        job.attribution_json, job.callback_url, job.frozen, now);
+        job.attribution_json, job.callback_url, job.stream_id, job.frozen, now);
     if (!inserted) return inserted.error();
     const JobRef ref{sqlite3_last_insert_rowid(db), job.client_id, job.id, job.frozen};
     Result<void> frozen = freeze_entry(db, ref, now);
