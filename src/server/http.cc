@@ -161,7 +161,8 @@ Route simple_route(std::string method, std::string pattern, SimpleHandler handle
   route.method = std::move(method);
   route.pattern = std::move(pattern);
   route.handler = [handler = std::move(handler)](Exchange& exchange) -> Awaitable<void> {
-    co_await exchange.respond(handler(exchange.request()));
+    HttpResponse response = handler(exchange.request());
+    co_await exchange.respond(std::move(response));
   };
   return route;
 }
@@ -341,14 +342,15 @@ Awaitable<bool> Connection::begin_stream(HttpResponse head) {
 
 Awaitable<bool> Connection::write_chunk(std::string_view data) {
   stream_.expires_after(state_.options.idle_timeout);
-  auto [ec, n] = co_await asio::async_write(
-      stream_, http::make_chunk(asio::const_buffer(data.data(), data.size())), kTuple);
+  auto chunk = http::make_chunk(asio::const_buffer(data.data(), data.size()));
+  auto [ec, n] = co_await asio::async_write(stream_, chunk, kTuple);
   co_return !ec;
 }
 
 Awaitable<void> Connection::end_stream() {
   stream_.expires_after(state_.options.idle_timeout);
-  co_await asio::async_write(stream_, http::make_chunk_last(), kTuple);
+  auto last = http::make_chunk_last();
+  co_await asio::async_write(stream_, last, kTuple);
 }
 
 Awaitable<void> Connection::wait(Signal& signal, std::chrono::milliseconds timeout) {
@@ -418,7 +420,8 @@ Awaitable<void> Connection::run() {
         responded_ = false;
         route_name_ = "unknown";
         started_ = std::chrono::steady_clock::now();
-        co_await respond(plain_error(options, 431, "the request's headers are too large"));
+        HttpResponse error = plain_error(options, 431, "the request's headers are too large");
+        co_await respond(std::move(error));
       } else if (ec != http::error::end_of_stream && ec != asio::error::eof &&
                  ec != beast::error::timeout && ec != asio::error::connection_reset &&
                  ec != asio::error::operation_aborted) {
@@ -427,7 +430,8 @@ Awaitable<void> Connection::run() {
         responded_ = false;
         route_name_ = "unknown";
         started_ = std::chrono::steady_clock::now();
-        co_await respond(plain_error(options, 400, "the request is not valid HTTP/1.1"));
+        HttpResponse error = plain_error(options, 400, "the request is not valid HTTP/1.1");
+        co_await respond(std::move(error));
       }
       break;
     }
@@ -467,10 +471,11 @@ Awaitable<void> Connection::run() {
     body_parser_.emplace(std::move(header_parser));
     body_parser_->body_limit(std::numeric_limits<uint64_t>::max());
     if (!route) {
-      co_await respond(plain_error(options, path ? status : 400,
+      HttpResponse error = plain_error(options, path ? status : 400,
                                    !path           ? "the path is not valid"
                                    : status == 405 ? "this route takes another method"
-                                                   : "no such route: " + request_.path));
+                                                   : "no such route: " + request_.path);
+      co_await respond(std::move(error));
     } else {
       bool too_large = false;
       bool dropped = false;
@@ -493,9 +498,10 @@ Awaitable<void> Connection::run() {
       if (dropped) break;
       if (too_large) {
         keep_alive_ = false;
-        co_await respond(plain_error(
+        HttpResponse error = plain_error(
             options, 413,
-            "the request body is over " + std::to_string(options.body_limit) + " bytes"));
+            "the request body is over " + std::to_string(options.body_limit) + " bytes");
+        co_await respond(std::move(error));
       } else {
         bool failed = false;
         try {
@@ -505,7 +511,8 @@ Awaitable<void> Connection::run() {
         }
         if (failed || !responded_) {
           keep_alive_ = false;
-          co_await respond(plain_error(options, 500, "the server failed to answer"));
+          HttpResponse error = plain_error(options, 500, "the server failed to answer");
+          co_await respond(std::move(error));
         }
       }
     }

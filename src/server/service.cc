@@ -720,10 +720,11 @@ Awaitable<void> Service::State::upload(Exchange& exchange) {
   json refused = json::array();
   for (auto& r : files) {
     Result<MediaInfo> info = Error(ErrorCode::kInternal, "not probed");
-    co_await exchange.offload([&] {
+    std::function<void()> probe_it = [&] {
       auto path = blobs.local_path(r.upload.blob_key);
       info = path ? probe(engine, *path) : Result<MediaInfo>(path.error());
-    });
+    };
+    co_await exchange.offload(std::move(probe_it));
     if (info && info->audio.empty()) {
       info = Error(ErrorCode::kUnsupportedFile, r.upload.name + " has no audio track");
     } else if (!info && info.error().code != ErrorCode::kInternal) {
@@ -1117,7 +1118,8 @@ Awaitable<void> Service::State::run_sse(Exchange& exchange) {
       }
     }
     stream_id = random_id("msg_");
-    co_await exchange.offload([&] { start_message(s, stream_id, text); });
+    std::function<void()> start = [&] { start_message(s, stream_id, text); };
+    co_await exchange.offload(std::move(start));
   }
   {
     std::lock_guard lock(sse_mutex);
@@ -1402,7 +1404,8 @@ Awaitable<void> Service::State::create_export(Exchange& exchange) {
   }
   // Planned now, as the worker will: a track or range that does not exist is refused here.
   Result<Planned> planned = Error(ErrorCode::kInternal, "not planned");
-  co_await exchange.offload([&] { planned = plan_on(*upload, *parsed_request); });
+  std::function<void()> plan_it = [&] { planned = plan_on(*upload, *parsed_request); };
+  co_await exchange.offload(std::move(plan_it));
   if (!planned) {
     Error e = planned.error();
     if (e.code == ErrorCode::kUnsupportedFile || e.code == ErrorCode::kInputNotFound) {
@@ -1594,10 +1597,11 @@ Awaitable<void> Service::State::download(Exchange& exchange) {
                                    std::to_string(from + length - 1) + "/" + std::to_string(*size));
   }
   if (request.method != "HEAD") bytes_out.Increment(static_cast<double>(length));
-  co_await exchange.respond_stream(head, length,
-                                   [this, key, from](int64_t offset, char* data, size_t size) {
-                                     return blobs.read(key, from + offset, data, size);
-                                   });
+  // Named first: GCC 12 mishandles temporaries built inside a co_await expression.
+  BodySource source = [this, key, from](int64_t offset, char* data, size_t size) {
+    return blobs.read(key, from + offset, data, size);
+  };
+  co_await exchange.respond_stream(std::move(head), length, std::move(source));
 }
 
 // --- Health and metrics ----------------------------------------------------------------------

@@ -30,8 +30,12 @@ std::string key_of(const std::string& client_id, const std::string& id) {
 
 }  // namespace
 
+// Containers round a track's duration up by a frame or two of codec padding (a 5:00 AAC
+// track says 5:00.021): that is not a started minute.
+constexpr double kPaddingSeconds = 0.5;
+
 int64_t job_cost(double seconds, int64_t credits_per_minute) {
-  int64_t minutes = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(seconds / 60.0 - 1e-9)));
+  int64_t minutes = std::max<int64_t>(1, static_cast<int64_t>(std::ceil((seconds - kPaddingSeconds) / 60.0)));
   return minutes * credits_per_minute;
 }
 
