@@ -75,6 +75,55 @@ std::string hmac_sha256_hex(std::string_view key, std::string_view data) {
   return hex(digest.data(), size);
 }
 
+std::string base64_encode(std::string_view data) {
+  std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(data.data()),
+                          static_cast<int>(data.size()));
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
+std::optional<std::string> base64_decode(std::string_view text) {
+  if (text.size() % 4 != 0) return std::nullopt;
+  std::string out(text.size() / 4 * 3, '\0');
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(text.data()),
+                          static_cast<int>(text.size()));
+  if (n < 0) return std::nullopt;
+  // EVP_DecodeBlock counts the bytes the padding stands for.
+  size_t padding = 0;
+  if (!text.empty() && text.back() == '=') ++padding;
+  if (text.size() > 1 && text[text.size() - 2] == '=') ++padding;
+  out.resize(static_cast<size_t>(n) - padding);
+  return out;
+}
+
+Digest::Digest(std::string_view algorithm) {
+  const EVP_MD* md = algorithm == "sha1"     ? EVP_sha1()
+                     : algorithm == "sha256" ? EVP_sha256()
+                                             : nullptr;
+  if (!md) return;
+  context_ = EVP_MD_CTX_new();
+  if (context_ && EVP_DigestInit_ex(context_, md, nullptr) != 1) {
+    EVP_MD_CTX_free(context_);
+    context_ = nullptr;
+  }
+}
+
+Digest::~Digest() { EVP_MD_CTX_free(context_); }
+
+void Digest::update(const char* data, size_t size) {
+  if (context_) EVP_DigestUpdate(context_, data, size);
+}
+
+std::string Digest::finish() {
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int size = 0;
+  if (context_) EVP_DigestFinal_ex(context_, digest.data(), &size);
+  return std::string(reinterpret_cast<const char*>(digest.data()), size);
+}
+
 bool constant_time_equal(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;

@@ -218,13 +218,34 @@ class Connection : public Exchange, public std::enable_shared_from_this<Connecti
   bool body_done_ = true;
   bool keep_alive_ = false;
   bool responded_ = false;
+  bool continued_ = false;  // 100 Continue sent for this request
+  std::optional<Error> pending_error_;  // what read_body() says after the bytes it returned
   std::string route_name_;
   std::chrono::steady_clock::time_point started_;
 };
 
 Awaitable<Result<std::string_view>> Connection::read_body(int64_t limit) {
+  if (pending_error_) {
+    Error e = *pending_error_;
+    pending_error_.reset();
+    co_return e;
+  }
   if (body_done_ || !body_parser_) co_return std::string_view();
   auto& parser = *body_parser_;
+  // A client that asked to be told before it sends the body (curl does, past 1 MB) is told
+  // now that the handler wants it.
+  if (!continued_ && request_.header("expect") == "100-continue") {
+    continued_ = true;
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    stream_.expires_after(state_.options.idle_timeout);
+    auto continue_buffer = asio::const_buffer(kContinue.data(), kContinue.size());
+    auto [cec, cn] = co_await asio::async_write(stream_, continue_buffer, kTuple);
+    if (cec) {
+      keep_alive_ = false;
+      body_done_ = true;
+      co_return Error(ErrorCode::kInternal, "the connection closed: " + cec.message());
+    }
+  }
   for (;;) {
     if (parser.is_done()) {
       body_done_ = true;
@@ -233,18 +254,21 @@ Awaitable<Result<std::string_view>> Connection::read_body(int64_t limit) {
     parser.get().body().data = chunk_.data();
     parser.get().body().size = chunk_.size();
     stream_.expires_after(state_.options.idle_timeout);
-    auto [ec, n] = co_await http::async_read(stream_, buffer_, parser, kTuple);
+    // What has arrived, not a whole buffer: a body cut off keeps every byte that came.
+    auto [ec, n] = co_await http::async_read_some(stream_, buffer_, parser, kTuple);
     if (ec == http::error::need_buffer) ec = {};
-    if (ec) {
-      keep_alive_ = false;
-      body_done_ = true;  // nothing more can be read
-      co_return Error(ErrorCode::kInternal, "the request body ended early: " + ec.message());
-    }
     size_t got = chunk_.size() - parser.get().body().size;
     body_read_ += static_cast<int64_t>(got);
     if (body_read_ > limit) {
       keep_alive_ = false;
       co_return Error(ErrorCode::kFileTooLarge, "the request body is over the limit");
+    }
+    if (ec) {
+      keep_alive_ = false;
+      body_done_ = true;  // nothing more can be read
+      Error e(ErrorCode::kInternal, "the request body ended early: " + ec.message());
+      if (got == 0) co_return e;
+      pending_error_ = e;  // the bytes first, then the error
     }
     if (got > 0) co_return std::string_view(chunk_.data(), got);
   }
@@ -253,6 +277,8 @@ Awaitable<Result<std::string_view>> Connection::read_body(int64_t limit) {
 template <class Message>
 void Connection::set_headers(Message& message, const HttpResponse& response) {
   message.set(http::field::server, "peel");
+  // Beast knows the reasons of RFC 9110; tus adds 460.
+  if (response.status == 460) message.reason("Checksum Mismatch");
   if (!response.content_type.empty()) message.set(http::field::content_type, response.content_type);
   for (const auto& [name, value] : response.headers) message.insert(name, value);
   message.keep_alive(keep_alive_ && body_done_);
@@ -271,10 +297,12 @@ Awaitable<bool> Connection::respond(HttpResponse response) {
   if (responded_) co_return false;
   finish_request(response.status);
   stream_.expires_after(state_.options.idle_timeout);
-  if (response.head || request_.method == "HEAD") {
+  bool no_content = response.status == 204 || response.status == 304;
+  if (response.head || request_.method == "HEAD" || no_content) {
     http::response<http::empty_body> message{static_cast<http::status>(response.status), 11};
     set_headers(message, response);
-    message.content_length(response.body.size());
+    // A 204 or 304 has no body and, by RFC 9110, no Content-Length either.
+    if (!no_content) message.content_length(response.body.size());
     http::response_serializer<http::empty_body> serializer{message};
     auto [ec, n] = co_await http::async_write_header(stream_, serializer, kTuple);
     co_return !ec;
@@ -438,6 +466,8 @@ Awaitable<void> Connection::run() {
     started_ = std::chrono::steady_clock::now();
     responded_ = false;
     body_read_ = 0;
+    continued_ = false;
+    pending_error_.reset();
     const auto& head = header_parser.get();
     request_ = {};
     request_.method = std::string(head.method_string());

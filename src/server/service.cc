@@ -480,6 +480,47 @@ struct Service::State {
                       const std::string& text);
   void finish_stream_if_done(const store::Job& job);
 
+  // --- Uploaded files ---------------------------------------------------------------------
+  // What is in a stored upload; kUnsupportedFile, in the client's words (its file's name, not
+  // the server's path), when it is not media with audio.
+  Result<MediaInfo> probe_upload(const store::Upload& upload) {
+    auto path = blobs.local_path(upload.blob_key);
+    if (!path) return path.error();
+    auto info = probe(engine, *path);
+    if (info && info->audio.empty()) {
+      return Error(ErrorCode::kUnsupportedFile, upload.name + " has no audio track");
+    }
+    if (!info && info.error().code != ErrorCode::kInternal) {
+      Error e = info.error();
+      e.code = ErrorCode::kUnsupportedFile;
+      e.message = upload.name + " is not a media file this server can read";
+      return e;
+    }
+    return info;
+  }
+
+  static std::string info_text(const MediaInfo& info) {
+    return to_json(info).dump(-1, ' ', false, json::error_handler_t::replace);
+  }
+
+  // 415 (4001) for refused files, with the formats this server reads.
+  HttpResponse unsupported(const json& refused, const json& accepted = json::array()) {
+    json supported = json::array();
+    for (const auto& f : engine.limits().formats) supported.push_back(f);
+    return envelope(
+        415, static_cast<int>(ErrorCode::kUnsupportedFile),
+        refused.front().value("message", std::string("unsupported file")) +
+            ": send a video or audio file (mp4, mov, mkv, webm, avi, ts, flv, mp3, m4a, wav, "
+            "flac, ogg...)",
+        json{{"files", accepted}, {"refused", refused}, {"supported_formats", supported}});
+  }
+
+  // --- Resumable uploads (tus 1.0) -----------------------------------------------------
+  std::mutex tus_mutex;
+  std::set<std::string> tus_writing;  // uploads a PATCH is writing now: one at a time
+
+  Awaitable<void> receive_tus(Exchange& exchange, store::Upload upload, bool created);
+
   // --- Handlers ------------------------------------------------------------------------
   HttpResponse anonymous_token(const HttpRequest& request);
   HttpResponse create_session(const HttpRequest& request);
@@ -492,6 +533,13 @@ struct Service::State {
   HttpResponse cancel_export(const HttpRequest& request);
   Awaitable<void> download(Exchange& exchange);
   HttpResponse admin_credits(const HttpRequest& request);
+  HttpResponse tus_options(const HttpRequest& request);
+  Awaitable<void> tus_create(Exchange& exchange);
+  HttpResponse tus_head(const HttpRequest& request);
+  Awaitable<void> tus_patch(Exchange& exchange);
+  HttpResponse tus_delete(const HttpRequest& request);
+  // The client's unfinished or finished tus upload named by the path, or the refusal.
+  std::variant<store::Upload, HttpResponse> tus_upload(const HttpRequest& request);
   HttpResponse healthz(const HttpRequest& request);
   HttpResponse metrics(const HttpRequest& request);
 };
@@ -720,29 +768,16 @@ Awaitable<void> Service::State::upload(Exchange& exchange) {
   json refused = json::array();
   for (auto& r : files) {
     Result<MediaInfo> info = Error(ErrorCode::kInternal, "not probed");
-    std::function<void()> probe_it = [&] {
-      auto path = blobs.local_path(r.upload.blob_key);
-      info = path ? probe(engine, *path) : Result<MediaInfo>(path.error());
-    };
+    std::function<void()> probe_it = [&] { info = probe_upload(r.upload); };
     co_await exchange.offload(std::move(probe_it));
-    if (info && info->audio.empty()) {
-      info = Error(ErrorCode::kUnsupportedFile, r.upload.name + " has no audio track");
-    } else if (!info && info.error().code != ErrorCode::kInternal) {
-      Error e = info.error();
-      // The engine's message names the server's path: the client knows the file by its name.
-      e.code = ErrorCode::kUnsupportedFile;
-      e.message = r.upload.name + " is not a media file this server can read";
-      info = e;
-    }
     if (!info) {
       (void)blobs.remove(r.upload.blob_key);
       json e = error_json(r.upload.name, info.error());
       refused.push_back(e);
       continue;
     }
-    json info_json = to_json(*info);
     r.upload.state = store::UploadState::kComplete;
-    r.upload.info_json = info_json.dump(-1, ' ', false, json::error_handler_t::replace);
+    r.upload.info_json = info_text(*info);
     auto put = store.put_upload(r.upload);
     if (!put) {
       (void)blobs.remove(r.upload.blob_key);
@@ -752,15 +787,8 @@ Awaitable<void> Service::State::upload(Exchange& exchange) {
     accepted.push_back(file_json(r.upload));
   }
   if (!refused.empty()) {
-    json supported = json::array();
-    for (const auto& f : engine.limits().formats) supported.push_back(f);
     {
-      HttpResponse reply = envelope(
-          415, static_cast<int>(ErrorCode::kUnsupportedFile),
-          refused.front().value("message", std::string("unsupported file")) +
-              ": send a video or audio file (mp4, mov, mkv, webm, avi, ts, flv, mp3, m4a, wav, "
-              "flac, ogg...)",
-          json{{"files", accepted}, {"refused", refused}, {"supported_formats", supported}});
+      HttpResponse reply = unsupported(refused, accepted);
       co_await exchange.respond(std::move(reply));
     }
     co_return;
@@ -769,6 +797,388 @@ Awaitable<void> Service::State::upload(Exchange& exchange) {
     HttpResponse reply = ok(json{{"session_id", s.id}, {"files", accepted}});
     co_await exchange.respond(std::move(reply));
   }
+}
+
+// --- Resumable uploads (tus 1.0) ---------------------------------------------------------------
+// https://tus.io/protocols/resumable-upload: core, creation, creation-with-upload, expiration,
+// checksum (sha1, sha256) and termination. POST /api/tus/{app}/me/{sid} creates an upload of a
+// known length in the session; HEAD, PATCH and DELETE on .../{sid}/{upload_id} ask its offset,
+// append at that offset and remove it. The Store's offset is the truth: a PATCH writes at it
+// and moves it only by the bytes that reached the disk, so a dropped connection keeps what
+// arrived and an interrupted PATCH with a checksum keeps nothing. When the last byte arrives
+// the file is probed like a multipart upload and joins the session, or is refused (4001).
+
+namespace {
+
+constexpr const char* kTusVersion = "1.0.0";
+constexpr const char* kTusExtensions =
+    "creation,creation-with-upload,expiration,checksum,termination";
+
+HttpResponse tus(HttpResponse response) {
+  response.with("Tus-Resumable", kTusVersion);
+  return response;
+}
+
+// RFC 9110 IMF-fixdate, as Upload-Expires wants.
+std::string http_date(int64_t t) {
+  std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char text[40];
+  std::strftime(text, sizeof text, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  return text;
+}
+
+std::optional<int64_t> parse_count(const std::string& text) {
+  if (text.empty() || text.size() > 18 || text.find_first_not_of("0123456789") != std::string::npos) {
+    return std::nullopt;
+  }
+  return std::stoll(text);
+}
+
+// Upload-Metadata: "key base64,key base64,key" → the decoded value of `key`, "" when absent.
+std::string tus_metadata(const std::string& header, std::string_view key) {
+  size_t start = 0;
+  while (start <= header.size()) {
+    size_t end = header.find(',', start);
+    if (end == std::string::npos) end = header.size();
+    std::string_view pair = std::string_view(header).substr(start, end - start);
+    while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+    size_t space = pair.find(' ');
+    if (pair.substr(0, space) == key && space != std::string_view::npos) {
+      auto value = base64_decode(pair.substr(space + 1));
+      return value ? *value : "";
+    }
+    start = end + 1;
+  }
+  return "";
+}
+
+}  // namespace
+
+HttpResponse Service::State::tus_options(const HttpRequest&) {
+  HttpResponse response;
+  response.status = 204;
+  response.content_type.clear();
+  response.with("Tus-Version", kTusVersion)
+      .with("Tus-Extension", kTusExtensions)
+      .with("Tus-Max-Size", std::to_string(options.upload_limit))
+      .with("Tus-Checksum-Algorithm", "sha1,sha256");
+  return tus(std::move(response));
+}
+
+// A request of another protocol version, answered 412 with the one this server speaks.
+static std::optional<HttpResponse> tus_version_refused(const HttpRequest& request) {
+  std::string version = request.header("tus-resumable");
+  if (version == kTusVersion) return std::nullopt;
+  auto response = envelope(412, 412,
+                           version.empty() ? "this is a tus route: send Tus-Resumable: 1.0.0"
+                                           : "tus " + version + " is not spoken here: send "
+                                                                "Tus-Resumable: 1.0.0");
+  response.with("Tus-Version", kTusVersion);
+  return tus(std::move(response));
+}
+
+Awaitable<void> Service::State::tus_create(Exchange& exchange) {
+  HttpRequest& request = exchange.request();
+  std::optional<HttpResponse> refused = tus_version_refused(request);
+  std::optional<store::Upload> created;
+  if (!refused) {
+    auto who = client(request);
+    if (auto* r = std::get_if<HttpResponse>(&who)) refused = tus(*r);
+    if (!refused && !app_known(request.params.at("app"))) {
+      refused = tus(not_found("app " + request.params.at("app")));
+    }
+    std::optional<store::Session> s;
+    if (!refused) {
+      auto found = session(request.params.at("sid"), std::get<std::string>(who));
+      if (auto* r = std::get_if<HttpResponse>(&found)) {
+        refused = tus(*r);
+      } else {
+        s = std::get<store::Session>(found);
+      }
+    }
+    std::optional<int64_t> length;
+    if (!refused) {
+      length = parse_count(request.header("upload-length"));
+      if (!length) {
+        refused = tus(bad_request(
+            request.header("upload-defer-length").empty()
+                ? "send Upload-Length: the file's size in bytes"
+                : "this server needs the size at creation: send Upload-Length, not "
+                  "Upload-Defer-Length",
+            "Upload-Length"));
+      }
+    }
+    if (!refused && *length > options.upload_limit) {
+      refused = tus(envelope(413, static_cast<int>(ErrorCode::kFileTooLarge),
+                             "the upload is over this server's limit of " +
+                                 std::to_string(options.upload_limit) + " bytes per file",
+                             json{{"limit", options.upload_limit}}));
+    }
+    if (!refused) {
+      auto held = store.client_bytes(s->client_id);
+      int64_t used = held ? *held : 0;
+      if (used + *length > options.client_quota) {
+        refused = tus(envelope(413, static_cast<int>(ErrorCode::kFileTooLarge),
+                               "this upload would take your files past the server's quota of " +
+                                   std::to_string(options.client_quota) +
+                                   " bytes: delete a session or wait for old files to expire",
+                               json{{"limit", options.client_quota}, {"used", used}}));
+      }
+    }
+    if (!refused) {
+      store::Upload u;
+      u.id = random_id("up_");
+      u.session_id = s->id;
+      u.client_id = s->client_id;
+      std::string metadata = request.header("upload-metadata");
+      std::string name = tus_metadata(metadata, "filename");
+      if (name.empty()) name = tus_metadata(metadata, "name");
+      u.name = engine::safe_component(fs::path(name).filename().string(), "upload");
+      u.metadata = metadata.substr(0, 4096);
+      u.blob_key = "uploads/" + u.id;
+      u.length = *length;
+      u.created = now_seconds();
+      u.expires_at = std::min(s->expires_at, u.created + options.tus_seconds);
+      // The blob exists from the start, so HEAD and PATCH find it at offset 0.
+      auto writer = blobs.append(u.blob_key, 0);
+      Result<void> made = writer ? (*writer)->finish() : Result<void>(writer.error());
+      if (made) made = store.put_upload(u);
+      if (!made) {
+        (void)blobs.remove(u.blob_key);
+        refused = tus(engine_error(made.error()));
+      } else {
+        created = u;
+      }
+    }
+  }
+  if (refused) {
+    HttpResponse reply = std::move(*refused);
+    co_await exchange.respond(std::move(reply));
+    co_return;
+  }
+  co_await receive_tus(exchange, *created, true);
+}
+
+std::variant<store::Upload, HttpResponse> Service::State::tus_upload(const HttpRequest& request) {
+  if (auto refused = tus_version_refused(request)) return *refused;
+  auto who = client(request);
+  if (auto* refused = std::get_if<HttpResponse>(&who)) return tus(*refused);
+  const std::string& client_id = std::get<std::string>(who);
+  const std::string& id = request.params.at("upload");
+  auto found = store.upload(id, client_id);
+  if (!found) return tus(engine_error(found.error()));
+  if (!app_known(request.params.at("app")) || !*found ||
+      (*found)->session_id != request.params.at("sid") ||
+      (*found)->expires_at < now_seconds()) {
+    return tus(not_found("upload " + id + " (or it expired)"));
+  }
+  return **found;
+}
+
+HttpResponse Service::State::tus_head(const HttpRequest& request) {
+  auto found = tus_upload(request);
+  if (auto* refused = std::get_if<HttpResponse>(&found)) return *refused;
+  const store::Upload& u = std::get<store::Upload>(found);
+  HttpResponse response;
+  response.content_type.clear();
+  response.head = true;
+  response.with("Upload-Offset", std::to_string(u.offset))
+      .with("Upload-Length", std::to_string(u.length))
+      .with("Cache-Control", "no-store");
+  if (u.state == store::UploadState::kReceiving) {
+    response.with("Upload-Expires", http_date(u.expires_at));
+  }
+  return tus(std::move(response));
+}
+
+Awaitable<void> Service::State::tus_patch(Exchange& exchange) {
+  auto found = tus_upload(exchange.request());
+  if (auto* refused = std::get_if<HttpResponse>(&found)) {
+    HttpResponse reply = std::move(*refused);
+    co_await exchange.respond(std::move(reply));
+    co_return;
+  }
+  store::Upload u = std::get<store::Upload>(found);
+  co_await receive_tus(exchange, std::move(u), false);
+}
+
+// The body of a PATCH (or of a creating POST) appended at the upload's offset; then the answer:
+// 204 (201 with Location for a POST) with the new Upload-Offset.
+Awaitable<void> Service::State::receive_tus(Exchange& exchange, store::Upload u, bool created) {
+  HttpRequest& request = exchange.request();
+  const std::string location = "/api/tus/" + request.params.at("app") + "/me/" + u.session_id +
+                               "/" + u.id;
+  auto answer = [&](int64_t offset) {
+    HttpResponse response;
+    response.status = created ? 201 : 204;
+    response.content_type.clear();
+    response.with("Upload-Offset", std::to_string(offset));
+    if (created) response.with("Location", location);
+    if (offset < u.length) response.with("Upload-Expires", http_date(u.expires_at));
+    return tus(std::move(response));
+  };
+  std::string content_type = request.header("content-type");
+  bool has_body = request.chunked || request.content_length.value_or(0) > 0;
+  std::optional<HttpResponse> refused;
+  if (created && !has_body && content_type.empty()) {
+    // Creation alone: nothing to append.
+  } else if (content_type != "application/offset+octet-stream") {
+    refused = tus(envelope(415, kBadRequest,
+                           "tus bodies are sent as Content-Type: application/offset+octet-stream"));
+  }
+  auto offset = created ? std::optional<int64_t>(0) : parse_count(request.header("upload-offset"));
+  if (!refused && !offset) {
+    refused = tus(bad_request("send Upload-Offset: the offset HEAD gave", "Upload-Offset"));
+  }
+  if (!refused && *offset != u.offset) {
+    refused = tus(envelope(409, kConflict,
+                           "Upload-Offset is " + std::to_string(*offset) + " but the upload has " +
+                               std::to_string(u.offset) + " bytes: ask HEAD for the offset",
+                           json{{"offset", u.offset}}));
+  }
+  // Upload-Checksum: "<algorithm> <base64 digest>" of this request's body.
+  std::string checksum = request.header("upload-checksum");
+  std::unique_ptr<Digest> digest;
+  std::string expected;
+  if (!refused && !checksum.empty()) {
+    size_t space = checksum.find(' ');
+    std::string algorithm = checksum.substr(0, space);
+    digest = std::make_unique<Digest>(algorithm);
+    expected = space == std::string::npos ? "" : checksum.substr(space + 1);
+    if (!digest->valid()) {
+      refused = tus(bad_request("the checksum algorithm " + algorithm +
+                                    " is not supported: use sha1 or sha256",
+                                "Upload-Checksum"));
+    }
+  }
+  int64_t room = u.length - u.offset;
+  if (!refused && request.content_length && *request.content_length > room) {
+    refused = tus(envelope(413, static_cast<int>(ErrorCode::kFileTooLarge),
+                           "the body goes past the upload's length of " +
+                               std::to_string(u.length) + " bytes",
+                           json{{"limit", u.length}}));
+  }
+  if (!refused && u.state == store::UploadState::kComplete && has_body) {
+    refused = tus(envelope(409, kConflict, "the upload is complete", json{{"offset", u.offset}}));
+  }
+  bool claimed = false;
+  if (!refused) {
+    std::lock_guard lock(tus_mutex);
+    claimed = tus_writing.insert(u.id).second;
+  }
+  if (!refused && !claimed) {
+    refused = tus(envelope(409, kConflict,
+                           "another request is writing this upload now: wait for it, then ask "
+                           "HEAD for the offset",
+                           json{{"offset", u.offset}}));
+  }
+  if (refused) {
+    HttpResponse reply = std::move(*refused);
+    co_await exchange.respond(std::move(reply));
+    co_return;
+  }
+
+  // Appended at the Store's offset (a tail that was written but never counted is cut off).
+  int64_t got = 0;
+  bool dropped = false;
+  bool over = false;
+  Result<void> written;
+  if (has_body) {
+    auto writer = blobs.append(u.blob_key, u.offset);
+    if (!writer) written = writer.error();
+    while (written) {
+      auto piece = co_await exchange.read_body(room);
+      if (!piece) {
+        over = piece.error().code == ErrorCode::kFileTooLarge;
+        dropped = !over;
+        break;
+      }
+      if (piece->empty()) break;
+      written = (*writer)->write(piece->data(), piece->size());
+      if (!written) break;
+      if (digest) digest->update(piece->data(), piece->size());
+      got += static_cast<int64_t>(piece->size());
+      bytes_in.Increment(static_cast<double>(piece->size()));
+    }
+    if (writer) {
+      Result<void> flushed = (*writer)->finish();
+      if (written && !flushed) written = flushed;
+    }
+  }
+  bool mismatch = digest && !dropped && !over && written &&
+                  !constant_time_equal(base64_encode(digest->finish()), expected);
+  // What counts: everything that reached the disk, but nothing of a body whose checksum
+  // failed or could not be checked.
+  int64_t keep = (digest && (dropped || over || mismatch)) || !written ? 0 : got;
+  bool moved = keep == 0 || [&] {
+    auto advanced = store.advance_upload(u.id, u.offset, u.offset + keep);
+    return advanced && *advanced;
+  }();
+  if (moved) u.offset += keep;
+  {
+    std::lock_guard lock(tus_mutex);
+    tus_writing.erase(u.id);
+  }
+
+  std::optional<HttpResponse> reply;
+  if (!written) {
+    reply = tus(engine_error(written.error()));
+  } else if (!moved) {
+    reply = tus(envelope(409, kConflict, "the upload moved on meanwhile: ask HEAD for the offset"));
+  } else if (over) {
+    reply = tus(envelope(413, static_cast<int>(ErrorCode::kFileTooLarge),
+                         "the body goes past the upload's length of " + std::to_string(u.length) +
+                             " bytes",
+                         json{{"limit", u.length}}));
+  } else if (mismatch) {
+    reply = tus(envelope(460, 460,
+                         "the body's checksum does not match Upload-Checksum: nothing of it was "
+                         "kept; send it again",
+                         json{{"offset", u.offset}}));
+  } else if (dropped) {
+    co_return;  // nobody to answer; the next HEAD says what was kept
+  } else if (u.offset == u.length && u.state == store::UploadState::kReceiving) {
+    // The last byte: the file is probed and joins the session, or goes.
+    Result<MediaInfo> info = Error(ErrorCode::kInternal, "not probed");
+    std::function<void()> probe_it = [&] { info = probe_upload(u); };
+    co_await exchange.offload(std::move(probe_it));
+    Result<void> kept = info ? store.complete_upload(u.id, info_text(*info))
+                             : Result<void>(info.error());
+    if (!kept) {
+      (void)store.delete_upload(u.id);
+      (void)blobs.remove(u.blob_key);
+      reply = tus(kept.error().code == ErrorCode::kUnsupportedFile
+                      ? unsupported(json::array({error_json(u.name, kept.error())}))
+                      : engine_error(kept.error()));
+    } else {
+      reply = answer(u.offset);
+    }
+  } else {
+    reply = answer(u.offset);
+  }
+  HttpResponse response = std::move(*reply);
+  co_await exchange.respond(std::move(response));
+}
+
+HttpResponse Service::State::tus_delete(const HttpRequest& request) {
+  auto found = tus_upload(request);
+  if (auto* refused = std::get_if<HttpResponse>(&found)) return *refused;
+  const store::Upload& u = std::get<store::Upload>(found);
+  {
+    std::lock_guard lock(tus_mutex);
+    if (tus_writing.count(u.id)) {
+      return tus(envelope(409, kConflict, "a request is writing this upload now: try again"));
+    }
+  }
+  auto deleted = store.delete_upload(u.id);
+  if (!deleted) return tus(engine_error(deleted.error()));
+  (void)blobs.remove(u.blob_key);
+  HttpResponse response;
+  response.status = 204;
+  response.content_type.clear();
+  return tus(std::move(response));
 }
 
 // --- State -----------------------------------------------------------------------------------
@@ -1719,6 +2129,12 @@ std::vector<Route> Service::routes() {
       simple("DELETE", "/api/render/proxy/lambda/{id}", &State::cancel_export),
       full("GET", "/api/files/{key...}", &State::download),
       simple("POST", "/api/admin/credits", &State::admin_credits),
+      simple("OPTIONS", "/api/tus/{app}/me/{sid}", &State::tus_options),
+      full("POST", "/api/tus/{app}/me/{sid}", &State::tus_create, true),
+      simple("OPTIONS", "/api/tus/{app}/me/{sid}/{upload}", &State::tus_options),
+      simple("HEAD", "/api/tus/{app}/me/{sid}/{upload}", &State::tus_head),
+      full("PATCH", "/api/tus/{app}/me/{sid}/{upload}", &State::tus_patch, true),
+      simple("DELETE", "/api/tus/{app}/me/{sid}/{upload}", &State::tus_delete),
       simple("GET", "/healthz", &State::healthz),
       simple("GET", "/metrics", &State::metrics),
   };

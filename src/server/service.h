@@ -27,6 +27,7 @@ struct ServiceOptions {
   int64_t session_seconds = 7 * 24 * 3600;  // retention of sessions, their files and outputs
   int64_t download_seconds = 3600;          // lifetime of a signed download URL
   int64_t upload_limit = 4LL << 30;         // bytes per file
+  int64_t tus_seconds = 24 * 3600;          // an unfinished resumable upload's lifetime
   int64_t client_quota = 20LL << 30;        // bytes a client may hold
   int sse_per_client = 8;                   // message streams open at once per client
   std::chrono::seconds sse_heartbeat{15};

@@ -181,8 +181,9 @@ class Store {
                                                           int64_t seq) = 0;
 
   // --- Retention -------------------------------------------------------------------------
-  // Removes sessions (with their uploads, jobs and events) that expired before `now`;
-  // returns the blob keys they held, for the BlobStore to remove.
+  // Removes sessions (with their uploads, jobs and events) that expired before `now`, and
+  // unfinished uploads past their own expires_at; returns the blob keys they held, for the
+  // BlobStore to remove.
   virtual Result<std::vector<std::string>> expire(int64_t now) = 0;
 };
 

@@ -874,6 +874,17 @@ class SqliteStore final : public Store {
                     kExpiredSessions),
         now, now);
     if (!keys) return keys;
+    // An unfinished upload expires on its own, sooner than its session.
+    Result<std::vector<std::string>> unfinished_uploads = query_all(
+        db, read_text,
+        "SELECT blob_key FROM uploads WHERE state = 'receiving' AND expires_at < ? AND "
+        "blob_key != ''",
+        now);
+    if (!unfinished_uploads) return unfinished_uploads;
+    keys->insert(keys->end(), unfinished_uploads->begin(), unfinished_uploads->end());
+    Result<int> dropped =
+        execute(db, "DELETE FROM uploads WHERE state = 'receiving' AND expires_at < ?", now);
+    if (!dropped) return dropped.error();
 
     // The ledger outlives the jobs: what an unfinished one froze goes back first.
     Result<std::vector<JobRef>> unfinished =
