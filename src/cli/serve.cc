@@ -103,6 +103,19 @@ Result<Opened> open_data(const std::string& data) {
   return Opened{std::move(*store), std::move(*blobs)};
 }
 
+// A job's scratch folder that outlived its job (the server was killed as it ran): removed
+// once it is older than any job could run.
+void remove_stale_job_folders(const std::string& scratch) {
+  std::error_code ec;
+  auto limit = fs::file_time_type::clock::now() - std::chrono::hours(6);
+  for (fs::directory_iterator it(scratch, ec), end; !ec && it != end; it.increment(ec)) {
+    if (!it->path().filename().string().starts_with("job_")) continue;
+    std::error_code time_ec;
+    auto written = fs::last_write_time(it->path(), time_ec);
+    if (!time_ec && written < limit) fs::remove_all(it->path(), time_ec);
+  }
+}
+
 int admin_command(std::vector<std::string> args) {
   CLI::App app{"peel serve admin: the operator's commands on a server's data folder",
                "peel serve admin"};
@@ -117,6 +130,13 @@ int admin_command(std::vector<std::string> args) {
   credits->add_option("--client", client, "the client id (its X-Client-Id)")->required();
   credits->add_option("--add", add, "credits to add (negative: to take back)")->required();
   credits->add_option("--note", note, "why, kept in the ledger");
+  // A client id the server has not seen yet gets the grant a first token would have given.
+  int64_t initial = 100;
+  credits
+      ->add_option("--initial-credits", initial,
+                   "what a client id not seen before starts with, as `peel serve` gives "
+                   "(default 100)")
+      ->envname("PEEL_INITIAL_CREDITS");
   app.require_subcommand(1);
   std::reverse(args.begin(), args.end());
   try {
@@ -130,7 +150,7 @@ int admin_command(std::vector<std::string> args) {
     return kExitFailed;
   }
   auto& store = *opened->store;
-  if (auto r = store.ensure_client(client, 0, now_seconds()); !r) {
+  if (auto r = store.ensure_client(client, initial, now_seconds()); !r) {
     std::cerr << "peel: " << r.error().message << "\n";
     return kExitFailed;
   }
@@ -344,6 +364,7 @@ int serve_command(std::vector<std::string> args, const CancelToken& cancel) {
         if (auto keys = opened->store->expire(now_seconds())) {
           for (const auto& key : *keys) (void)opened->blobs->remove(key);
         }
+        remove_stale_job_folders(opened->blobs->scratch_folder());
         lock.lock();
         next_sweep = std::chrono::steady_clock::now() + std::chrono::minutes(10);
       }

@@ -89,6 +89,8 @@ std::pair<int, int> engine_status(ErrorCode code) {
       return {413, n};
     case ErrorCode::kCancelled:
       return {409, n};
+    case ErrorCode::kInputNotFound:  // an upload that is gone (2001 is the service's credits)
+      return {404, kNotFound};
     case ErrorCode::kInternal:
     case ErrorCode::kWriteFailed:
       return {500, n};
@@ -414,6 +416,9 @@ struct Service::State {
     if (!job.error_json.empty()) {
       error = json::parse(job.error_json, nullptr, false);
       if (error.is_discarded()) error = nullptr;
+      // The engine's input codes mean, here, that the upload is gone (2001 is the credits').
+      int code = error.is_object() ? error.value("code", 0) : 0;
+      if (code >= 2001 && code <= 2004) error["code"] = kNotFound;
     }
     json request = json::parse(job.request_json, nullptr, false);
     return json{{"id", job.id},
@@ -501,6 +506,15 @@ struct Service::State {
 
   static std::string info_text(const MediaInfo& info) {
     return to_json(info).dump(-1, ' ', false, json::error_handler_t::replace);
+  }
+
+  // 413 (4002) for an upload that would take the client past its storage quota.
+  HttpResponse quota_refused(int64_t used) {
+    return envelope(413, static_cast<int>(ErrorCode::kFileTooLarge),
+                    "this upload would take your files past the server's quota of " +
+                        std::to_string(options.client_quota) +
+                        " bytes: delete a session or wait for old files to expire",
+                    json{{"limit", options.client_quota}, {"used", used}, {"quota", true}});
   }
 
   // 415 (4001) for refused files, with the formats this server reads.
@@ -663,13 +677,7 @@ Awaitable<void> Service::State::upload(Exchange& exchange) {
   int64_t room = options.client_quota - (held ? *held : 0);
   if (request.content_length && *request.content_length > room + 64 * 1024) {
     {
-      HttpResponse reply =
-          envelope(413, static_cast<int>(ErrorCode::kFileTooLarge),
-                   "this upload would take your files past the server's quota of " +
-                       std::to_string(options.client_quota) +
-                       " bytes: delete a session or wait for old "
-                       "files to expire",
-                   json{{"limit", options.client_quota}, {"used", held ? *held : 0}});
+      HttpResponse reply = quota_refused(held ? *held : 0);
       co_await exchange.respond(std::move(reply));
     }
     co_return;
@@ -681,6 +689,8 @@ Awaitable<void> Service::State::upload(Exchange& exchange) {
   };
   std::vector<Received> files;
   bool over = false;
+  bool over_quota = false;  // the files of this request together, past the client's room
+  int64_t received = 0;
   MultipartReader reader(
       *boundary, {[&](const MultipartPart& part) -> Result<void> {
                     if (part.filename.empty()) return {};  // a plain form field: ignored
@@ -703,7 +713,9 @@ Awaitable<void> Service::State::upload(Exchange& exchange) {
                     if (files.empty() || !files.back().writer) return {};
                     Received& r = files.back();
                     r.upload.offset += static_cast<int64_t>(data.size());
-                    if (r.upload.offset > options.upload_limit || r.upload.offset > room) {
+                    received += static_cast<int64_t>(data.size());
+                    over_quota = received > room;
+                    if (r.upload.offset > options.upload_limit || over_quota) {
                       over = true;
                       return Error(ErrorCode::kFileTooLarge, r.upload.name + " is too large");
                     }
@@ -738,7 +750,12 @@ Awaitable<void> Service::State::upload(Exchange& exchange) {
       r.writer.reset();
       (void)blobs.remove(r.upload.blob_key);
     }
-    if (over) {
+    if (over && over_quota) {
+      {
+        HttpResponse reply = quota_refused(held ? *held : 0);
+        co_await exchange.respond(std::move(reply));
+      }
+    } else if (over) {
       {
         HttpResponse reply = too_large(files.empty() ? "the upload" : files.back().upload.name);
         co_await exchange.respond(std::move(reply));
@@ -919,13 +936,7 @@ Awaitable<void> Service::State::tus_create(Exchange& exchange) {
     if (!refused) {
       auto held = store.client_bytes(s->client_id);
       int64_t used = held ? *held : 0;
-      if (used + *length > options.client_quota) {
-        refused = tus(envelope(413, static_cast<int>(ErrorCode::kFileTooLarge),
-                               "this upload would take your files past the server's quota of " +
-                                   std::to_string(options.client_quota) +
-                                   " bytes: delete a session or wait for old files to expire",
-                               json{{"limit", options.client_quota}, {"used", used}}));
-      }
+      if (used + *length > options.client_quota) refused = tus(quota_refused(used));
     }
     if (!refused) {
       store::Upload u;
@@ -972,7 +983,7 @@ std::variant<store::Upload, HttpResponse> Service::State::tus_upload(const HttpR
   if (!app_known(request.params.at("app")) || !*found ||
       (*found)->session_id != request.params.at("sid") ||
       (*found)->expires_at < now_seconds()) {
-    return tus(not_found("upload " + id + " (or it expired)"));
+    return tus(envelope(404, kNotFound, "upload " + id + " not found (or it expired)"));
   }
   return **found;
 }
@@ -1355,17 +1366,14 @@ void Service::State::start_message(const store::Session& s, const std::string& s
     const std::string name = by_path.count(r.input) ? by_path[r.input]->name : r.input;
     if (r.unreadable || r.refused) {
       const Error& e = r.unreadable ? *r.unreadable : *r.refused;
-      fail(e, name);
+      fail(worker::ClientWords{r.input, name, blobs.scratch_folder()}(e), name);
       return done();
     }
   }
   // What was understood, in the client's terms: its file names, not the server's paths.
   auto words = [&](std::string line) {
     for (const auto& [path, upload] : by_path) {
-      for (size_t at = line.find(path); at != std::string::npos; at = line.find(path, at)) {
-        line.replace(at, path.size(), upload->name);
-        at += upload->name.size();
-      }
+      line = worker::ClientWords{path, upload->name, blobs.scratch_folder()}(std::move(line));
     }
     return line;
   };
@@ -1817,7 +1825,9 @@ Awaitable<void> Service::State::create_export(Exchange& exchange) {
   std::function<void()> plan_it = [&] { planned = plan_on(*upload, *parsed_request); };
   co_await exchange.offload(std::move(plan_it));
   if (!planned) {
-    Error e = planned.error();
+    auto path = blobs.local_path(upload->blob_key);
+    Error e = worker::ClientWords{path ? *path : "", upload->name,
+                                  blobs.scratch_folder()}(planned.error());
     if (e.code == ErrorCode::kUnsupportedFile || e.code == ErrorCode::kInputNotFound) {
       e.message = upload->name + " can no longer be read: upload it again";
     }
@@ -1916,7 +1926,8 @@ Awaitable<void> Service::State::download(Exchange& exchange) {
   HttpRequest& request = exchange.request();
   const std::string key = request.params.at("key");
   auto deny = [&](int status, const std::string& message) {
-    return envelope(status, status == 404 ? kNotFound : kBadToken, message);
+    // A link that is not valid (403) is a token's trouble; 404 and 416 are what they say.
+    return envelope(status, status == 403 ? kBadToken : status, message);
   };
   char* end = nullptr;
   std::string expires_text = request.query.count("expires") ? request.query.at("expires") : "";

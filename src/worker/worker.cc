@@ -124,14 +124,17 @@ void Worker::execute(store::Job job) {
   auto update = [&](const std::string& what, const json& data) {
     if (options_.on_update) options_.on_update(job, what, data);
   };
+  ClientWords words{"", "", blobs_.scratch_folder()};
   auto fail = [&](const Error& e) {
     if (requeue_ && cancel.cancelled()) return;  // shutting down: runs again at the next start
     auto status =
         e.code == ErrorCode::kCancelled ? store::JobStatus::kCancelled : store::JobStatus::kFailed;
-    json error = error_json("", e);
-    auto ended = store_.fail_job(job, status, error.dump(), now_seconds());
+    json error = error_json("", words(e));
+    int64_t now = now_seconds();
+    auto ended = store_.fail_job(job, status, error.dump(), now);
     if (ended && *ended) {
       job.status = status;
+      job.finished = now;
       job.error_json = error.dump();
       update(std::string(store::status_name(status)), error);
     }
@@ -145,6 +148,8 @@ void Worker::execute(store::Job job) {
   if (!*upload) return fail(Error(ErrorCode::kInputNotFound, "the uploaded file is gone"));
   auto path = blobs_.local_path((*upload)->blob_key);
   if (!path) return fail(path.error());
+  words.path = *path;
+  words.name = (*upload)->name;
   auto input = Input::open(engine_, *path, cancel);
   if (!input) return fail(input.error());
   request->inputs = {*path};
@@ -200,14 +205,16 @@ void Worker::execute(store::Job job) {
   result->input = (*upload)->name;
   result->output = name;
   json result_json = to_json(*result);
-  auto ended = store_.complete_job(job, charged, key, name, result->bytes, result_json.dump(),
-                                   now_seconds());
+  int64_t finished = now_seconds();
+  auto ended =
+      store_.complete_job(job, charged, key, name, result->bytes, result_json.dump(), finished);
   if (!ended || !*ended) {
     // Not ours any more (cancelled as it finished, or taken over): the job points elsewhere.
     (void)blobs_.remove(key);
     return;
   }
   job.status = store::JobStatus::kCompleted;
+  job.finished = finished;
   job.charged = charged;
   job.output_key = key;
   job.output_name = name;
@@ -215,6 +222,44 @@ void Worker::execute(store::Job job) {
   job.result_json = result_json.dump();
   job.progress = 100;
   update("completed", result_json);
+}
+
+namespace {
+
+void replace_all(std::string& text, const std::string& from, const std::string& to) {
+  if (from.empty()) return;
+  for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at)) {
+    text.replace(at, from.size(), to);
+    at += to.size();
+  }
+}
+
+}  // namespace
+
+std::string ClientWords::operator()(std::string text) const {
+  if (!scratch.empty()) {
+    // A folder of a job under the scratch folder: scratch/job_<id>/name → name.
+    for (size_t at = text.find(scratch); at != std::string::npos; at = text.find(scratch, at)) {
+      size_t end = at + scratch.size();
+      if (end < text.size() && text[end] == '/') {
+        size_t next = text.find('/', end + 1);
+        bool job_folder = text.compare(end + 1, 4, "job_") == 0 && next != std::string::npos;
+        end = job_folder ? next + 1 : end + 1;
+      }
+      text.erase(at, end - at);
+    }
+  }
+  if (!path.empty()) {
+    replace_all(text, path + ".", fs::path(name).stem().string() + ".");
+    replace_all(text, path, name);
+  }
+  return text;
+}
+
+Error ClientWords::operator()(Error e) const {
+  e.message = (*this)(std::move(e.message));
+  e.value = (*this)(std::move(e.value));
+  return e;
 }
 
 }  // namespace peel::worker

@@ -38,6 +38,18 @@ struct WorkerOptions {
 // Credits a job of `seconds` of output audio costs: per started minute, at least one minute.
 int64_t job_cost(double seconds, int64_t credits_per_minute);
 
+// The server's own paths in a text for a client, put in the client's words: the upload's
+// blob path becomes the file name it gave (a name planned next to it, "<path>.mp3", becomes
+// "<stem>.mp3") and the scratch folder disappears. Every message a client reads goes through
+// this: no answer names a file on the server's disk.
+struct ClientWords {
+  std::string path;     // the upload's file on the server
+  std::string name;     // what the client called it
+  std::string scratch;  // the store's scratch folder ("" if none)
+  std::string operator()(std::string text) const;
+  Error operator()(Error e) const;
+};
+
 class Worker {
  public:
   Worker(Engine& engine, store::Store& store, blob::BlobStore& blobs, WorkerOptions options);

@@ -116,6 +116,7 @@ TEST(Serve, WholeFlowAsAnAssistantRunsIt) {
   EXPECT_EQ(tail.body, bytes.substr(bytes.size() - 10));
   auto beyond = server.request("GET", wav_url, {"Range: bytes=" + std::to_string(size) + "-"});
   EXPECT_EQ(beyond.status, 416);
+  EXPECT_EQ(code_of(beyond), 416);
   EXPECT_EQ(beyond.headers["content-range"], "bytes */" + std::to_string(size));
 
   // The same id and body: the same job; the same id with another body: refused.
@@ -204,11 +205,15 @@ TEST(Serve, EveryErrorCodeIsProvoked) {
   body["track"] = 7;
   auto no_track = client.post_export(body);
   EXPECT_EQ(code_of(no_track), 4004) << no_track.body;
+  EXPECT_EQ(no_track.body.find(server.data()), std::string::npos)
+      << "an answer names the server's disk: " << no_track.body;
+  EXPECT_NE(no_track.body.find("two-tracks.mkv"), std::string::npos) << no_track.body;
   body.erase("track");
   body["id"] = "render_b";
   body["from"] = 3600;
   auto bad_range = client.post_export(body);
   EXPECT_EQ(code_of(bad_range), 4005) << bad_range.body;
+  EXPECT_EQ(bad_range.body.find(server.data()), std::string::npos) << bad_range.body;
   // Malformed requests → 400 with the field.
   body["from"] = "soon";
   auto bad_time = client.post_export(body);
