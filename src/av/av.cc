@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -82,6 +83,13 @@ std::string format_log_line(void* avcl, int level, const char* fmt, va_list args
   va_end(copy);
   std::string text = line.data();
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  // "[mov,mp4,m4a @ 0x55d0c1a2b3c0] ..." → "[mov,mp4,m4a] ...": the address helps no reader,
+  // and a log a server hands its clients must not tell where its memory is.
+  for (size_t at = text.find(" @ 0x"); at != std::string::npos; at = text.find(" @ 0x", at)) {
+    size_t end = at + 5;
+    while (end < text.size() && std::isxdigit(static_cast<unsigned char>(text[end]))) ++end;
+    text.erase(at, end - at);
+  }
   return text;
 }
 

@@ -1,6 +1,7 @@
 // `peel serve`: the HTTP service on this machine (docs/server.md), and `peel serve admin`,
 // the operator's commands on its database.
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -281,6 +282,12 @@ int serve_command(std::vector<std::string> args, const CancelToken& cancel) {
   }
   http.threads = io_threads > 0 ? io_threads : std::min(2, core_count());
 
+  // Each connection is a descriptor: thousands of idle message streams need more than the
+  // usual soft limit of 1024, so the soft limit is raised to the hard one.
+  if (rlimit files{}; ::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    (void)::setrlimit(RLIMIT_NOFILE, &files);
+  }
   auto opened = open_data(data);
   if (!opened) {
     std::cerr << "peel: " << opened.error().message << "\n";

@@ -1085,7 +1085,14 @@ Awaitable<void> Service::State::receive_tus(Exchange& exchange, store::Upload u,
                            "HEAD for the offset",
                            json{{"offset", u.offset}}));
   }
+  // A creating POST that is refused leaves no upload behind: the client never learnt of it.
+  auto forget_if_created = [&] {
+    if (!created) return;
+    (void)store.delete_upload(u.id);
+    (void)blobs.remove(u.blob_key);
+  };
   if (refused) {
+    forget_if_created();
     HttpResponse reply = std::move(*refused);
     co_await exchange.respond(std::move(reply));
     co_return;
@@ -1169,6 +1176,7 @@ Awaitable<void> Service::State::receive_tus(Exchange& exchange, store::Upload u,
   } else {
     reply = answer(u.offset);
   }
+  if (reply->status >= 400 && u.offset == 0) forget_if_created();
   HttpResponse response = std::move(*reply);
   co_await exchange.respond(std::move(response));
 }
