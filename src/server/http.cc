@@ -589,6 +589,21 @@ Awaitable<void> Connection::run() {
     if (!keep_alive_ || !body_done_) break;
   }
   boost::system::error_code ignored;
+  if (responded_ && !body_done_) {
+    // An answer sent before the body was read (a refusal): closing now, with the client's
+    // bytes unread, would make the kernel reset the connection, and the client might lose
+    // the answer. So: no more sending, and what still comes is read and dropped, for a
+    // moment, before closing.
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    if (!big_chunk_) big_chunk_ = std::make_unique<char[]>(kBigChunk);
+    while (std::chrono::steady_clock::now() < until) {
+      stream_.expires_at(until);
+      auto [ec, n] =
+          co_await stream_.async_read_some(asio::buffer(big_chunk_.get(), kBigChunk), kTuple);
+      if (ec) break;
+    }
+  }
   stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
   stream_.close();
 }

@@ -16,7 +16,7 @@ struct HttpReply {
   int status = 0;
   std::map<std::string, std::string> headers;  // lower-case names
   std::string body;
-  nlohmann::json json() const;  // the body parsed; null when it is not JSON
+  nlohmann::json json() const;  // the body parsed; {} when it is not JSON
 };
 
 // One `peel serve` on 127.0.0.1, on a port it chose, with its data in a folder of its own
