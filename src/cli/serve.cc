@@ -249,6 +249,21 @@ int serve_command(std::vector<std::string> args, const CancelToken& cancel) {
                  "message streams one client may hold open (default 8)")
       ->envname("PEEL_SSE_PER_CLIENT")
       ->check(CLI::Range(1, 100000));
+  app.add_flag("--allow-private-urls", service.fetch.allow_private,
+               "uploads by URL and export callbacks may reach loopback and private addresses "
+               "(a trusted network only)")
+      ->envname("PEEL_ALLOW_PRIVATE_URLS");
+  std::vector<std::string> url_ranges;
+  app.add_option("--allow-url-range", url_ranges,
+                 "an address or block (10.1.0.0/16, fd00::/8) uploads by URL and callbacks may "
+                 "reach, the rest of the private ranges staying refused (repeatable)")
+      ->envname("PEEL_ALLOW_URL_RANGE")
+      ->type_name("CIDR");
+  int url_timeout = static_cast<int>(service.fetch.timeout.count());
+  app.add_option("--url-timeout", url_timeout,
+                 "seconds an upload by URL may take to arrive (default 300)")
+      ->envname("PEEL_URL_TIMEOUT")
+      ->check(CLI::Range(1, 86400));
   app.add_option("--grace", grace,
                  "seconds running exports may take to finish on SIGTERM (default 30)")
       ->envname("PEEL_GRACE")
@@ -263,6 +278,15 @@ int serve_command(std::vector<std::string> args, const CancelToken& cancel) {
     return app.exit(e) == 0 ? kExitOk : kExitUsage;
   }
 
+  service.fetch.timeout = std::chrono::seconds(url_timeout);
+  for (const auto& text : url_ranges) {
+    auto range = server::parse_address_range(text);
+    if (!range) {
+      std::cerr << "peel: --allow-url-range: " << range.error().message << "\n";
+      return kExitUsage;
+    }
+    service.fetch.allowed_ranges.push_back(*range);
+  }
   server::HttpOptions http;
   size_t colon = listen.rfind(':');
   if (colon == std::string::npos ||

@@ -4,6 +4,11 @@
 #include "server/service.h"
 
 #include <prometheus/counter.h>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
@@ -30,6 +35,7 @@
 
 namespace peel::server {
 
+namespace asio = boost::asio;
 namespace fs = std::filesystem;
 using nlohmann::json;
 
@@ -535,6 +541,15 @@ struct Service::State {
 
   Awaitable<void> receive_tus(Exchange& exchange, store::Upload upload, bool created);
 
+  // --- Uploads by URL ------------------------------------------------------------------
+  // Fetches block a thread each for as long as the far server takes: they run on a pool of
+  // their own, so that they never hold up probes and hashing on the connections' pool.
+  asio::thread_pool fetchers{4};
+  CancelToken stopping;  // fired when the service goes: fetches stop within a second
+
+  Awaitable<void> fetch_urls(Exchange& exchange, const store::Session& s,
+                             const std::string& client_id);
+
   // --- Handlers ------------------------------------------------------------------------
   HttpResponse anonymous_token(const HttpRequest& request);
   HttpResponse create_session(const HttpRequest& request);
@@ -646,13 +661,12 @@ Awaitable<void> Service::State::upload(Exchange& exchange) {
   const store::Session s = std::get<store::Session>(found);
   auto boundary = multipart_boundary(request.header("content-type"));
   if (!boundary) {
-    bool is_json = request.header("content-type").starts_with("application/json");
-    {
-      HttpResponse reply =
-          is_json ? envelope(501, 501,
-                             "fetching files by URL is not available on this server yet: upload "
-                             "them as multipart/form-data (files=@video.mp4)")
-                  : bad_request("send the files as multipart/form-data, in fields named files");
+    if (request.header("content-type").starts_with("application/json")) {
+      co_await fetch_urls(exchange, s, client_id);
+    } else {
+      HttpResponse reply = bad_request(
+          "send the files as multipart/form-data, in fields named files, or JSON "
+          "{\"urls\": [...]} for the server to fetch them");
       co_await exchange.respond(std::move(reply));
     }
     co_return;
@@ -814,6 +828,173 @@ Awaitable<void> Service::State::upload(Exchange& exchange) {
     HttpResponse reply = ok(json{{"session_id", s.id}, {"files", accepted}});
     co_await exchange.respond(std::move(reply));
   }
+}
+
+// --- Uploads by URL -----------------------------------------------------------------------------
+// {"urls": ["https://…/talk.mp4", …], "source_type": "url"}: the server GETs each, under
+// fetch_url's rules (http and https only; every address checked, redirects re-checked; the
+// upload limit and the client's quota as the size limit), into a blob, then probes it like a
+// multipart file. One answer for the request: the files kept, and for each URL that failed, why.
+
+namespace {
+
+constexpr size_t kMaxUrls = 10;
+
+// Runs `work` on `pool`, then resumes on the caller's executor.
+Awaitable<void> run_on(asio::thread_pool& pool, std::function<void()>& work) {
+  co_await asio::async_initiate<decltype(asio::use_awaitable), void()>(
+      [&pool, &work](auto handler) {
+        asio::post(pool, [handler = std::move(handler), &work]() mutable {
+          try {
+            work();
+          } catch (...) {
+            // A fetch that throws is a bug: the handler answers from what it had set.
+          }
+          auto executor = asio::get_associated_executor(handler);
+          asio::dispatch(executor, std::move(handler));
+        });
+      },
+      asio::use_awaitable);
+}
+
+}  // namespace
+
+Awaitable<void> Service::State::fetch_urls(Exchange& exchange, const store::Session& s,
+                                           const std::string& client_id) {
+  std::string text;
+  for (;;) {
+    auto piece = co_await exchange.read_body(64 * 1024);
+    if (!piece) {
+      HttpResponse reply = bad_request("the list of URLs must be under 64 KB of JSON");
+      co_await exchange.respond(std::move(reply));
+      co_return;
+    }
+    if (piece->empty()) break;
+    text.append(piece->data(), piece->size());
+  }
+  HttpRequest& request = exchange.request();
+  request.body = std::move(text);
+  auto parsed = json_body(request);
+  if (auto* refused = std::get_if<HttpResponse>(&parsed)) {
+    co_await exchange.respond(*refused);
+    co_return;
+  }
+  const json body = std::get<json>(parsed);
+  if (body.contains("source_type") && body["source_type"] != "url") {
+    HttpResponse reply = bad_request("source_type must be \"url\" (or left out)", "source_type");
+    co_await exchange.respond(std::move(reply));
+    co_return;
+  }
+  auto urls = body.find("urls");
+  bool strings = urls != body.end() && urls->is_array() &&
+                 std::all_of(urls->begin(), urls->end(), [](const json& u) {
+                   return u.is_string() && !u.get_ref<const std::string&>().empty() &&
+                          u.get_ref<const std::string&>().size() <= 8192;
+                 });
+  if (!strings || urls->empty() || urls->size() > kMaxUrls) {
+    HttpResponse reply = bad_request(
+        "urls must be a list of 1 to " + std::to_string(kMaxUrls) + " http(s) URLs", "urls");
+    co_await exchange.respond(std::move(reply));
+    co_return;
+  }
+
+  json accepted = json::array();
+  json refused = json::array();
+  int status = 200;  // of the first URL refused
+  int code = 0;
+  std::string message;
+  auto refuse = [&](const std::string& url, int http_status, int envelope_code,
+                    const std::string& why) {
+    refused.push_back(json{{"input", url}, {"code", envelope_code}, {"message", why}});
+    if (status == 200) {
+      status = http_status;
+      code = envelope_code;
+      message = why;
+    }
+  };
+  for (const auto& u : *urls) {
+    const std::string url = u.get<std::string>();
+    auto held = store.client_bytes(client_id);
+    int64_t room = options.client_quota - (held ? *held : 0);
+    store::Upload up;
+    up.id = random_id("up_");
+    up.session_id = s.id;
+    up.client_id = client_id;
+    up.blob_key = "uploads/" + up.id;
+    up.created = now_seconds();
+    up.expires_at = s.expires_at;
+    auto writer = blobs.append(up.blob_key, 0);
+    if (!writer) {
+      refuse(url, 500, static_cast<int>(writer.error().code), writer.error().message);
+      continue;
+    }
+    FetchOptions fetch = options.fetch;
+    fetch.max_bytes = std::max<int64_t>(0, std::min(options.upload_limit, room));
+    Result<Fetched> got = Error(ErrorCode::kInternal, "not fetched");
+    std::function<void()> get_it = [&] { got = fetch_url(url, fetch, **writer, &stopping); };
+    co_await run_on(fetchers, get_it);
+    writer->reset();
+    if (!got) {
+      (void)blobs.remove(up.blob_key);
+      const Error& e = got.error();
+      if (e.code == ErrorCode::kUsage) {
+        refuse(url, 400, kBadRequest, e.message);
+      } else if (e.code == ErrorCode::kFileTooLarge && room < options.upload_limit) {
+        refuse(url, 413, static_cast<int>(e.code),
+               e.message + "; it would take your files past the server's quota of " +
+                   std::to_string(options.client_quota) + " bytes");
+      } else if (e.code == ErrorCode::kFileTooLarge) {
+        refuse(url, 413, static_cast<int>(e.code), e.message);
+      } else if (e.code == ErrorCode::kInputNotFound || e.code == ErrorCode::kInputUnreadable) {
+        // Not the engine's local-file codes (2001 is the service's credits): one code, 2003,
+        // for "that URL could not be fetched", with the reason in words.
+        refuse(url, 422, static_cast<int>(ErrorCode::kInputUnreadable), e.message);
+      } else {
+        auto [st, c] = engine_status(e.code);
+        refuse(url, st, c, e.message);
+      }
+      continue;
+    }
+    bytes_in.Increment(static_cast<double>(got->bytes));
+    up.name = engine::safe_component(got->file_name.empty() ? "download" : got->file_name,
+                                     "download");
+    up.offset = up.length = got->bytes;
+    Result<MediaInfo> info = Error(ErrorCode::kInternal, "not probed");
+    std::function<void()> probe_it = [&] { info = probe_upload(up); };
+    co_await exchange.offload(std::move(probe_it));
+    if (!info) {
+      (void)blobs.remove(up.blob_key);
+      refuse(url, 415, static_cast<int>(info.error().code), info.error().message);
+      continue;
+    }
+    up.state = store::UploadState::kComplete;
+    up.info_json = info_text(*info);
+    auto put = store.put_upload(up);
+    if (!put) {
+      (void)blobs.remove(up.blob_key);
+      refuse(url, 500, static_cast<int>(put.error().code), put.error().message);
+      continue;
+    }
+    json file = file_json(up);
+    file["url"] = url;
+    accepted.push_back(file);
+  }
+  if (refused.empty()) {
+    HttpResponse reply = ok(json{{"session_id", s.id}, {"files", accepted}});
+    co_await exchange.respond(std::move(reply));
+    co_return;
+  }
+  json data = {{"files", accepted}, {"refused", refused}};
+  if (code == static_cast<int>(ErrorCode::kUnsupportedFile)) {
+    HttpResponse reply = unsupported(refused, accepted);
+    co_await exchange.respond(std::move(reply));
+    co_return;
+  }
+  if (code == static_cast<int>(ErrorCode::kFileTooLarge)) {
+    data["limit"] = options.upload_limit;
+  }
+  HttpResponse reply = envelope(status, code, message, data);
+  co_await exchange.respond(std::move(reply));
 }
 
 // --- Resumable uploads (tus 1.0) ---------------------------------------------------------------
@@ -2057,7 +2238,9 @@ Service::Service(Engine& engine, store::Store& store, blob::BlobStore& blobs,
                  worker::Worker& worker, ServiceOptions options)
     : state_(std::make_unique<State>(engine, store, blobs, worker, std::move(options))) {}
 
-Service::~Service() = default;
+Service::~Service() {
+  state_->stopping.cancel();  // fetches under way stop; the pool joins them
+}
 
 void Service::set_public_url(std::string url) { state_->options.public_url = std::move(url); }
 

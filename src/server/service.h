@@ -11,6 +11,7 @@
 #include "blob/blob_store.h"
 #include "peel/engine.h"
 #include "server/http.h"
+#include "server/url_fetch.h"
 #include "store/store.h"
 #include "worker/worker.h"
 
@@ -35,6 +36,9 @@ struct ServiceOptions {
   // Requests per second (and bursts of `burst`) per client id and per address; 0: no limit.
   double rate = 50;
   double burst = 100;
+  // How uploads by URL and export callbacks reach out: which addresses, how long (max_bytes
+  // is set per fetch from the upload limit and the client's quota).
+  FetchOptions fetch;
   std::string secret;  // the key of signed download URLs (open_service makes and keeps one)
 };
 

@@ -103,6 +103,9 @@ std::string address_text(const sockaddr* address) {
 std::string refusal(const FetchOptions& options, const sockaddr* address) {
   if (options.refuse_address) return options.refuse_address(address);
   if (options.allow_private) return {};
+  for (const auto& range : options.allowed_ranges) {
+    if (in_range(range, address)) return {};
+  }
   return refused_address_reason(address);
 }
 
@@ -665,6 +668,56 @@ std::string refused_address_reason(const sockaddr* address) {
     return std::string(ipv6_reason(in6.sin6_addr.s6_addr));
   }
   return "not IP";
+}
+
+Result<AddressRange> parse_address_range(const std::string& text) {
+  auto refused = [&] {
+    return Error(ErrorCode::kUsage, "\"" + text +
+                                        "\" is not an address range: give an address or a block, "
+                                        "like 10.1.2.3, 10.1.0.0/16 or fd00::/8");
+  };
+  AddressRange range;
+  size_t slash = text.find('/');
+  std::string address = text.substr(0, slash);
+  if (inet_pton(AF_INET, address.c_str(), range.bytes) == 1) {
+    range.family = AF_INET;
+    range.prefix = 32;
+  } else if (inet_pton(AF_INET6, address.c_str(), range.bytes) == 1) {
+    range.family = AF_INET6;
+    range.prefix = 128;
+  } else {
+    return refused();
+  }
+  if (slash != std::string::npos) {
+    std::string bits = text.substr(slash + 1);
+    if (bits.empty() || bits.size() > 3 || bits.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoi(bits) > range.prefix) {
+      return refused();
+    }
+    range.prefix = std::stoi(bits);
+  }
+  return range;
+}
+
+bool in_range(const AddressRange& range, const sockaddr* address) {
+  const unsigned char* bytes = nullptr;
+  sockaddr_in in;
+  sockaddr_in6 in6;
+  if (address->sa_family == AF_INET && range.family == AF_INET) {
+    std::memcpy(&in, address, sizeof in);
+    bytes = reinterpret_cast<const unsigned char*>(&in.sin_addr.s_addr);
+  } else if (address->sa_family == AF_INET6 && range.family == AF_INET6) {
+    std::memcpy(&in6, address, sizeof in6);
+    bytes = in6.sin6_addr.s6_addr;
+  } else {
+    return false;
+  }
+  int whole = range.prefix / 8;
+  if (std::memcmp(bytes, range.bytes, static_cast<size_t>(whole)) != 0) return false;
+  int rest = range.prefix % 8;
+  if (rest == 0) return true;
+  unsigned mask = (0xffu << (8 - rest)) & 0xffu;
+  return (bytes[whole] & mask) == (range.bytes[whole] & mask);
 }
 
 Result<Fetched> fetch_url(const std::string& url, const FetchOptions& options,

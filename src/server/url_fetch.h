@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "blob/blob_store.h"
 #include "peel/cancel.h"
@@ -17,8 +18,21 @@
 
 namespace peel::server {
 
+// A block of addresses, "10.1.0.0/16", "fd00::/8" or one address ("192.168.1.20").
+struct AddressRange {
+  int family = 0;  // AF_INET or AF_INET6
+  unsigned char bytes[16] = {};
+  int prefix = 0;  // leading bits that must match
+};
+// Fails with kUsage, saying what a range looks like, when `text` is none.
+Result<AddressRange> parse_address_range(const std::string& text);
+bool in_range(const AddressRange& range, const sockaddr* address);
+
 struct FetchOptions {
   bool allow_private = false;     // --allow-private-urls: every address may be reached
+  // --allow-url-range: these may be reached besides public addresses (a trusted media server
+  // on the company network), while the rest of the private ranges stay refused.
+  std::vector<AddressRange> allowed_ranges;
   int64_t max_bytes = 4LL << 30;  // a body past this is refused (Content-Length, then as it comes)
   std::chrono::seconds timeout{300};         // the whole transfer, redirects included
   std::chrono::seconds connect_timeout{10};  // each connection

@@ -557,7 +557,9 @@ def flow(check, video, text):
     upload(check, auth, "sess_00000000000000000000000000000000",
            [("talk.mp4", video, "video/mp4")], 404)
     check.call("POST", f"/api/upload-video/peel/me/{sid}", json_auth,
-               as_json({"urls": ["https://example.com/a.mp4"]}), expect=501)
+               as_json({"urls": ["http://127.0.0.1/a.mp4"]}), expect=400)
+    check.call("POST", f"/api/upload-video/peel/me/{sid}", json_auth,
+               as_json({"urls": ["http://no-such-host.invalid/a.mp4"]}), expect=422)
     check.call("POST", f"/api/upload-video/peel/me/{sid}", {**auth, "Content-Type": "text/plain"},
                b"not multipart", expect=400)
     _, ctype = multipart([])

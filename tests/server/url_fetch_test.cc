@@ -694,5 +694,49 @@ TEST(CallbackBackoff, DoublesFromOneSecondUpToFiveMinutesWithJitter) {
   }
 }
 
+TEST(AddressRange, BlocksOfBothFamilies) {
+  auto v4 = [](const char* text) {
+    sockaddr_in in{};
+    in.sin_family = AF_INET;
+    inet_pton(AF_INET, text, &in.sin_addr);
+    return in;
+  };
+  auto v6 = [](const char* text) {
+    sockaddr_in6 in6{};
+    in6.sin6_family = AF_INET6;
+    inet_pton(AF_INET6, text, &in6.sin6_addr);
+    return in6;
+  };
+  auto block = parse_address_range("10.1.0.0/16");
+  ASSERT_TRUE(block) << block.error().message;
+  auto inside = v4("10.1.255.3"), outside = v4("10.2.0.1");
+  EXPECT_TRUE(in_range(*block, reinterpret_cast<sockaddr*>(&inside)));
+  EXPECT_FALSE(in_range(*block, reinterpret_cast<sockaddr*>(&outside)));
+  auto odd = parse_address_range("192.168.1.128/25");
+  ASSERT_TRUE(odd);
+  auto hi = v4("192.168.1.200"), lo = v4("192.168.1.100");
+  EXPECT_TRUE(in_range(*odd, reinterpret_cast<sockaddr*>(&hi)));
+  EXPECT_FALSE(in_range(*odd, reinterpret_cast<sockaddr*>(&lo)));
+  auto one = parse_address_range("127.0.0.1");
+  ASSERT_TRUE(one);
+  auto same = v4("127.0.0.1"), next = v4("127.0.0.2");
+  EXPECT_TRUE(in_range(*one, reinterpret_cast<sockaddr*>(&same)));
+  EXPECT_FALSE(in_range(*one, reinterpret_cast<sockaddr*>(&next)));
+  auto ula = parse_address_range("fd00::/8");
+  ASSERT_TRUE(ula);
+  auto u = v6("fd12::1"), g = v6("2001:db8::1");
+  EXPECT_TRUE(in_range(*ula, reinterpret_cast<sockaddr*>(&u)));
+  EXPECT_FALSE(in_range(*ula, reinterpret_cast<sockaddr*>(&g)));
+  EXPECT_FALSE(in_range(*block, reinterpret_cast<sockaddr*>(&u)));  // other family
+  for (const char* bad : {"", "10.0.0.0/33", "10.0.0.0/", "fd00::/129", "example.com", "10.0.0/8",
+                          "10.0.0.0/-1"}) {
+    auto r = parse_address_range(bad);
+    EXPECT_FALSE(r) << bad;
+    if (!r) {
+      EXPECT_EQ(r.error().code, ErrorCode::kUsage);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace peel::server

@@ -325,6 +325,19 @@ Mount::~Mount() {
 }
 
 Child::Child(const std::vector<std::string>& peel_args) {
+  std::vector<std::string> argv = {peel()};
+  argv.insert(argv.end(), peel_args.begin(), peel_args.end());
+  spawn(argv);
+}
+
+std::unique_ptr<Child> Child::program(const std::vector<std::string>& argv) {
+  std::unique_ptr<Child> child(new Child());
+  child->spawn(argv);
+  return child;
+}
+
+void Child::spawn(const std::vector<std::string>& original) {
+  std::vector<std::string> argv = original;
   const std::string out_log = logs_ / "stdout";
   const std::string err_log = logs_ / "stderr";
   posix_spawn_file_actions_t actions;
@@ -334,13 +347,11 @@ Child::Child(const std::vector<std::string>& peel_args) {
                                    0644);
   posix_spawn_file_actions_addopen(&actions, 2, err_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
                                    0644);
-  std::vector<std::string> argv = {peel()};
-  argv.insert(argv.end(), peel_args.begin(), peel_args.end());
   std::vector<char*> cargs;
   for (auto& a : argv) cargs.push_back(a.data());
   cargs.push_back(nullptr);
   pid_t pid = 0;
-  if (posix_spawn(&pid, cargs[0], &actions, nullptr, cargs.data(), environ) == 0) {
+  if (posix_spawnp(&pid, cargs[0], &actions, nullptr, cargs.data(), environ) == 0) {
     pid_ = pid;
   } else {
     ADD_FAILURE() << "cannot start " << argv[0];

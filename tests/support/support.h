@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -105,6 +106,8 @@ class Mount {
 class Child {
  public:
   explicit Child(const std::vector<std::string>& peel_args);
+  // Another program (argv[0] a path or a name on PATH), started the same way.
+  static std::unique_ptr<Child> program(const std::vector<std::string>& argv);
   ~Child();  // kills it (SIGKILL) if still running
   Child(const Child&) = delete;
   Child& operator=(const Child&) = delete;
@@ -126,6 +129,9 @@ class Child {
   std::string out() const;  // what it has printed on stdout so far
 
  private:
+  Child() = default;
+  void spawn(const std::vector<std::string>& argv);
+
   TempDir logs_;
   int pid_ = -1;
   int status_ = 0;
