@@ -25,6 +25,9 @@ int probe_command(Engine& engine, std::vector<std::string> args, const CancelTok
 int formats_command(std::vector<std::string> args);
 int ask_command(Engine& engine, std::vector<std::string> args, const CancelToken& cancel);
 int watch_command(Engine& engine, std::vector<std::string> args, const CancelToken& cancel);
+// `peel remote`: the same extraction run on a `peel serve` server; `peel remote credits`,
+// `peel remote ask`. The Engine is not used: the server does the work.
+int remote_command(Engine& engine, std::vector<std::string> args, const CancelToken& cancel);
 // `peel serve` makes its own Engine, with the limits for files from strangers.
 int serve_command(std::vector<std::string> args, const CancelToken& cancel);
 

@@ -25,6 +25,7 @@ constexpr Subcommand kSubcommands[] = {
     {"formats", "print the output format table", formats},
     {"ask", "say what you want in plain English or Chinese", peel::cli::ask_command},
     {"watch", "extract every video that appears in a folder", peel::cli::watch_command},
+    {"remote", "run the extraction on a peel server", peel::cli::remote_command},
 };
 
 // The -j the command line asks for (0 if none), read before the subcommand parses it: the
