@@ -366,6 +366,7 @@ int serve_command(std::vector<std::string> args, const CancelToken& cancel) {
   while (!public_url.empty() && public_url.back() == '/') public_url.pop_back();
   // Set before run(): no connection is served until then.
   service_ptr->set_public_url(public_url);
+  service_ptr->start();
   if (!port_file.empty()) {
     std::ofstream(port_file) << server.port() << "\n";
   }

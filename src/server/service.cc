@@ -17,10 +17,12 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <condition_variable>
 #include <ctime>
 #include <filesystem>
 #include <mutex>
 #include <set>
+#include <thread>
 #include <unordered_map>
 
 #include "engine/names.h"
@@ -320,6 +322,69 @@ struct Service::State {
         worker(w),
         options(std::move(o)),
         limiter(options.rate, options.burst) {}
+  ~State() {
+    {
+      std::lock_guard lock(deliver_mutex);
+      deliver_stop = true;
+    }
+    deliver_wake.notify_all();
+    if (deliverer.joinable()) deliverer.join();
+  }
+
+  // --- Export callbacks ------------------------------------------------------------------
+  // When an export with a callback_url ends, the Store marks its callback pending in the same
+  // transaction; this thread POSTs each due one, signed (url_fetch.h's post_signed) with the
+  // client's callback secret, and records the attempt: delivered, or due again after
+  // callback_backoff, or given up after kCallbackAttempts. The state is in the Store, so a
+  // restart delivers what was pending. At least once: a receiver may see one twice (a crash
+  // between its 2xx and the record), and tells them apart by the export's id.
+  static constexpr int kCallbackAttempts = 10;
+  std::mutex deliver_mutex;
+  std::condition_variable deliver_wake;
+  bool deliver_stop = false;
+  std::thread deliverer;
+
+  // The key a client's callbacks are signed with: derived, not stored, the same for every
+  // export of the client.
+  std::string callback_secret(const std::string& client_id) const {
+    return "whsec_" + hmac_sha256_hex(options.secret, "callback/" + client_id);
+  }
+
+  void wake_deliverer() { deliver_wake.notify_all(); }
+
+  void deliver_callbacks() {
+    for (;;) {
+      {
+        std::unique_lock lock(deliver_mutex);
+        deliver_wake.wait_for(lock, std::chrono::seconds(1));
+        if (deliver_stop) return;
+      }
+      auto due = store.due_callbacks(now_seconds(), 16);
+      if (!due) continue;
+      for (const store::Job& job : *due) {
+        {
+          std::lock_guard lock(deliver_mutex);
+          if (deliver_stop) return;
+        }
+        const int attempt = job.callback_attempts + 1;
+        json body = {{"type", "export." + std::string(store::status_name(job.status))},
+                     {"id", job.id},
+                     {"delivery_attempt", attempt},
+                     {"sent_at", iso_time(now_seconds())},
+                     {"data", job_json(job)}};
+        auto sent = post_signed(job.callback_url,
+                                body.dump(-1, ' ', false, json::error_handler_t::replace),
+                                callback_secret(job.client_id), options.fetch);
+        int64_t retry_at = 0;
+        if (!sent && attempt < kCallbackAttempts) {
+          auto wait = callback_backoff(attempt);
+          retry_at = now_seconds() + std::max<int64_t>(1, (wait.count() + 999) / 1000);
+        }
+        (void)store.callback_attempted(job, sent.ok(), sent ? "" : sent.error().message,
+                                       retry_at);
+      }
+    }
+  }
 
   // --- Shared checks -------------------------------------------------------------------
   // The client of the request's bearer token, or the answer that refuses it.
@@ -437,9 +502,19 @@ struct Service::State {
                 {"error", error},
                 {"credits", json{{"frozen", job.frozen}, {"charged", job.charged}}},
                 {"attempt", job.attempt},
+                {"callback", callback_json(job)},
                 {"created_at", iso_or_null(job.created)},
                 {"started_at", iso_or_null(job.started)},
                 {"finished_at", iso_or_null(job.finished)}};
+  }
+
+  json callback_json(const store::Job& job) const {
+    if (job.callback_url.empty()) return nullptr;
+    return json{{"url", job.callback_url},
+                {"status", job.callback_status.empty() ? "waiting" : job.callback_status},
+                {"attempts", job.callback_attempts},
+                {"last_error", job.callback_error.empty() ? json(nullptr) : json(job.callback_error)},
+                {"secret", callback_secret(job.client_id)}};
   }
 
   // --- Plans for exports and messages ---------------------------------------------------
@@ -1864,6 +1939,24 @@ Awaitable<void> Service::State::create_export(Exchange& exchange) {
     }
     co_return;
   }
+  std::string callback_url;
+  if (body.contains("callback_url") && !body["callback_url"].is_null()) {
+    bool text = body["callback_url"].is_string();
+    callback_url = text ? body["callback_url"].get<std::string>() : "";
+    Result<void> reachable = Error(ErrorCode::kUsage, "callback_url must be an http(s) URL");
+    if (text && !callback_url.empty() && callback_url.size() <= 2048) {
+      std::function<void()> check = [&] { reachable = check_reachable(callback_url, options.fetch); };
+      co_await exchange.offload(std::move(check));
+    }
+    if (!reachable) {
+      {
+        HttpResponse reply =
+            bad_request("callback_url: " + reachable.error().message, "callback_url");
+        co_await exchange.respond(std::move(reply));
+      }
+      co_return;
+    }
+  }
   std::string body_hash = sha256_hex(body.dump());
   // The id is the idempotency key: the same body again answers with the same job.
   auto existing = store.job(id, client_id);
@@ -2045,6 +2138,7 @@ Awaitable<void> Service::State::create_export(Exchange& exchange) {
   job.request_json = to_json(one).dump();
   job.body_hash = body_hash;
   job.attribution_json = attribution.dump();
+  job.callback_url = callback_url;
   job.frozen = cost(p);
   job.created = now_seconds();
   auto inserted = store.insert_job(job, job.created);
@@ -2244,6 +2338,11 @@ Service::~Service() {
 
 void Service::set_public_url(std::string url) { state_->options.public_url = std::move(url); }
 
+void Service::start() {
+  State* s = state_.get();
+  if (!s->deliverer.joinable()) s->deliverer = std::thread([s] { s->deliver_callbacks(); });
+}
+
 void Service::count_request(const std::string& route, int status, double seconds) {
   state_->requests.Add({{"route", route}, {"code", std::to_string(status)}}).Increment();
   state_->request_seconds
@@ -2259,6 +2358,7 @@ HttpResponse Service::error_response(int status, const std::string& message) {
 void Service::job_update(const store::Job& job, const std::string& what, const json& data) {
   State& s = *state_;
   bool ended = what == "completed" || what == "failed" || what == "cancelled";
+  if (ended && !job.callback_url.empty()) s.wake_deliverer();
   if (ended) {
     s.jobs_ended.Add({{"state", what}}).Increment();
     if (what == "completed" && job.started > 0) {

@@ -53,6 +53,9 @@ class Service {
   std::vector<Route> routes();
   // The URL links start with; before the server runs (not thread-safe).
   void set_public_url(std::string url);
+  // Starts what runs beside the routes: the delivery of export callbacks. After
+  // set_public_url (their bodies carry download links), before the server runs.
+  void start();
   // Counts each answered request for /metrics (HttpOptions::on_request).
   void count_request(const std::string& route, int status, double seconds);
   // The envelope for what no route answers (HttpOptions::error_response).

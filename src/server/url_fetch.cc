@@ -767,6 +767,12 @@ Result<Fetched> fetch_url(const std::string& url, const FetchOptions& options,
   }
 }
 
+Result<void> check_reachable(const std::string& url, const FetchOptions& options) {
+  auto target = open_target(url, options);
+  if (!target) return target.error();
+  return {};
+}
+
 Result<void> post_signed(const std::string& url, const std::string& body, const std::string& secret,
                          const FetchOptions& options) {
   auto target = open_target(url, options);

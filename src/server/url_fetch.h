@@ -73,6 +73,10 @@ struct Fetched {
 Result<Fetched> fetch_url(const std::string& url, const FetchOptions& options,
                           blob::BlobWriter& out, const CancelToken* cancel = nullptr);
 
+// Whether `url` could be fetched or posted to under `options`: its form, and every address its
+// host resolves to (a lookup, so it blocks). Fails with fetch_url's kUsage and kInputNotFound.
+Result<void> check_reachable(const std::string& url, const FetchOptions& options);
+
 // POSTs `body` (application/json) to `url` under the same rules as fetch_url, signed with the
 // header `Peel-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`. The
 // whole request takes at most 10 s (or options.timeout when shorter); redirects are not followed.

@@ -78,6 +78,13 @@ struct Job {
   int64_t created = 0;
   int64_t started = 0;
   int64_t finished = 0;
+  // The POST to callback_url once the job ends: "" (no callback, or not ended yet),
+  // "pending" (due at callback_due), "delivered", or "failed" (given up; callback_error says
+  // the last answer). Made pending in the transaction that ends the job.
+  std::string callback_status;
+  int callback_attempts = 0;
+  int64_t callback_due = 0;
+  std::string callback_error;
 };
 
 // A client's credits, derived from the ledger. total = available + frozen.
@@ -169,6 +176,14 @@ class Store {
   // Returns how many were queued again.
   virtual Result<int> requeue_running() = 0;
   virtual Result<int> queued_jobs() = 0;
+
+  // --- Callbacks -------------------------------------------------------------------------
+  // Ended jobs whose callback is pending and due at or before `now`, the earliest first.
+  virtual Result<std::vector<Job>> due_callbacks(int64_t now, int limit) = 0;
+  // Records one delivery attempt of the job's callback: delivered; or not, with `error`, due
+  // again at `retry_at` (0: given up, "failed"). Only while it is pending.
+  virtual Result<void> callback_attempted(const Job& job, bool delivered, const std::string& error,
+                                          int64_t retry_at) = 0;
 
   // --- Events ----------------------------------------------------------------------------
   // Appends an event to a session's numbered sequence; returns its seq.

@@ -204,6 +204,27 @@ std::vector<SseEvent> parse_sse(const std::string& body) {
   return events;
 }
 
+FileServer::FileServer(const std::string& folder) {
+  const std::string port_file = run_ / "port";
+  child_ = Child::program(
+      {"/usr/bin/python3", std::string(PEEL_TEST_HTTP_DIR) + "/file_server.py", folder, port_file});
+  std::string port;
+  bool up = eventually(
+      [&] {
+        port = read_file(port_file);
+        return !port.empty() && port.back() == '\n';
+      },
+      30);
+  EXPECT_TRUE(up) << "the file server did not start";
+  if (up) port.pop_back();
+  port_ = port;
+}
+
+FileServer::~FileServer() {
+  child_->signal(SIGKILL);
+  child_->wait();
+}
+
 int download(const std::string& url, const std::string& path) {
   auto r = run({"curl", "-sS", "-o", path, "-w", "%{http_code}", url});
   return std::atoi(r.out.c_str());

@@ -72,6 +72,21 @@ struct SseEvent {
 // The events of an SSE answer's body.
 std::vector<SseEvent> parse_sse(const std::string& body);
 
+// tests/http/file_server.py serving `folder` on 127.0.0.1, on a port it chose: files by GET,
+// /redirect?to=URL, and POSTs kept as folder/posts/N.json (callbacks).
+class FileServer {
+ public:
+  explicit FileServer(const std::string& folder);
+  ~FileServer();
+  const std::string& port() const { return port_; }
+  std::string url(const std::string& path) const { return "http://127.0.0.1:" + port_ + path; }
+
+ private:
+  TempDir run_;
+  std::unique_ptr<Child> child_;
+  std::string port_;
+};
+
 std::string random_client_id();
 
 // Downloads `url` into `path`; returns the HTTP status.

@@ -484,7 +484,7 @@ def start_server(peel, folder):
     with open(os.path.join(folder, "server.log"), "wb") as log:
         proc = subprocess.Popen([peel, "serve", "--listen", "127.0.0.1:0", "--data", data,
                                  "--port-file", port_file, "--admin-token", ADMIN_TOKEN,
-                                 "--upload-limit", "1M"],
+                                 "--upload-limit", "1M", "--allow-url-range", "127.0.0.1/32"],
                                 stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -557,7 +557,7 @@ def flow(check, video, text):
     upload(check, auth, "sess_00000000000000000000000000000000",
            [("talk.mp4", video, "video/mp4")], 404)
     check.call("POST", f"/api/upload-video/peel/me/{sid}", json_auth,
-               as_json({"urls": ["http://127.0.0.1/a.mp4"]}), expect=400)
+               as_json({"urls": ["http://10.0.0.1/a.mp4"]}), expect=400)
     check.call("POST", f"/api/upload-video/peel/me/{sid}", json_auth,
                as_json({"urls": ["http://no-such-host.invalid/a.mp4"]}), expect=422)
     check.call("POST", f"/api/upload-video/peel/me/{sid}", {**auth, "Content-Type": "text/plain"},
@@ -587,12 +587,15 @@ def flow(check, video, text):
 
     # Exports.
     export = {"id": "render_openapi_1", "sessionId": sid, "upload_id": upload_id,
-              "output": {"format": "mp3", "quality": "medium"}}
+              "output": {"format": "mp3", "quality": "medium"},
+              "callback_url": "http://127.0.0.1:9/hook"}  # nothing answers: retried, pending
     check.call("POST", "/api/render/proxy/lambda", json_auth, as_json(export), expect=402)
     attributed = {**json_auth, **ATTRIBUTION}
     check.call("POST", "/api/render/proxy/lambda", attributed, as_json({**export, "from": "soon"}),
                expect=400)
     check.call("POST", "/api/render/proxy/lambda", attributed, b"{\"id\": ", expect=400)
+    check.call("POST", "/api/render/proxy/lambda", attributed,
+               as_json({**export, "callback_url": "http://10.0.0.1/hook"}), expect=400)
     check.call("POST", "/api/render/proxy/lambda", attributed,
                as_json({**export, "id": "render_openapi_track", "track": 7}), expect=422)
     check.call("POST", "/api/render/proxy/lambda", attributed,

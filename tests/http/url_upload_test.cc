@@ -18,38 +18,6 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-// tests/http/file_server.py serving `folder` on 127.0.0.1, on a port it chose.
-class FileServer {
- public:
-  explicit FileServer(const std::string& folder) {
-    std::string port_file = run_ / "port";
-    child_ = Child::program({"/usr/bin/python3", std::string(PEEL_TEST_HTTP_DIR) + "/file_server.py",
-                             folder, port_file});
-    std::string port;
-    bool up = eventually(
-        [&] {
-          std::error_code ec;
-          if (!fs::exists(port_file, ec)) return false;
-          port = std::to_string(std::stoi(run({"cat", port_file}).out));
-          return true;
-        },
-        30);
-    EXPECT_TRUE(up) << "the file server did not start";
-    port_ = port;
-  }
-  ~FileServer() {
-    child_->signal(SIGKILL);
-    child_->wait();
-  }
-  const std::string& port() const { return port_; }
-  std::string url(const std::string& path) const { return "http://127.0.0.1:" + port_ + path; }
-
- private:
-  TempDir run_;
-  std::unique_ptr<Child> child_;
-  std::string port_;
-};
-
 void write_text(const std::string& path, const std::string& text) {
   std::ofstream(path, std::ios::binary) << text;
 }

@@ -608,5 +608,75 @@ TEST_F(SqliteStore, AFolderThatCannotHoldTheFileIsRefused) {
   EXPECT_NE(opened.error().message.find("missing/peel.db"), std::string::npos);
 }
 
+// A job's callback becomes due in the transaction that ends it, whichever way it ends, and
+// only then; it is retried until delivered or given up.
+TEST_F(SqliteStore, CallbacksBecomeDueWhenJobsEnd) {
+  insert(make_job("done", 5));
+  Job quiet = make_job("quiet", 5);
+  quiet.callback_url.clear();
+  insert(quiet);
+  insert(make_job("dropped", 5));
+  EXPECT_TRUE(must(store_->due_callbacks(10000, 10)).empty());  // nothing has ended
+
+  Job running = claim(300);
+  ASSERT_EQ(running.id, "done");
+  EXPECT_TRUE(must(store_->due_callbacks(10000, 10)).empty());  // running is not ended
+  ASSERT_TRUE(must(store_->complete_job(running, 1, "out/k", "a.mp3", 10, "{}", 400)));
+  Job other = claim(500);  // "quiet": no callback URL, nothing due when it fails
+  ASSERT_TRUE(must(store_->fail_job(other, JobStatus::kFailed, "{}", 600)));
+  ASSERT_TRUE(must(store_->cancel_job("dropped", "alice", 700)));  // cancelled while queued
+
+  EXPECT_TRUE(must(store_->due_callbacks(399, 10)).empty());
+  std::vector<Job> due = must(store_->due_callbacks(10000, 10));
+  ASSERT_EQ(due.size(), 2u);
+  EXPECT_EQ(due[0].id, "done");
+  EXPECT_EQ(due[0].callback_status, "pending");
+  EXPECT_EQ(due[0].callback_due, 400);
+  EXPECT_EQ(due[1].id, "dropped");
+  EXPECT_EQ(due[1].callback_due, 700);
+
+  // A failed attempt: due again later, the error kept; then delivered, and never again.
+  must(store_->callback_attempted(due[0], false, "answered 500", 800));
+  Job again = job("done");
+  EXPECT_EQ(again.callback_status, "pending");
+  EXPECT_EQ(again.callback_attempts, 1);
+  EXPECT_EQ(again.callback_error, "answered 500");
+  EXPECT_EQ(must(store_->due_callbacks(799, 10)).size(), 1u);  // "dropped" alone
+  must(store_->callback_attempted(again, true, "", 0));
+  EXPECT_EQ(job("done").callback_status, "delivered");
+  EXPECT_EQ(job("done").callback_attempts, 2);
+  EXPECT_EQ(job("done").callback_error, "");
+  must(store_->callback_attempted(again, false, "late", 900));  // no longer pending: ignored
+  EXPECT_EQ(job("done").callback_status, "delivered");
+
+  // Given up: failed, with the last error.
+  must(store_->callback_attempted(due[1], false, "nothing answers", 0));
+  EXPECT_EQ(job("dropped").callback_status, "failed");
+  EXPECT_EQ(job("dropped").callback_error, "nothing answers");
+  EXPECT_TRUE(must(store_->due_callbacks(100000, 10)).empty());
+  EXPECT_EQ(job("quiet").callback_status, "");
+}
+
+// A database an earlier peel made (schema version 1) is brought up to this version in place,
+// its rows kept.
+TEST_F(SqliteStore, AVersionOneDatabaseIsUpgraded) {
+  insert(make_job("old", 5));
+  store_.reset();
+  write_database(path(),
+                 "DROP TRIGGER jobs_callback_pending; DROP INDEX jobs_callbacks; "
+                 "ALTER TABLE jobs DROP COLUMN callback_status; "
+                 "ALTER TABLE jobs DROP COLUMN callback_attempts; "
+                 "ALTER TABLE jobs DROP COLUMN callback_due; "
+                 "ALTER TABLE jobs DROP COLUMN callback_error; PRAGMA user_version = 1;");
+  store_ = must(open_sqlite_store(path()));
+  EXPECT_EQ(job("old").callback_status, "");
+  Job running = claim(300);
+  ASSERT_TRUE(must(store_->complete_job(running, 1, "out/k", "a.mp3", 10, "{}", 400)));
+  EXPECT_EQ(must(store_->due_callbacks(400, 10)).size(), 1u);
+  store_.reset();
+  store_ = must(open_sqlite_store(path()));  // and opens again as version 2
+  EXPECT_EQ(job("old").callback_status, "pending");
+}
+
 }  // namespace
 }  // namespace peel::store

@@ -22,7 +22,7 @@ namespace {
 
 // Raised with every change to the tables below. A file of another version is refused, not
 // guessed at.
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 // PRAGMA application_id: "peel" in ASCII. It tells peel's database from another program's
 // SQLite file, which would have user_version 0 like a file peel has not filled yet.
 constexpr int32_t kApplicationId = 0x7065656c;
@@ -124,6 +124,23 @@ CREATE INDEX events_stream ON events (stream_id, seq);
 CREATE INDEX events_session ON events (session_id);
 )sql";
 
+// Version 2 over version 1: export callbacks. Every ended job with a callback URL gets its
+// delivery pending, in the transaction that ends it (a trigger, so that no way of ending a
+// job can forget it).
+constexpr const char* kSchemaV2 = R"sql(
+ALTER TABLE jobs ADD COLUMN callback_status TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN callback_attempts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN callback_due INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN callback_error TEXT NOT NULL DEFAULT '';
+CREATE INDEX jobs_callbacks ON jobs (callback_due) WHERE callback_status = 'pending';
+CREATE TRIGGER jobs_callback_pending AFTER UPDATE OF status ON jobs
+  WHEN NEW.callback_url != '' AND NEW.status IN ('completed', 'failed', 'cancelled')
+       AND OLD.status IN ('queued', 'running')
+BEGIN
+  UPDATE jobs SET callback_status = 'pending', callback_due = NEW.finished WHERE seq = NEW.seq;
+END;
+)sql";
+
 constexpr const char* kSessionColumns =
     "id, client_id, task_id, task_name, language, created, expires_at";
 constexpr const char* kUploadColumns =
@@ -132,7 +149,8 @@ constexpr const char* kUploadColumns =
 constexpr const char* kJobColumns =
     "id, client_id, session_id, upload_id, request_json, body_hash, attribution_json, "
     "callback_url, stream_id, status, progress, attempt, cancel_requested, frozen, charged, output_key, "
-    "output_name, output_bytes, result_json, error_json, created, started, finished";
+    "output_name, output_bytes, result_json, error_json, created, started, finished, "
+    "callback_status, callback_attempts, callback_due, callback_error";
 constexpr const char* kEventColumns = "seq, session_id, stream_id, type, data_json";
 // The sessions expire() removes, as a subquery of the time bound to its one parameter.
 constexpr const char* kExpiredSessions = "(SELECT id FROM sessions WHERE expires_at < ?)";
@@ -353,6 +371,10 @@ Job read_job(Statement& row) {
   job.created = row.int64();
   job.started = row.int64();
   job.finished = row.int64();
+  job.callback_status = row.text();
+  job.callback_attempts = static_cast<int>(row.int64());
+  job.callback_due = row.int64();
+  job.callback_error = row.text();
   return job;
 }
 
@@ -646,7 +668,7 @@ class SqliteStore final : public Store {
     Result<int> inserted = execute(
         db,
         fmt::format("INSERT INTO jobs ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, 0, 0, "
-                    "?, 0, '', '', 0, '', '', ?, 0, 0)",
+                    "?, 0, '', '', 0, '', '', ?, 0, 0, '', 0, 0, '')",
                     kJobColumns),
         job.id, job.client_id, job.session_id, job.upload_id, job.request_json, job.body_hash,
         job.attribution_json, job.callback_url, job.stream_id, job.frozen, now);
@@ -797,6 +819,30 @@ class SqliteStore final : public Store {
     return true;
   }
 
+  Result<std::vector<Job>> due_callbacks(int64_t now, int limit) override {
+    std::lock_guard lock(mutex_);
+    return query_all(db_.get(), read_job,
+                     fmt::format("SELECT {} FROM jobs WHERE callback_status = 'pending' AND "
+                                 "callback_due <= ? ORDER BY callback_due, seq LIMIT ?",
+                                 kJobColumns),
+                     now, static_cast<int64_t>(limit));
+  }
+
+  Result<void> callback_attempted(const Job& job, bool delivered, const std::string& error,
+                                  int64_t retry_at) override {
+    std::lock_guard lock(mutex_);
+    const char* status = delivered ? "delivered" : retry_at > 0 ? "pending" : "failed";
+    Result<int> done = execute(
+        db_.get(),
+        "UPDATE jobs SET callback_status = ?, callback_attempts = callback_attempts + 1, "
+        "callback_due = ?, callback_error = ? WHERE id = ? AND client_id = ? AND "
+        "callback_status = 'pending'",
+        std::string(status), delivered ? int64_t{0} : retry_at, delivered ? std::string() : error,
+        job.id, job.client_id);
+    if (!done) return done.error();
+    return {};
+  }
+
   Result<int> requeue_running() override {
     std::lock_guard lock(mutex_);
     sqlite3* db = db_.get();
@@ -941,7 +987,8 @@ Result<void> prepare_schema(sqlite3* db, const std::string& path) {
     Result<int64_t> tables = query_int(db, "SELECT COUNT(*) FROM sqlite_schema");
     if (!tables) return tables.error();
     if (*tables != 0) return not_peels(path, "it holds another program's tables");
-    if (sqlite3_exec(db, kSchema, nullptr, nullptr, nullptr) != SQLITE_OK) {
+    if (sqlite3_exec(db, kSchema, nullptr, nullptr, nullptr) != SQLITE_OK ||
+        sqlite3_exec(db, kSchemaV2, nullptr, nullptr, nullptr) != SQLITE_OK) {
       return database_error(db);
     }
     const std::string mark = fmt::format("PRAGMA application_id = {}; PRAGMA user_version = {};",
@@ -951,6 +998,13 @@ Result<void> prepare_schema(sqlite3* db, const std::string& path) {
     }
   } else if (*application_id != kApplicationId) {
     return not_peels(path, fmt::format("its application id is {:#x}", *application_id));
+  } else if (*version == 1) {
+    // The database of an earlier peel: brought up to this version where it is.
+    if (sqlite3_exec(db, kSchemaV2, nullptr, nullptr, nullptr) != SQLITE_OK ||
+        sqlite3_exec(db, fmt::format("PRAGMA user_version = {};", kSchemaVersion).c_str(), nullptr,
+                     nullptr, nullptr) != SQLITE_OK) {
+      return database_error(db);
+    }
   } else if (*version != kSchemaVersion) {
     return Error(ErrorCode::kInternal,
                  fmt::format("{} is peel's database of schema version {}, and this peel reads "
