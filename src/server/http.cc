@@ -142,8 +142,9 @@ void parse_query(std::string_view query, std::map<std::string, std::string>& out
 
 const Route* match_route(const std::vector<Route>& routes, const std::string& method,
                          const std::string& path, std::map<std::string, std::string>& params,
-                         int& status) {
+                         int& status, std::string* allowed) {
   status = 404;
+  std::vector<std::string> methods;
   for (const auto& route : routes) {
     std::map<std::string, std::string> found;
     if (!match_pattern(route.pattern, path, found)) continue;
@@ -152,6 +153,14 @@ const Route* match_route(const std::vector<Route>& routes, const std::string& me
       return &route;
     }
     status = 405;
+    methods.push_back(route.method);
+    if (route.method == "GET") methods.push_back("HEAD");
+  }
+  if (allowed != nullptr) {
+    std::sort(methods.begin(), methods.end());
+    methods.erase(std::unique(methods.begin(), methods.end()), methods.end());
+    allowed->clear();
+    for (const auto& m : methods) *allowed += (allowed->empty() ? "" : ", ") + m;
   }
   return nullptr;
 }
@@ -533,8 +542,10 @@ Awaitable<void> Connection::run() {
     if (q != std::string_view::npos) parse_query(target.substr(q + 1), request_.query);
 
     int status = 404;
+    std::string allowed;  // for a 405: the methods the path takes
     const Route* route =
-        path ? match_route(state_.routes, request_.method, *path, request_.params, status)
+        path ? match_route(state_.routes, request_.method, *path, request_.params, status,
+                           &allowed)
              : nullptr;
     if (path) request_.path = *path;
     route_name_ = route ? (route->name.empty() ? route->pattern : route->name) : "unknown";
@@ -543,8 +554,10 @@ Awaitable<void> Connection::run() {
     if (!route) {
       HttpResponse error = plain_error(options, path ? status : 400,
                                    !path           ? "the path is not valid"
-                                   : status == 405 ? "this route takes another method"
+                                   : status == 405 ? "this route takes " + allowed + ", not " +
+                                                         request_.method
                                                    : "no such route: " + request_.path);
+      if (path && status == 405) error.with("Allow", allowed);
       co_await respond(std::move(error));
     } else {
       bool too_large = false;

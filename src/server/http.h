@@ -137,10 +137,11 @@ struct HttpOptions {
 };
 
 // Returns the route and its parameters for `method` and `path`: nullptr with status 404 (no
-// route has the path) or 405 (another method has).
+// route has the path) or 405 (another method has; `allowed`, when given, gets the methods
+// that have, as an Allow header lists them: "GET, HEAD, POST").
 const Route* match_route(const std::vector<Route>& routes, const std::string& method,
                          const std::string& path, std::map<std::string, std::string>& params,
-                         int& status);
+                         int& status, std::string* allowed = nullptr);
 
 class HttpServer {
  public:

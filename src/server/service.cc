@@ -1320,15 +1320,15 @@ Awaitable<void> Service::State::receive_tus(Exchange& exchange, store::Upload u,
                                 "Upload-Checksum"));
     }
   }
+  if (!refused && u.state == store::UploadState::kComplete && has_body) {
+    refused = tus(envelope(409, kConflict, "the upload is complete", json{{"offset", u.offset}}));
+  }
   int64_t room = u.length - u.offset;
   if (!refused && request.content_length && *request.content_length > room) {
     refused = tus(envelope(413, static_cast<int>(ErrorCode::kFileTooLarge),
                            "the body goes past the upload's length of " +
                                std::to_string(u.length) + " bytes",
                            json{{"limit", u.length}}));
-  }
-  if (!refused && u.state == store::UploadState::kComplete && has_body) {
-    refused = tus(envelope(409, kConflict, "the upload is complete", json{{"offset", u.offset}}));
   }
   bool claimed = false;
   if (!refused) {
@@ -1751,6 +1751,31 @@ Awaitable<void> Service::State::run_sse(Exchange& exchange) {
     co_return;
   }
   const store::Session s = std::get<store::Session>(found);
+  // One of the client's stream slots, taken and counted in one step (two requests racing for
+  // the last one: one gets it), held until this handler returns. A reconnect takes one too.
+  struct Slot {
+    State& state;
+    const std::string& client;
+    bool held = false;
+    ~Slot() {
+      if (!held) return;
+      std::lock_guard lock(state.sse_mutex);
+      if (--state.sse_open[client] <= 0) state.sse_open.erase(client);
+    }
+  } slot{*this, client_id};
+  {
+    std::lock_guard lock(sse_mutex);
+    int& open = sse_open[client_id];
+    if (open < options.sse_per_client) {
+      ++open;
+      slot.held = true;
+    }
+  }
+  if (!slot.held) {
+    HttpResponse reply = rate_limited(5);
+    co_await exchange.respond(std::move(reply));
+    co_return;
+  }
 
   std::string stream_id;
   int64_t after = 0;
@@ -1789,23 +1814,9 @@ Awaitable<void> Service::State::run_sse(Exchange& exchange) {
       }
       co_return;
     }
-    {
-      std::lock_guard lock(sse_mutex);
-      if (sse_open[client_id] >= options.sse_per_client) {
-        {
-          HttpResponse reply = rate_limited(5);
-          co_await exchange.respond(std::move(reply));
-        }
-        co_return;
-      }
-    }
     stream_id = random_id("msg_");
     std::function<void()> start = [&] { start_message(s, stream_id, text); };
     co_await exchange.offload(std::move(start));
-  }
-  {
-    std::lock_guard lock(sse_mutex);
-    ++sse_open[client_id];
   }
   sse_gauge.Increment();
   HttpResponse head;
@@ -1847,8 +1858,6 @@ Awaitable<void> Service::State::run_sse(Exchange& exchange) {
   hub.remove(stream_id, &signal);
   if (open) co_await exchange.end_stream();
   sse_gauge.Decrement();
-  std::lock_guard lock(sse_mutex);
-  if (--sse_open[client_id] <= 0) sse_open.erase(client_id);
 }
 
 // --- Credits ---------------------------------------------------------------------------------
@@ -1864,7 +1873,11 @@ HttpResponse Service::State::balance(const HttpRequest& request) {
 
 HttpResponse Service::State::admin_credits(const HttpRequest& request) {
   std::string auth = request.header("authorization");
-  if (options.admin_token.empty() || !auth.starts_with("Bearer ") ||
+  bool bearer = auth.size() > 7 && std::equal(auth.begin(), auth.begin() + 7, "Bearer ",
+                                              [](char a, char b) {
+                                                return std::tolower(a) == std::tolower(b);
+                                              });
+  if (options.admin_token.empty() || !bearer ||
       !constant_time_equal(auth.substr(7), options.admin_token)) {
     return envelope(401, kBadToken, "this route needs the server's admin token");
   }

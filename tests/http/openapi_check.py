@@ -649,7 +649,10 @@ def flow(check, video, text):
     check.call("POST", "/api/admin/credits", admin, as_json({"client_id": other, "add": "many"}),
                expect=400)
     check.call("POST", "/api/admin/credits", admin,
-               as_json({"client_id": other, "add": -100, "note": "openapi check"}), expect=200)
+               as_json({"client_id": other, "add": -101, "note": "openapi check"}), expect=200)
+    # The scheme's name is case-insensitive (RFC 9110 §11.1).
+    check.call("POST", "/api/admin/credits", {**admin, "Authorization": "bearer " + ADMIN_TOKEN},
+               as_json({"client_id": other, "add": 1}), expect=200)
     other_up = upload(check, other_auth, other_sid, [("talk.mp4", video, "video/mp4")], 200)
     other_upload = ((other_up.json() or {}).get("data", {}).get("files") or [{}])[0]
     check.call("POST", "/api/render/proxy/lambda",
@@ -727,8 +730,8 @@ def tus_flow(check, auth, sid, video, text):
     check.call("PATCH", location, {**octets, "Upload-Offset": str(half),
                                    "Upload-Checksum": "sha1 " + sha1}, rest, expect=204)
     check.call("HEAD", location, tus_auth, expect=200)
-    # A sized body for a complete upload goes past its length: 413 (409 only when chunked).
-    check.call("PATCH", location, {**octets, "Upload-Offset": str(len(video))}, b"x", expect=413)
+    # More for a complete upload: 409 (it is complete), sized or chunked.
+    check.call("PATCH", location, {**octets, "Upload-Offset": str(len(video))}, b"x", expect=409)
     check.call("GET", f"/api/state/peel/me/{sid}/latest", auth, expect=200)
 
     # Creation with upload, then termination.

@@ -234,6 +234,7 @@ TEST(Serve, EveryErrorCodeIsProvoked) {
   auto method = server.request("PUT", "/api/credits/balance/simple");
   EXPECT_EQ(method.status, 405);
   EXPECT_EQ(code_of(method), 405);
+  EXPECT_EQ(method.headers["allow"], "GET, HEAD");
   auto app = client.post("/api/tasks/me/with-session/other_app", json::object());
   EXPECT_EQ(app.status, 404);
   auto alias = client.post("/api/tasks/me/with-session/nemo_agent", json::object());

@@ -133,6 +133,12 @@ TEST(Tus, AnUploadResumesAfterADroppedConnection) {
   EXPECT_EQ(rest.headers["upload-offset"], std::to_string(bytes.size()));
   EXPECT_EQ(rest.headers.count("upload-expires"), 0u) << "a finished upload does not expire";
   EXPECT_EQ(tus.offset(location), static_cast<int64_t>(bytes.size()));
+  // More for a complete upload: 409 (it is complete), not 413 (past its length).
+  TempDir more;
+  write_bytes(more / "more", "more bytes");
+  auto after = tus.patch(location, static_cast<int64_t>(bytes.size()), more / "more");
+  EXPECT_EQ(after.status, 409) << after.body;
+  EXPECT_NE(after.json().value("message", "").find("complete"), std::string::npos) << after.body;
 
   // Byte for byte, and in the session like a multipart upload.
   const std::string id = location.substr(location.rfind('/') + 1);

@@ -88,8 +88,12 @@ TEST(Routes, MatchPatternsAndTellMissingFromWrongMethod) {
   EXPECT_EQ(match_route(routes, "GET", "/api/jobs/j1", params, status), &routes[0]);
   EXPECT_EQ(params["id"], "j1");
   EXPECT_EQ(match_route(routes, "HEAD", "/api/jobs/j1", params, status), &routes[0]);
-  EXPECT_EQ(match_route(routes, "DELETE", "/api/jobs/j1", params, status), nullptr);
+  std::string allowed;
+  EXPECT_EQ(match_route(routes, "DELETE", "/api/jobs/j1", params, status, &allowed), nullptr);
   EXPECT_EQ(status, 405);
+  EXPECT_EQ(allowed, "GET, HEAD");
+  EXPECT_EQ(match_route(routes, "PUT", "/api/jobs", params, status, &allowed), nullptr);
+  EXPECT_EQ(allowed, "POST");
   EXPECT_EQ(match_route(routes, "GET", "/api/jobs/j1/more", params, status), nullptr);
   EXPECT_EQ(status, 404);
   EXPECT_EQ(match_route(routes, "GET", "/files/outputs/ab/c.mp3", params, status), &routes[2]);
