@@ -181,7 +181,7 @@ std::optional<int> parse_extract_options(CLI::App& app, std::vector<std::string>
     std::cout << e.what() << "\n";
     return kExitOk;
   } catch (const CLI::ParseError& e) {
-    usage_error(e.what() + std::string("; see peel --help"), wants_json);
+    usage_error(e.what() + std::string("; see ") + app.get_name() + " --help", wants_json);
     return kExitUsage;
   }
 

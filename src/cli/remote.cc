@@ -129,7 +129,6 @@ int exit_code_of(const Error& e) {
 // The errors of one command: on stderr as they come, and in the JSON at the end.
 struct Report {
   bool json_out = false;
-  bool quiet = false;
   json outputs = json::array();
   json errors = json::array();
   int worst = kExitOk;
@@ -440,18 +439,19 @@ class RemoteRun {
 
     // Polled until it ends; the bar follows the job's progress.
     const double seconds = expected_seconds(uploaded->info, job.value("request", json()));
-    std::optional<std::chrono::steady_clock::time_point> started;
+    // Speed from the progress seen since the first poll that found it running.
+    std::optional<std::pair<std::chrono::steady_clock::time_point, double>> first;
     for (;;) {
       const std::string status = job.value("status", "");
       if (status == "completed" || status == "failed" || status == "cancelled") break;
       if (status == "running") {
-        if (!started) started = std::chrono::steady_clock::now();
         const double fraction = job.value("progress", 0.0) / 100;
-        const double elapsed =
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - *started).count();
+        const auto now = std::chrono::steady_clock::now();
+        if (!first) first = std::pair{now, fraction};
+        const double elapsed = std::chrono::duration<double>(now - first->first).count();
         std::string extra;
-        if (seconds > 0 && elapsed > 0 && fraction > 0) {
-          const double speed = fraction * seconds / elapsed;
+        if (seconds > 0 && elapsed >= 0.5 && fraction > first->second) {
+          const double speed = (fraction - first->second) * seconds / elapsed;
           extra = fmt::format("{:.0f}x  ETA {:.0f}s", speed,
                               std::max(0.0, (1 - fraction) * seconds / speed));
         }
@@ -544,17 +544,18 @@ class RemoteRun {
 };
 
 // The extraction flags that have no meaning on a server, with what to do instead.
+const std::vector<std::pair<std::string, std::string>> kRefusedFlags = {
+    {"--name", "the output is named {stem}.{ext}; use -o FILE for another name"},
+    {"--all-tracks", "an export makes one file: run peel remote once per track with --track N"},
+    {"--dry-run", "use peel --dry-run on this machine to see the plan"},
+    {"--recursive", "name the files themselves"},
+    {"--jobs", "the server decides how many run at once"},
+    {"--segment-parallel", "the server decides how to encode"},
+    {"--skip-existing", "name the files still to do"},
+};
+
 std::optional<std::string> unsupported_flag(const CLI::App& app) {
-  static const std::vector<std::pair<std::string, std::string>> kRefused = {
-      {"--name", "the output is named {stem}.{ext}; use -o FILE for another name"},
-      {"--all-tracks", "an export makes one file: run peel remote once per track with --track N"},
-      {"--dry-run", "use peel --dry-run on this machine to see the plan"},
-      {"--recursive", "name the files themselves"},
-      {"--jobs", "the server decides how many run at once"},
-      {"--segment-parallel", "the server decides how to encode"},
-      {"--skip-existing", "name the files still to do"},
-  };
-  for (const auto& [flag, instead] : kRefused) {
+  for (const auto& [flag, instead] : kRefusedFlags) {
     if (app.count(flag) > 0) {
       return fmt::format("{} is not available with peel remote: {}", flag, instead);
     }
@@ -576,6 +577,9 @@ int extract_remote(std::vector<std::string> args, const CancelToken& cancel) {
   app.add_option("INPUT", opts.request.inputs, "video or audio files")->type_name("")->required();
   add_server_option(app, server);
   add_extract_options(app, opts);
+  for (const auto& [flag, instead] : kRefusedFlags) {
+    app.get_option(flag)->description("not with peel remote");
+  }
   if (auto rc = parse_extract_options(app, std::move(args), opts)) return *rc;
   if (auto refused = unsupported_flag(app)) {
     usage_error(*refused, opts.json);
@@ -587,7 +591,6 @@ int extract_remote(std::vector<std::string> args, const CancelToken& cancel) {
   }
   Report report;
   report.json_out = opts.json;
-  report.quiet = opts.quiet;
   auto options = client_options(server, cancel);
   if (!options) {
     report.error("", options.error());
@@ -634,7 +637,6 @@ int ask_remote(std::vector<std::string> args, const CancelToken& cancel) {
 
   Report report;
   report.json_out = as_json;
-  report.quiet = quiet;
   auto options = client_options(server, cancel);
   if (!options) {
     report.error("", options.error());
