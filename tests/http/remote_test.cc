@@ -1,15 +1,22 @@
 // `peel remote`, black-box: the real `peel serve` on a loopback port driven by the client, the
 // files it writes checked with ffprobe/ffmpeg, its config folder in a temporary
 // XDG_CONFIG_HOME.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "http/http_support.h"
 #include "support/fixtures.h"
@@ -81,6 +88,98 @@ class Remote : public ::testing::Test {
   TempDir work;
 };
 
+// A TCP relay on a loopback port to a server's port that cuts the first PATCH it carries after
+// `cut_after` bytes: a connection that drops in the middle of an upload.
+class CuttingRelay {
+ public:
+  CuttingRelay(int to_port, size_t cut_after) : to_port_(to_port), cut_after_(cut_after) {
+    listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t size = sizeof a;
+    ::bind(listener_, reinterpret_cast<sockaddr*>(&a), size);
+    ::listen(listener_, 16);
+    ::getsockname(listener_, reinterpret_cast<sockaddr*>(&a), &size);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] { accept_loop(); });
+  }
+  ~CuttingRelay() {
+    stop_ = true;
+    ::shutdown(listener_, SHUT_RDWR);
+    ::close(listener_);
+    thread_.join();
+    for (auto& t : connections_) t.join();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  int patches() const { return patches_; }
+  int heads() const { return heads_; }
+
+ private:
+  void accept_loop() {
+    while (!stop_) {
+      const int client = ::accept(listener_, nullptr, nullptr);
+      if (client < 0) return;
+      connections_.emplace_back([this, client] { relay(client); });
+    }
+  }
+  void relay(int client) {
+    const int server = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<uint16_t>(to_port_));
+    if (::connect(server, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+      ::close(client);
+      ::close(server);
+      return;
+    }
+    bool first = true;
+    bool cutting = false;
+    size_t sent = 0;
+    char buffer[16384];
+    pollfd fds[2] = {{client, POLLIN, 0}, {server, POLLIN, 0}};
+    while (!stop_ && ::poll(fds, 2, 200) >= 0) {
+      bool closed = false;
+      for (int i = 0; i < 2 && !closed; ++i) {
+        if (!(fds[i].revents & (POLLIN | POLLHUP))) continue;
+        const ssize_t n = ::read(fds[i].fd, buffer, sizeof buffer);
+        if (n <= 0) {
+          closed = true;
+          break;
+        }
+        if (i == 0 && first) {
+          first = false;
+          const std::string start(buffer, static_cast<size_t>(n));
+          if (start.starts_with("PATCH ")) {
+            cutting = patches_++ == 0;
+          } else if (start.starts_with("HEAD ")) {
+            ++heads_;
+          }
+        }
+        if (i == 0 && cutting && (sent += static_cast<size_t>(n)) > cut_after_) {
+          closed = true;  // the upload's connection drops here
+          break;
+        }
+        if (::write(fds[1 - i].fd, buffer, static_cast<size_t>(n)) != n) closed = true;
+      }
+      if (closed) break;
+    }
+    ::close(client);
+    ::close(server);
+  }
+
+  int to_port_;
+  size_t cut_after_;
+  int listener_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> patches_{0};
+  std::atomic<int> heads_{0};
+  std::thread thread_;
+  std::vector<std::thread> connections_;
+};
+
 double duration_of(const std::string& path) {
   return std::stod(ffprobe(path)["format"]["duration"].get<std::string>());
 }
@@ -111,6 +210,20 @@ TEST_F(Remote, ExtractsMp3AndWavAsTheServerMakesThem) {
   EXPECT_TRUE(decode_s16(work / "talk.m4a") == decode_s16(mp4_h264_aac()))
       << "the copy does not decode as the source track";
   for (const auto& e : entries()) EXPECT_FALSE(e.starts_with(".")) << "left behind: " << e;
+}
+
+// A connection that drops in the middle of the upload: HEAD says what arrived, and the upload
+// goes on from there; the result is the same file.
+TEST_F(Remote, AnUploadThatDropsGoesOnFromWhatArrived) {
+  Server server;
+  const std::string in = input(mp4_h264_aac(), "talk.mp4");
+  const int port = std::stoi(server.url().substr(server.url().rfind(':') + 1));
+  CuttingRelay relay(port, 64 * 1024);
+  auto r = peel({"remote", "--server", relay.url(), in, "-f", "wav"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_GE(relay.patches(), 2);
+  EXPECT_GE(relay.heads(), 1);
+  EXPECT_TRUE(decode_s16(work / "talk.wav") == decode_s16_track(mp4_h264_aac()));
 }
 
 TEST_F(Remote, ARangeIsCut) {
