@@ -365,12 +365,8 @@ class RemoteRun {
     // The format: -f, else -o's extension, else the server's choice (auto).
     std::string format = o_.request.format;
     if (format == "auto" && !o_.request.output.empty()) {
-      format =
-          format_of_extension(fs::path(o_.request.output)
-                                  .extension()
-                                  .string()
-                                  .substr(std::min<size_t>(
-                                      1, fs::path(o_.request.output).extension().string().size())));
+      const std::string ext = fs::path(o_.request.output).extension().string();
+      format = ext.empty() ? "" : format_of_extension(ext.substr(1));
       if (format.empty()) {
         return fail(Error(ErrorCode::kUsage,
                           fmt::format("cannot tell the format from the extension of {}; use a "
@@ -678,7 +674,6 @@ int ask_remote(std::vector<std::string> args, const CancelToken& cancel) {
 
   std::map<std::string, std::string> running;  // job id -> file name, until it ends
   std::vector<json> results;
-  bool asked_back = false;
   auto sent = client.send_message(*session, sentence, [&](const remote::StreamEvent& e) {
     const json data = e.data.is_object() ? e.data.value("data", json::object()) : json::object();
     const std::string text = e.text();
@@ -713,8 +708,7 @@ int ask_remote(std::vector<std::string> args, const CancelToken& cancel) {
       remote::Refusal r{0, data.value("code", 0), err.message, data};
       report.error(data.value("input", ""), err, r);
     } else if (e.type == "question") {
-      asked_back = true;
-      std::cerr << "peel remote ask: " << text << "\n";
+      report.error("", Error(ErrorCode::kUsage, text));
     } else if (e.type == "answer") {
       if (talk || as_json) words << text << "\n";
     }
@@ -728,7 +722,6 @@ int ask_remote(std::vector<std::string> args, const CancelToken& cancel) {
     forget_uploads();
     return report.finish();
   }
-  if (asked_back) report.worst = std::max(report.worst, kExitUsage);
 
   // What was made, downloaded: named after the local file, one name per track when there are
   // several of one file.
