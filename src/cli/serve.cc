@@ -237,7 +237,13 @@ int serve_command(std::vector<std::string> args, const CancelToken& cancel) {
   app.add_option("--retention-days", retention_days,
                  "days sessions, their files and outputs are kept (default 7)")
       ->envname("PEEL_RETENTION_DAYS")
-      ->check(CLI::Range(0.001, 3650.0));
+      ->check(CLI::Range(0.00001, 3650.0));
+  int sweep_seconds = 600;
+  app.add_option("--sweep-every", sweep_seconds,
+                 "seconds between the janitor's rounds, which remove expired sessions and "
+                 "files (default 600)")
+      ->envname("PEEL_SWEEP_EVERY")
+      ->check(CLI::Range(1, 86400));
   app.add_option("--rate-limit", service.rate,
                  "requests per second per client and per address (default 50; 0: no limit)")
       ->envname("PEEL_RATE_LIMIT")
@@ -398,7 +404,7 @@ int serve_command(std::vector<std::string> args, const CancelToken& cancel) {
         }
         remove_stale_job_folders(opened->blobs->scratch_folder());
         lock.lock();
-        next_sweep = std::chrono::steady_clock::now() + std::chrono::minutes(10);
+        next_sweep = std::chrono::steady_clock::now() + std::chrono::seconds(sweep_seconds);
       }
       stopped.wait_for(lock, std::chrono::milliseconds(100));
     }
@@ -410,6 +416,10 @@ int serve_command(std::vector<std::string> args, const CancelToken& cancel) {
   }
   stopped.notify_all();
   watcher.join();
+  if (int running = worker.running(); running > 0) {
+    std::cerr << "peel serve: stopping; waiting up to " << grace << " s for " << running
+              << " running export(s)\n";
+  }
   int requeued = worker.stop(std::chrono::milliseconds(static_cast<int64_t>(grace * 1000)));
   std::cerr << "peel serve: stopped";
   if (requeued > 0) std::cerr << "; " << requeued << " export(s) will run again at the next start";
