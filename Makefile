@@ -31,11 +31,13 @@ test-asan: bootstrap
 	  ctest --output-on-failure -j $(JOBS)
 
 # Under libFuzzer with ASan and UBSan, each for at most a minute (FUZZ_SECONDS): the
-# plain-language parser, and probe() and plan() over malformed media files.
+# plain-language parser, probe() and plan() over malformed media files, and peel serve's
+# request handlers over raw HTTP.
 .PHONY: fuzz
 fuzz: bootstrap
 	@./scripts/fuzz-nl
 	@./scripts/fuzz-probe
+	@./scripts/fuzz-serve
 
 bench: build
 	@./bench/single.sh $(BUILD)/peel
