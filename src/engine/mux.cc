@@ -74,7 +74,9 @@ Result<Sink> Sink::open(const OutputPlan& plan, const std::string& path,
   s.max_bytes_ = max_bytes;
   s.cancel_ = std::make_unique<CancelToken>(cancel);
   AVFormatContext* raw = nullptr;
-  int rc = avformat_alloc_output_context2(&raw, nullptr, muxer.c_str(), nullptr);
+  // The target's name, not the temporary file's: muxers read it (the ipod muxer warns when it
+  // does not end in .m4a).
+  int rc = avformat_alloc_output_context2(&raw, nullptr, muxer.c_str(), plan.output.c_str());
   if (rc < 0 || raw == nullptr) {
     return av::translate(rc, ErrorCode::kInternal,
                          fmt::format("this FFmpeg has no '{}' muxer", muxer));

@@ -1289,8 +1289,8 @@ Awaitable<void> Service::State::receive_tus(Exchange& exchange, store::Upload u,
   std::string content_type = request.header("content-type");
   bool has_body = request.chunked || request.content_length.value_or(0) > 0;
   std::optional<HttpResponse> refused;
-  if (created && !has_body && content_type.empty()) {
-    // Creation alone: nothing to append.
+  if (created && !has_body) {
+    // Creation alone: nothing to append, whatever Content-Type says (curl -d '' sends one).
   } else if (content_type != "application/offset+octet-stream") {
     refused = tus(envelope(415, kBadRequest,
                            "tus bodies are sent as Content-Type: application/offset+octet-stream"));

@@ -164,7 +164,14 @@ void Worker::execute(store::Job job) {
   // the file the client uploaded, then handed to the BlobStore whole.
   fs::path stem = fs::path((*upload)->name).stem();
   std::string extension = fs::path(p.output).extension().string();
-  std::string name = engine::safe_component(stem.string(), "audio") + extension;
+  std::string name = engine::safe_component(stem.string(), "audio");
+  // A file of several audio tracks: which one, in the name ("talk.2.jpn.mka"), as the CLI
+  // names --all-tracks outputs, so that exports of two tracks do not share a name.
+  if (input->info().audio.size() > 1) {
+    name += "." + std::to_string(p.track.number);
+    if (!p.track.lang.empty()) name += "." + engine::safe_component(p.track.lang, "und");
+  }
+  name += extension;
   fs::path folder = fs::path(blobs_.scratch_folder()) / server::random_id("job_");
   std::error_code ec;
   fs::create_directories(folder, ec);

@@ -388,6 +388,9 @@ TEST(Serve, MessagesResumeFromLastEventId) {
   }
   ASSERT_TRUE(result.is_object()) << "no result event";
   EXPECT_EQ(result["output"]["result"]["lang"], "jpn");
+  // A file of two tracks: the name says which one (exports of both do not share a name).
+  const std::string stem = std::filesystem::path(mkv_two_tracks()).stem();
+  EXPECT_EQ(result["output"]["name"], stem + ".2.jpn.flac");
   args.insert(args.begin(), {"-H", "Last-Event-ID: " + std::to_string(first[0].id)});
   auto resumed = parse_sse(server.curl(args, "/run_sse").body);
   ASSERT_EQ(resumed.size(), first.size() - 1);

@@ -207,6 +207,13 @@ TEST(Tus, EveryRefusalTheProtocolNames) {
   EXPECT_EQ(version.status, 412);
   EXPECT_EQ(version.headers["tus-version"], "1.0.0");
 
+  // A creation without a body is one, whatever Content-Type it names (curl -d '' sends one).
+  auto typed_creation = server.request(
+      "POST", "/api/tus/peel/me/" + client.session,
+      tus.headers({"Upload-Length: 10", "Content-Type: application/x-www-form-urlencoded"}));
+  EXPECT_EQ(typed_creation.status, 201) << typed_creation.body;
+  EXPECT_EQ(typed_creation.headers["upload-offset"], "0");
+
   auto created = tus.create(20, "notes.txt");
   ASSERT_EQ(created.status, 201);
   const std::string location = created.headers["location"];
