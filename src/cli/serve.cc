@@ -104,16 +104,23 @@ Result<Opened> open_data(const std::string& data) {
   return Opened{std::move(*store), std::move(*blobs)};
 }
 
-// A job's scratch folder that outlived its job (the server was killed as it ran): removed
-// once it is older than any job could run.
-void remove_stale_job_folders(const std::string& scratch) {
+// What the scratch folder holds that outlived its process (the server was killed): a job's
+// folder, once older than any job could run; a file that was arriving, once untouched for long.
+void remove_stale_scratch(const std::string& scratch) {
   std::error_code ec;
-  auto limit = fs::file_time_type::clock::now() - std::chrono::hours(6);
+  auto now = fs::file_time_type::clock::now();
   for (fs::directory_iterator it(scratch, ec), end; !ec && it != end; it.increment(ec)) {
-    if (!it->path().filename().string().starts_with("job_")) continue;
+    const std::string name = it->path().filename().string();
+    // A job's folder, left by a process that died: 6 h after it was made. A file still
+    // arriving (incoming_…) is written to all the time: one untouched for an hour was
+    // interrupted.
+    auto age = name.starts_with("job_")        ? std::chrono::hours(6)
+               : name.starts_with("incoming_") ? std::chrono::hours(1)
+                                               : std::chrono::hours(0);
+    if (age.count() == 0) continue;
     std::error_code time_ec;
     auto written = fs::last_write_time(it->path(), time_ec);
-    if (!time_ec && written < limit) fs::remove_all(it->path(), time_ec);
+    if (!time_ec && written < now - age) fs::remove_all(it->path(), time_ec);
   }
 }
 
@@ -402,7 +409,7 @@ int serve_command(std::vector<std::string> args, const CancelToken& cancel) {
         if (auto keys = opened->store->expire(now_seconds())) {
           for (const auto& key : *keys) (void)opened->blobs->remove(key);
         }
-        remove_stale_job_folders(opened->blobs->scratch_folder());
+        remove_stale_scratch(opened->blobs->scratch_folder());
         lock.lock();
         next_sweep = std::chrono::steady_clock::now() + std::chrono::seconds(sweep_seconds);
       }

@@ -14,7 +14,11 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstring>
 #include <atomic>
 #include <cmath>
 #include <condition_variable>
@@ -259,6 +263,73 @@ class Hub {
  private:
   std::mutex mutex_;
   std::multimap<std::string, Signal*> waiting_;
+};
+
+// A file arriving from a client (a multipart part, a fetch by URL): written in the scratch
+// folder as incoming_<id>, and made the blob only once whole and accepted (keep(), a rename).
+// Whatever interrupts it, a dropped connection or a refusal, removes it; what kill -9
+// interrupts is left there, and the janitor removes incoming files nothing has written to
+// for an hour. So no half-arrived file is ever a blob the Store does not know.
+class IncomingFile final : public blob::BlobWriter {
+ public:
+  static Result<std::unique_ptr<IncomingFile>> open(blob::BlobStore& blobs, std::string key) {
+    std::unique_ptr<IncomingFile> file(new IncomingFile(blobs, std::move(key)));
+    std::error_code ec;
+    fs::create_directories(blobs.scratch_folder(), ec);
+    file->path_ = blobs.scratch_folder() + "/" + random_id("incoming_");
+    file->fd_ = ::open(file->path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (file->fd_ < 0) {
+      return Error(ErrorCode::kWriteFailed,
+                   "the server cannot store the file now (" + std::string(std::strerror(errno)) +
+                       "): try again later");
+    }
+    return file;
+  }
+  ~IncomingFile() override {
+    if (fd_ >= 0) ::close(fd_);
+    if (!kept_) ::unlink(path_.c_str());
+  }
+  IncomingFile(const IncomingFile&) = delete;
+  IncomingFile& operator=(const IncomingFile&) = delete;
+
+  Result<void> write(const char* data, size_t size) override {
+    while (size > 0) {
+      ssize_t n = ::write(fd_, data, size);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        return Error(ErrorCode::kWriteFailed, "the server could not store the file (" +
+                                                  std::string(std::strerror(errno)) +
+                                                  "): try again later");
+      }
+      data += n;
+      size -= static_cast<size_t>(n);
+    }
+    return {};
+  }
+  // Closes it; the bytes reach the disk in keep() (BlobStore::put_file syncs them first).
+  Result<void> finish() override {
+    if (fd_ >= 0 && ::close(fd_) != 0) {
+      fd_ = -1;
+      return Error(ErrorCode::kWriteFailed, "the server could not store the file");
+    }
+    fd_ = -1;
+    return {};
+  }
+  // The whole file becomes the blob `key`.
+  Result<void> keep() {
+    if (Result<void> closed = finish(); !closed) return closed;
+    Result<void> put = blobs_.put_file(key_, path_);
+    kept_ = put.ok();
+    return put;
+  }
+
+ private:
+  IncomingFile(blob::BlobStore& blobs, std::string key) : blobs_(blobs), key_(std::move(key)) {}
+  blob::BlobStore& blobs_;
+  std::string key_;
+  std::string path_;
+  int fd_ = -1;
+  bool kept_ = false;
 };
 
 }  // namespace
@@ -774,15 +845,17 @@ Awaitable<void> Service::State::upload(Exchange& exchange) {
 
   struct Received {
     store::Upload upload;
-    std::unique_ptr<blob::BlobWriter> writer;
+    std::unique_ptr<IncomingFile> writer;
   };
   std::vector<Received> files;
   bool over = false;
   bool over_quota = false;  // the files of this request together, past the client's room
   int64_t received = 0;
+  bool in_file = false;  // the part being read is a file's (not a plain form field)
   MultipartReader reader(
       *boundary, {[&](const MultipartPart& part) -> Result<void> {
-                    if (part.filename.empty()) return {};  // a plain form field: ignored
+                    in_file = !part.filename.empty();
+                    if (!in_file) return {};  // a plain form field: ignored
                     Received r;
                     r.upload.id = random_id("up_");
                     r.upload.session_id = s.id;
@@ -792,14 +865,14 @@ Awaitable<void> Service::State::upload(Exchange& exchange) {
                     r.upload.blob_key = "uploads/" + r.upload.id;
                     r.upload.created = now_seconds();
                     r.upload.expires_at = s.expires_at;
-                    auto writer = blobs.append(r.upload.blob_key, 0);
+                    auto writer = IncomingFile::open(blobs, r.upload.blob_key);
                     if (!writer) return writer.error();
                     r.writer = std::move(*writer);
                     files.push_back(std::move(r));
                     return {};
                   },
                   [&](std::string_view data) -> Result<void> {
-                    if (files.empty() || !files.back().writer) return {};
+                    if (!in_file) return {};
                     Received& r = files.back();
                     r.upload.offset += static_cast<int64_t>(data.size());
                     received += static_cast<int64_t>(data.size());
@@ -811,12 +884,11 @@ Awaitable<void> Service::State::upload(Exchange& exchange) {
                     return r.writer->write(data.data(), data.size());
                   },
                   [&]() -> Result<void> {
-                    if (files.empty() || !files.back().writer) return {};
+                    if (!in_file) return {};
+                    in_file = false;
                     Received& r = files.back();
-                    auto done = r.writer->finish();
-                    r.writer.reset();
                     r.upload.length = r.upload.offset;
-                    return done;
+                    return r.writer->finish();
                   }});
   Result<void> failed;
   for (;;) {
@@ -873,6 +945,13 @@ Awaitable<void> Service::State::upload(Exchange& exchange) {
   json accepted = json::array();
   json refused = json::array();
   for (auto& r : files) {
+    Result<void> kept = Error(ErrorCode::kInternal, "not kept");
+    std::function<void()> keep_it = [&] { kept = r.writer->keep(); };
+    co_await exchange.offload(std::move(keep_it));
+    if (!kept) {
+      refused.push_back(error_json(r.upload.name, kept.error()));
+      continue;
+    }
     Result<MediaInfo> info = Error(ErrorCode::kInternal, "not probed");
     std::function<void()> probe_it = [&] { info = probe_upload(r.upload); };
     co_await exchange.offload(std::move(probe_it));
@@ -998,7 +1077,7 @@ Awaitable<void> Service::State::fetch_urls(Exchange& exchange, const store::Sess
     up.blob_key = "uploads/" + up.id;
     up.created = now_seconds();
     up.expires_at = s.expires_at;
-    auto writer = blobs.append(up.blob_key, 0);
+    auto writer = IncomingFile::open(blobs, up.blob_key);
     if (!writer) {
       refuse(url, 500, static_cast<int>(writer.error().code), writer.error().message);
       continue;
@@ -1006,7 +1085,12 @@ Awaitable<void> Service::State::fetch_urls(Exchange& exchange, const store::Sess
     FetchOptions fetch = options.fetch;
     fetch.max_bytes = std::max<int64_t>(0, std::min(options.upload_limit, room));
     Result<Fetched> got = Error(ErrorCode::kInternal, "not fetched");
-    std::function<void()> get_it = [&] { got = fetch_url(url, fetch, **writer, &stopping); };
+    std::function<void()> get_it = [&] {
+      got = fetch_url(url, fetch, **writer, &stopping);
+      if (got) {
+        if (Result<void> kept = (*writer)->keep(); !kept) got = kept.error();
+      }
+    };
     co_await run_on(fetchers, get_it);
     writer->reset();
     if (!got) {

@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "http/http_support.h"
 #include "support/fixtures.h"
@@ -137,6 +138,43 @@ TEST(Limits, TheJanitorRemovesExpiredSessionsAndTheirFiles) {
   // The quota has room again: a new session takes a file as large as the first.
   Client again(server, client.id);
   EXPECT_EQ(again.upload(mp4_h264_aac()).status, 200);
+}
+
+// A multipart upload that kill -9 cuts off leaves no blob: what had arrived waits in the
+// scratch folder, and goes once nothing has written to it for an hour.
+TEST(Limits, AnUploadCutOffByKillNineLeavesNothingBehind) {
+  TempDir data, tmp;
+  {
+    std::ofstream big(tmp / "big.mp4", std::ios::binary);
+    big << std::string(4 << 20, 'v');
+  }
+  const std::string scratch = data.path() + "/files/tmp";
+  auto incoming = [&]() -> std::string {
+    std::error_code ec;
+    for (fs::directory_iterator it(scratch, ec), end; !ec && it != end; it.increment(ec)) {
+      if (it->path().filename().string().starts_with("incoming_") && fs::file_size(it->path()) > 0) {
+        return it->path().string();
+      }
+    }
+    return "";
+  };
+  std::string partial;
+  {
+    Server server({}, data.path());
+    Client client(server);
+    auto curl = Child::program({"curl", "-sS", "--limit-rate", "256K", "-H", client.auth(), "-F",
+                                "files=@" + tmp / "big.mp4",
+                                server.url() + "/api/upload-video/peel/me/" + client.session});
+    ASSERT_TRUE(eventually([&] { return !(partial = incoming()).empty(); }, 20));
+    server.kill9();
+  }
+  EXPECT_TRUE(fs::exists(partial));
+  EXPECT_EQ(files_under(data.path() + "/files/uploads"), 0u);  // never a blob
+  // An hour without a write: the next process's janitor takes it away.
+  fs::last_write_time(partial, fs::file_time_type::clock::now() - std::chrono::hours(2));
+  Server again({}, data.path());
+  EXPECT_TRUE(eventually([&] { return !fs::exists(partial); }, 20)) << partial << " is still there";
+  EXPECT_EQ(files_under(data.path() + "/files/uploads"), 0u);
 }
 
 }  // namespace
