@@ -19,6 +19,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/extract.h"
+#include "engine/atomic_file.h"
 #include "peel/formats.h"
 #include "peel/json.h"
 #include "remote/client.h"
@@ -173,25 +174,8 @@ std::string format_of_extension(std::string ext) {
 std::optional<Error> check_target(const std::string& target, const std::string& input,
                                   bool overwrite, bool folder_made_later) {
   std::error_code ec;
-  if (fs::exists(target, ec)) {
-    if (fs::equivalent(target, input, ec)) {
-      return Error{ErrorCode::kOutputIsInput,
-                   fmt::format("the output {} is the input file itself; choose another name or "
-                               "folder (peel never overwrites an input)",
-                               target)};
-    }
-    if (fs::is_directory(target, ec)) {
-      return Error(ErrorCode::kOutputExists,
-                   fmt::format("the output {} is a folder; name a file, or name the folder as "
-                               "the place for outputs",
-                               target))
-          .about("output", Hint::kOutputFolder);
-    }
-    if (!overwrite) {
-      return Error(ErrorCode::kOutputExists,
-                   fmt::format("{} already exists; replace it, or choose another name", target))
-          .about("output", Hint::kOverwrite);
-    }
+  if (Result<void> free = engine::check_target_path(target, input, overwrite); !free) {
+    return free.error();
   }
   fs::path dir = fs::path(target).parent_path();
   if (dir.empty()) dir = ".";

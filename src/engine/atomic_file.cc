@@ -17,10 +17,8 @@ namespace peel::engine {
 
 namespace fs = std::filesystem;
 
-namespace {
-
-// The checks on the target path itself.
-Result<void> check_path(const std::string& target, const std::string& input, bool overwrite) {
+Result<void> check_target_path(const std::string& target, const std::string& input,
+                               bool overwrite) {
   struct stat out_st {};
   if (::stat(target.c_str(), &out_st) != 0) return {};
   struct stat in_st {};
@@ -45,6 +43,8 @@ Result<void> check_path(const std::string& target, const std::string& input, boo
   }
   return {};
 }
+
+namespace {
 
 fs::path folder_of(const std::string& target) {
   fs::path dir = fs::path(target).parent_path();
@@ -114,7 +114,7 @@ Result<std::string> create_temp(const fs::path& dir, const std::string& target,
 
 Result<std::string> check_target(const std::string& target, const std::string& input,
                                  bool overwrite, bool create_folders) {
-  if (auto ok = check_path(target, input, overwrite); !ok) return ok.error();
+  if (auto ok = check_target_path(target, input, overwrite); !ok) return ok.error();
   const fs::path dir = folder_of(target);
   auto exists = folder_exists(dir);
   if (!exists) return exists.error();
@@ -168,7 +168,7 @@ Result<std::string> make_target_folder(const std::string& target) {
 
 Result<AtomicFile> AtomicFile::create(const std::string& target, const std::string& input,
                                       bool overwrite, TempNotice on_temp) {
-  if (auto ok = check_path(target, input, overwrite); !ok) return ok.error();
+  if (auto ok = check_target_path(target, input, overwrite); !ok) return ok.error();
   const fs::path dir = folder_of(target);
   auto exists = folder_exists(dir);
   if (!exists) return exists.error();

@@ -9,6 +9,11 @@
 
 namespace peel::engine {
 
+// The checks on the target path alone, touching nothing: when it exists, it is not the input
+// (same file through any link; `input` may be ""), not a folder, and `overwrite` is set.
+Result<void> check_target_path(const std::string& target, const std::string& input,
+                               bool overwrite);
+
 // What create() checks, done without leaving anything behind: the target is not the input
 // (same file through any link), not a folder, not existing unless `overwrite`, and its folder
 // takes new files. That last is tried for real, by creating the temporary file and removing it

@@ -1,6 +1,8 @@
 // The client of `peel serve` over libcurl (remote/client.h).
 #include "remote/client.h"
 
+#include "engine/atomic_file.h"
+
 #include <curl/curl.h>
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -768,20 +770,8 @@ Result<int64_t> RemoteClient::download(const std::string& url, const std::string
   last_refusal_.reset();
   const fs::path dir =
       fs::path(target).parent_path().empty() ? fs::path(".") : fs::path(target).parent_path();
-  struct stat st {};
-  if (::stat(target.c_str(), &st) == 0) {
-    if (S_ISDIR(st.st_mode)) {
-      return Error(ErrorCode::kOutputExists,
-                   fmt::format("the output {} is a folder; name a file, or name the folder as "
-                               "the place for outputs",
-                               target))
-          .about("output", Hint::kOutputFolder);
-    }
-    if (!overwrite) {
-      return Error(ErrorCode::kOutputExists,
-                   fmt::format("{} already exists; replace it, or choose another name", target))
-          .about("output", Hint::kOverwrite);
-    }
+  if (Result<void> free = engine::check_target_path(target, "", overwrite); !free) {
+    return free.error();
   }
   const std::string temp =
       (dir / fmt::format(".{}.peel-{}", fs::path(target).filename().string(), random_hex(4)))
