@@ -679,8 +679,9 @@ int ask_remote(std::vector<std::string> args, const CancelToken& cancel) {
     } else if (e.type == "job") {
       running[data.value("job_id", "")] = data.value("name", "");
       if (talk) {
-        words << fmt::format("{}: queued ({} credits held)\n", data.value("name", ""),
-                             data.value("credits", 0));
+        const int64_t held = data.value("credits", int64_t{0});
+        words << fmt::format("{}: queued ({} credit{} held)\n", data.value("name", ""), held,
+                             held == 1 ? "" : "s");
       }
     } else if (e.type == "result") {
       running.erase(data.value("job_id", ""));
