@@ -229,7 +229,10 @@ class Connection : public Exchange, public std::enable_shared_from_this<Connecti
   bool responded_ = false;
   bool continued_ = false;  // 100 Continue sent for this request
   static constexpr size_t kBigChunk = 1 << 20;
-  std::unique_ptr<char[]> big_chunk_;     // for bodies of known length, once one comes
+  // For bodies of known length: as large as the body, up to kBigChunk. Held only while a
+  // request needs it (an idle stream must not keep a megabyte: thousands of them are open).
+  std::unique_ptr<char[]> big_chunk_;
+  size_t big_chunk_size_ = 0;
   std::optional<int64_t> raw_left_;       // bytes of such a body not yet read
   std::optional<Error> pending_error_;  // what read_body() says after the bytes it returned
   std::string route_name_;
@@ -264,13 +267,18 @@ Awaitable<Result<std::string_view>> Connection::read_body(int64_t limit) {
   if (request_.content_length && !request_.chunked) {
     if (!raw_left_) {
       raw_left_ = *request_.content_length;
-      if (!big_chunk_) big_chunk_ = std::make_unique<char[]>(kBigChunk);
+      size_t need = static_cast<size_t>(
+          std::clamp<int64_t>(*request_.content_length, 1, static_cast<int64_t>(kBigChunk)));
+      if (big_chunk_size_ < need) {
+        big_chunk_ = std::make_unique<char[]>(need);
+        big_chunk_size_ = need;
+      }
     }
     if (*raw_left_ == 0) {
       body_done_ = true;
       co_return std::string_view();
     }
-    size_t want = static_cast<size_t>(std::min<int64_t>(*raw_left_, kBigChunk));
+    size_t want = static_cast<size_t>(std::min<int64_t>(*raw_left_, big_chunk_size_));
     size_t got = 0;
     if (buffer_.size() > 0) {
       got = asio::buffer_copy(asio::buffer(big_chunk_.get(), want), buffer_.data());
@@ -407,6 +415,10 @@ Awaitable<bool> Connection::begin_stream(HttpResponse head) {
   if (responded_) co_return false;
   finish_request(head.status);
   keep_alive_ = false;  // a stream ends with its connection
+  // Nothing more is read from it: the read buffer (64 KB once a request came) goes, so that
+  // thousands of open streams hold only what they write.
+  buffer_.clear();
+  buffer_.shrink_to_fit();
   http::response<http::empty_body> message{static_cast<http::status>(head.status), 11};
   set_headers(message, head);
   message.chunked(true);
@@ -517,6 +529,11 @@ Awaitable<void> Connection::run() {
     continued_ = false;
     pending_error_.reset();
     raw_left_.reset();
+    // The last request's body is done with: a big buffer goes (the next upload makes its own).
+    if (big_chunk_size_ > 64 * 1024) {
+      big_chunk_.reset();
+      big_chunk_size_ = 0;
+    }
     const auto& head = header_parser.get();
     request_ = {};
     request_.method = std::string(head.method_string());
@@ -609,11 +626,10 @@ Awaitable<void> Connection::run() {
     // moment, before closing.
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
     auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-    if (!big_chunk_) big_chunk_ = std::make_unique<char[]>(kBigChunk);
+    std::vector<char> dropped(64 * 1024);
     while (std::chrono::steady_clock::now() < until) {
       stream_.expires_at(until);
-      auto [ec, n] =
-          co_await stream_.async_read_some(asio::buffer(big_chunk_.get(), kBigChunk), kTuple);
+      auto [ec, n] = co_await stream_.async_read_some(asio::buffer(dropped), kTuple);
       if (ec) break;
     }
   }
