@@ -201,6 +201,9 @@ class Connection : public Exchange, public std::enable_shared_from_this<Connecti
 
   Awaitable<void> run();
   auto executor() { return stream_.get_executor(); }
+  // Waits until the socket has bytes to read (or its peer closed it): true; false when
+  // `timeout` passed first or it failed.
+  Awaitable<bool> readable(std::chrono::seconds timeout);
 
   HttpRequest& request() override { return request_; }
   Awaitable<Result<std::string_view>> read_body(int64_t limit) override;
@@ -222,17 +225,29 @@ class Connection : public Exchange, public std::enable_shared_from_this<Connecti
   beast::flat_buffer buffer_;
   HttpRequest request_;
   std::optional<http::request_parser<http::buffer_body>> body_parser_;
-  std::array<char, 64 * 1024> chunk_{};
   int64_t body_read_ = 0;
   bool body_done_ = true;
   bool keep_alive_ = false;
   bool responded_ = false;
   bool continued_ = false;  // 100 Continue sent for this request
   static constexpr size_t kBigChunk = 1 << 20;
-  // For bodies of known length: as large as the body, up to kBigChunk. Held only while a
-  // request needs it (an idle stream must not keep a megabyte: thousands of them are open).
+  static constexpr size_t kChunk = 64 * 1024;
+  // The buffer bodies are read into and streamed answers sent from: as large as a request
+  // needs (a body of known length: its size, up to kBigChunk), and held only while one does.
+  // An idle connection or an open stream holds none: thousands of them are open at once.
   std::unique_ptr<char[]> big_chunk_;
   size_t big_chunk_size_ = 0;
+  char* chunk(size_t size) {
+    if (big_chunk_size_ < size) {
+      big_chunk_ = std::make_unique<char[]>(size);
+      big_chunk_size_ = size;
+    }
+    return big_chunk_.get();
+  }
+  void drop_chunk() {
+    big_chunk_.reset();
+    big_chunk_size_ = 0;
+  }
   std::optional<int64_t> raw_left_;       // bytes of such a body not yet read
   std::optional<Error> pending_error_;  // what read_body() says after the bytes it returned
   std::string route_name_;
@@ -267,12 +282,8 @@ Awaitable<Result<std::string_view>> Connection::read_body(int64_t limit) {
   if (request_.content_length && !request_.chunked) {
     if (!raw_left_) {
       raw_left_ = *request_.content_length;
-      size_t need = static_cast<size_t>(
-          std::clamp<int64_t>(*request_.content_length, 1, static_cast<int64_t>(kBigChunk)));
-      if (big_chunk_size_ < need) {
-        big_chunk_ = std::make_unique<char[]>(need);
-        big_chunk_size_ = need;
-      }
+      chunk(static_cast<size_t>(
+          std::clamp<int64_t>(*request_.content_length, 1, static_cast<int64_t>(kBigChunk))));
     }
     if (*raw_left_ == 0) {
       body_done_ = true;
@@ -307,13 +318,14 @@ Awaitable<Result<std::string_view>> Connection::read_body(int64_t limit) {
       body_done_ = true;
       co_return std::string_view();
     }
-    parser.get().body().data = chunk_.data();
-    parser.get().body().size = chunk_.size();
+    char* into = chunk(kChunk);
+    parser.get().body().data = into;
+    parser.get().body().size = kChunk;
     stream_.expires_after(state_.options.idle_timeout);
     // What has arrived, not a whole buffer: a body cut off keeps every byte that came.
     auto [ec, n] = co_await http::async_read_some(stream_, buffer_, parser, kTuple);
     if (ec == http::error::need_buffer) ec = {};
-    size_t got = chunk_.size() - parser.get().body().size;
+    size_t got = kChunk - parser.get().body().size;
     body_read_ += static_cast<int64_t>(got);
     if (body_read_ > limit) {
       keep_alive_ = false;
@@ -326,7 +338,7 @@ Awaitable<Result<std::string_view>> Connection::read_body(int64_t limit) {
       if (got == 0) co_return e;
       pending_error_ = e;  // the bytes first, then the error
     }
-    if (got > 0) co_return std::string_view(chunk_.data(), got);
+    if (got > 0) co_return std::string_view(into, got);
   }
 }
 
@@ -385,13 +397,14 @@ Awaitable<bool> Connection::respond_stream(HttpResponse head, int64_t length, Bo
   if (request_.method == "HEAD") co_return true;
   int64_t sent = 0;
   while (sent < length) {
-    size_t want = static_cast<size_t>(std::min<int64_t>(length - sent, chunk_.size()));
-    auto got = source(sent, chunk_.data(), want);
+    char* from = chunk(kChunk);
+    size_t want = static_cast<size_t>(std::min<int64_t>(length - sent, kChunk));
+    auto got = source(sent, from, want);
     if (!got || *got == 0) {
       keep_alive_ = false;  // the length promised cannot be kept: the client sees a short body
       co_return false;
     }
-    message.body().data = chunk_.data();
+    message.body().data = from;
     message.body().size = *got;
     message.body().more = true;
     stream_.expires_after(state_.options.idle_timeout);
@@ -419,6 +432,7 @@ Awaitable<bool> Connection::begin_stream(HttpResponse head) {
   // thousands of open streams hold only what they write.
   buffer_.clear();
   buffer_.shrink_to_fit();
+  drop_chunk();
   http::response<http::empty_body> message{static_cast<http::status>(head.status), 11};
   set_headers(message, head);
   message.chunked(true);
@@ -493,12 +507,36 @@ HttpResponse plain_error(const HttpOptions& options, int status, const std::stri
 
 }  // namespace
 
+Awaitable<bool> Connection::readable(std::chrono::seconds timeout) {
+  // The stream's expiry covers its own reads and writes, not a wait on the socket: a timer
+  // on the same strand cancels the wait, unless the wait has ended first (`waiting`).
+  auto waiting = std::make_shared<bool>(true);
+  asio::steady_timer timer(stream_.get_executor(), timeout);
+  timer.async_wait([this, waiting, self = shared_from_this()](boost::system::error_code ec) {
+    if (!ec && *waiting) {
+      boost::system::error_code ignored;
+      stream_.socket().cancel(ignored);
+    }
+  });
+  auto [ec] = co_await stream_.socket().async_wait(tcp::socket::wait_read, kTuple);
+  *waiting = false;
+  timer.cancel();
+  co_return !ec;
+}
+
 Awaitable<void> Connection::run() {
   const auto& options = state_.options;
   for (;;) {
     http::request_parser<http::empty_body> header_parser;
     header_parser.header_limit(static_cast<uint32_t>(options.header_limit));
     header_parser.body_limit(std::numeric_limits<uint64_t>::max());
+    // Waiting for a request costs no buffer: the read buffer (64 KB as soon as a read begins)
+    // is made only once bytes are there, so thousands of idle connections cost a frame each.
+    drop_chunk();  // the last request is done with
+    if (buffer_.size() == 0) {
+      buffer_.shrink_to_fit();
+      if (!co_await readable(options.idle_timeout)) break;
+    }
     stream_.expires_after(options.idle_timeout);
     auto [ec, n] = co_await http::async_read_header(stream_, buffer_, header_parser, kTuple);
     if (ec) {
@@ -529,11 +567,6 @@ Awaitable<void> Connection::run() {
     continued_ = false;
     pending_error_.reset();
     raw_left_.reset();
-    // The last request's body is done with: a big buffer goes (the next upload makes its own).
-    if (big_chunk_size_ > 64 * 1024) {
-      big_chunk_.reset();
-      big_chunk_size_ = 0;
-    }
     const auto& head = header_parser.get();
     request_ = {};
     request_.method = std::string(head.method_string());
