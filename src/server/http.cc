@@ -24,6 +24,8 @@
 #include <limits>
 #include <thread>
 
+#include "server/run_on.h"
+
 namespace peel::server {
 
 namespace asio = boost::asio;
@@ -478,20 +480,7 @@ Awaitable<void> Connection::wait(Signal& signal, std::chrono::milliseconds timeo
 }
 
 Awaitable<void> Connection::offload(std::function<void()> work) {
-  auto& pool = state_.blocking;
-  co_await asio::async_initiate<decltype(asio::use_awaitable), void()>(
-      [&pool, &work](auto handler) {
-        asio::post(pool, [handler = std::move(handler), &work]() mutable {
-          try {
-            work();
-          } catch (...) {
-            // Work that throws is a bug in the handler: it answers 500 from what it set.
-          }
-          auto executor = asio::get_associated_executor(handler);
-          asio::dispatch(executor, std::move(handler));
-        });
-      },
-      asio::use_awaitable);
+  co_await run_on(state_.blocking, work);
 }
 
 namespace {

@@ -5,10 +5,7 @@
 
 #include <prometheus/counter.h>
 
-#include <boost/asio/dispatch.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
@@ -38,6 +35,7 @@
 #include "peel/plan.h"
 #include "server/crypto.h"
 #include "server/multipart.h"
+#include "server/run_on.h"
 
 namespace peel::server {
 
@@ -994,22 +992,6 @@ namespace {
 
 constexpr size_t kMaxUrls = 10;
 
-// Runs `work` on `pool`, then resumes on the caller's executor.
-Awaitable<void> run_on(asio::thread_pool& pool, std::function<void()>& work) {
-  co_await asio::async_initiate<decltype(asio::use_awaitable), void()>(
-      [&pool, &work](auto handler) {
-        asio::post(pool, [handler = std::move(handler), &work]() mutable {
-          try {
-            work();
-          } catch (...) {
-            // A fetch that throws is a bug: the handler answers from what it had set.
-          }
-          auto executor = asio::get_associated_executor(handler);
-          asio::dispatch(executor, std::move(handler));
-        });
-      },
-      asio::use_awaitable);
-}
 
 }  // namespace
 
