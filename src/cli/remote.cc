@@ -189,23 +189,6 @@ std::optional<Error> check_target(const std::string& target, const std::string& 
   return std::nullopt;
 }
 
-// Makes the folder of an output named below -d; returns it when this made it ("" if it was
-// there).
-Result<std::string> make_folder(const std::string& target) {
-  fs::path dir = fs::path(target).parent_path();
-  std::error_code ec;
-  if (dir.empty() || fs::is_directory(dir, ec)) return std::string();
-  const bool made = fs::create_directories(dir, ec);
-  if (ec) {
-    return Error{ErrorCode::kOutputUnwritable,
-                 fmt::format("cannot create the output folder {} ({}); choose a folder you can "
-                             "write to",
-                             dir.string(), ec.message())}
-        .about("output");
-  }
-  return made ? dir.string() : std::string();
-}
-
 // The local result of a finished export: the server's result, with this machine's names.
 json local_result(const json& job, const std::string& input, const std::string& output,
                   const std::string& new_folder) {
@@ -454,7 +437,7 @@ class RemoteRun {
 
     std::string new_folder;
     if (!o_.request.out_dir.empty()) {
-      auto made = make_folder(target);
+      auto made = engine::make_target_folder(target);
       if (!made) return fail(made.error());
       new_folder = *made;
     }
@@ -737,7 +720,7 @@ int ask_remote(std::vector<std::string> args, const CancelToken& cancel) {
     }
     std::string new_folder;
     if (!out_dir.empty()) {
-      auto made = make_folder(target);
+      auto made = engine::make_target_folder(target);
       if (!made) {
         report.error(input, made.error());
         continue;

@@ -22,6 +22,20 @@ std::string read_file(const std::string& path) {
   return s.str();
 }
 
+// The port a server writes to `port_file` once it listens, "" when none came within 30 s.
+std::string wait_for_port(const std::string& port_file) {
+  std::string port;
+  bool up = eventually(
+      [&] {
+        port = read_file(port_file);
+        return !port.empty() && port.back() == '\n';
+      },
+      30);
+  if (!up) return "";
+  port.pop_back();
+  return port;
+}
+
 }  // namespace
 
 nlohmann::json HttpReply::json() const {
@@ -52,18 +66,11 @@ Server::Server(std::vector<std::string> extra_args, std::string data) {
                                    data_,   "--port-file", port_file};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   child_ = std::make_unique<Child>(args);
-  std::string port;
-  bool up = eventually(
-      [&] {
-        port = read_file(port_file);
-        return !port.empty() && port.back() == '\n';
-      },
-      30);
-  if (!up) {
+  std::string port = wait_for_port(port_file);
+  if (port.empty()) {
     ADD_FAILURE() << "peel serve did not start";
     return;
   }
-  port.pop_back();
   url_ = "http://127.0.0.1:" + port;
 }
 
@@ -208,16 +215,8 @@ FileServer::FileServer(const std::string& folder) {
   const std::string port_file = run_ / "port";
   child_ = Child::program(
       {"/usr/bin/python3", std::string(PEEL_TEST_HTTP_DIR) + "/file_server.py", folder, port_file});
-  std::string port;
-  bool up = eventually(
-      [&] {
-        port = read_file(port_file);
-        return !port.empty() && port.back() == '\n';
-      },
-      30);
-  EXPECT_TRUE(up) << "the file server did not start";
-  if (up) port.pop_back();
-  port_ = port;
+  port_ = wait_for_port(port_file);
+  EXPECT_FALSE(port_.empty()) << "the file server did not start";
 }
 
 FileServer::~FileServer() {
