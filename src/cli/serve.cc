@@ -6,12 +6,15 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "blob/blob_store.h"
@@ -232,6 +235,12 @@ int serve_command(std::vector<std::string> args, const CancelToken& cancel) {
   app.add_option("--jobs", jobs, "exports run at once (default: one per core)")
       ->envname("PEEL_JOBS")
       ->check(CLI::Range(1, 256));
+  int job_nice = 10;
+  app.add_option("--job-nice", job_nice,
+                 "how much lower than the connections' threads exports run (nice, 0 to 19; "
+                 "default 10): polls are answered at once while every core extracts")
+      ->envname("PEEL_JOB_NICE")
+      ->check(CLI::Range(0, 19));
   app.add_option("--io-threads", io_threads, "threads serving connections (default 2)")
       ->envname("PEEL_IO_THREADS")
       ->check(CLI::Range(1, 64));
@@ -348,7 +357,22 @@ int serve_command(std::vector<std::string> args, const CancelToken& cancel) {
   engine_options.on_log = [](int, const std::string& line) {
     std::cerr << "peel serve: ffmpeg: " << line << "\n";
   };
-  Engine engine(engine_options);
+  // Exports run on the engine's pool, FFmpeg's codec threads under them. A thread starts at
+  // the nice value of the thread that starts it, so the engine is made on a thread that has
+  // lowered its own: every thread of an export yields to the connections' threads, and a
+  // machine with nothing else to do runs the export at full speed all the same.
+  std::optional<Engine> engine_holder;
+  std::thread([&] {
+    if (job_nice > 0) {
+      errno = 0;
+      if (nice(job_nice) == -1 && errno != 0) {
+        std::cerr << "peel serve: cannot lower the exports' priority: " << std::strerror(errno)
+                  << "\n";
+      }
+    }
+    engine_holder.emplace(engine_options);
+  }).join();
+  Engine& engine = *engine_holder;
 
   std::unique_ptr<server::Service> service_ptr;  // made once the worker that it feeds exists
   worker::WorkerOptions worker_options;

@@ -198,6 +198,34 @@ std::string percent_encode(std::string_view text, bool keep_slash) {
   return out;
 }
 
+// The clients of tokens seen lately, by the token's hash, with the expiry the store gave: a
+// token is never changed or revoked before it expires (a new one is issued instead), so what
+// the store said once holds until then, and a poll costs no query for it. Bounded: full, it
+// starts again empty.
+class TokenCache {
+ public:
+  std::optional<std::string> find(const std::string& hash, int64_t now) {
+    std::lock_guard lock(mutex_);
+    auto it = clients_.find(hash);
+    if (it == clients_.end() || it->second.expires_at <= now) return std::nullopt;
+    return it->second.client_id;
+  }
+  void put(const std::string& hash, std::string client_id, int64_t expires_at) {
+    std::lock_guard lock(mutex_);
+    if (clients_.size() >= kMaxTokens) clients_.clear();
+    clients_[hash] = Entry{std::move(client_id), expires_at};
+  }
+
+ private:
+  static constexpr size_t kMaxTokens = 100000;
+  struct Entry {
+    std::string client_id;
+    int64_t expires_at = 0;
+  };
+  std::mutex mutex_;
+  std::unordered_map<std::string, Entry> clients_;
+};
+
 // Token buckets by key ("c:<client>", "a:<address>").
 class RateLimiter {
  public:
@@ -339,6 +367,7 @@ struct Service::State {
   worker::Worker& worker;
   ServiceOptions options;
   RateLimiter limiter;
+  TokenCache tokens;
   Hub hub;
   std::mutex sse_mutex;
   std::map<std::string, int> sse_open;  // by client
@@ -467,15 +496,24 @@ struct Service::State {
                       "this route needs a token: Authorization: Bearer <token> from POST "
                       "/api/auth/anonymous-token");
     }
-    auto found = store.token_client(sha256_hex(auth.substr(7)), now_seconds());
-    if (!found) return engine_error(found.error());
-    if (!*found) {
+    const std::string hash = sha256_hex(auth.substr(7));
+    const int64_t now = now_seconds();
+    std::optional<std::string> found = tokens.find(hash, now);
+    if (!found) {
+      auto owner = store.token_client(hash, now);
+      if (!owner) return engine_error(owner.error());
+      if (*owner) {
+        found = (*owner)->client_id;
+        tokens.put(hash, (*owner)->client_id, (*owner)->expires_at);
+      }
+    }
+    if (!found) {
       return envelope(401, kBadToken,
                       "the token is not valid or has expired: get a new one from POST "
                       "/api/auth/anonymous-token");
     }
-    if (int wait = limiter.take("c:" + **found)) return rate_limited(wait);
-    return **found;
+    if (int wait = limiter.take("c:" + *found)) return rate_limited(wait);
+    return *found;
   }
 
   static HttpResponse rate_limited(int wait) {
@@ -532,7 +570,10 @@ struct Service::State {
 
   // An upload's probe as the client sees it: its own file name, never the server's path.
   static json file_json(const store::Upload& upload) {
-    json info = json::parse(upload.info_json, nullptr, false);
+    return file_json(upload, json::parse(upload.info_json, nullptr, false));
+  }
+  // The same, from the upload's info already parsed.
+  static json file_json(const store::Upload& upload, json info) {
     if (info.is_discarded()) info = json(nullptr);
     if (info.is_object()) info["path"] = upload.name;
     return json{{"upload_id", upload.id},
@@ -1561,14 +1602,14 @@ HttpResponse Service::State::state(const HttpRequest& request) {
                             {"tt", 1},
                             {"sg", segment(a)}});
     }
-    videos.push_back(file_json(u));
+    videos.push_back(file_json(u, std::move(info)));
   }
   json generated = json::array();
-  for (const auto& j : *jobs) {
-    if (j.status == store::JobStatus::kCompleted) generated.push_back(job_json(j));
-  }
   json jobs_json = json::array();
-  for (const auto& j : *jobs) jobs_json.push_back(job_json(j));
+  for (const auto& j : *jobs) {
+    jobs_json.push_back(job_json(j));
+    if (j.status == store::JobStatus::kCompleted) generated.push_back(jobs_json.back());
+  }
   return ok(json{{"session_id", s.id},
                  {"task_id", s.task_id},
                  {"state", {{"draft", {{"t", tracks}, {"d", longest}, {"m", json::object()}}}}},

@@ -21,6 +21,12 @@
 
 namespace peel::store {
 
+// Whose a token is, and until when.
+struct TokenOwner {
+  std::string client_id;
+  int64_t expires_at = 0;
+};
+
 struct Session {
   std::string id;
   std::string client_id;
@@ -115,9 +121,9 @@ class Store {
   // Stores a token by the hash of its value only (the value itself is never stored).
   virtual Result<void> put_token(const std::string& token_hash, const std::string& client_id,
                                  int64_t expires_at) = 0;
-  // The client of an unexpired token (by its hash).
-  virtual Result<std::optional<std::string>> token_client(const std::string& token_hash,
-                                                          int64_t now) = 0;
+  // The client of an unexpired token (by its hash), and the token's expiry.
+  virtual Result<std::optional<TokenOwner>> token_client(const std::string& token_hash,
+                                                         int64_t now) = 0;
   virtual Result<Balance> balance(const std::string& client_id) = 0;
   // Adds (or, negative, takes back) available credits; an append to the ledger.
   virtual Result<void> grant(const std::string& client_id, int64_t amount,

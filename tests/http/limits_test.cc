@@ -6,6 +6,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <set>
+#include <sstream>
 
 #include "http/http_support.h"
 #include "support/fixtures.h"
@@ -103,6 +106,36 @@ TEST(Limits, TheQuotaCountsWhatAClientHolds) {
   EXPECT_NE(third.json().value("message", "").find("quota"), std::string::npos);
   Client other(server);
   EXPECT_EQ(other.upload(mp4_h264_aac()).status, 200);
+}
+
+// The nice value of each of a process's threads (Linux: /proc/PID/task/*/stat, field 19).
+std::multiset<int> thread_nice_values(int pid) {
+  std::multiset<int> values;
+  for (const auto& task : fs::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
+    std::ifstream in(task.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::istringstream fields(stat.substr(stat.rfind(')') + 2));  // the name may hold spaces
+    std::string field;
+    for (int i = 3; i <= 19 && fields >> field; ++i) {
+      if (i == 19) values.insert(std::stoi(field));
+    }
+  }
+  return values;
+}
+
+// Exports run below the connections' threads: every thread of the engine's pool at the nice
+// value asked for, the threads that answer requests at the process's own.
+TEST(Limits, ExportsRunAtALowerPriorityThanTheConnections) {
+  for (int nice : {10, 3}) {
+    std::vector<std::string> args = {"--jobs", "3", "--io-threads", "2"};
+    if (nice != 10) args.insert(args.end(), {"--job-nice", std::to_string(nice)});
+    Server server(args);
+    std::multiset<int> values = thread_nice_values(server.process().pid());
+    // The pool: at least one thread per export that may run at once.
+    EXPECT_GE(values.count(nice), 3u) << "--job-nice " << nice;
+    // main and the two I/O threads, at least.
+    EXPECT_GE(values.count(0), 3u) << "--job-nice " << nice;
+  }
 }
 
 // An expired session goes, with its files on disk, and what it held no longer counts.

@@ -440,14 +440,15 @@ TEST_F(SqliteStore, ClientBytesCountUploadsAndOutputs) {
 
 TEST_F(SqliteStore, TokensExpire) {
   must(store_->put_token("hash-1", "alice", 1000));
-  EXPECT_EQ(must(store_->token_client("hash-1", 999)), "alice");
+  EXPECT_EQ(must(store_->token_client("hash-1", 999))->client_id, "alice");
+  EXPECT_EQ(must(store_->token_client("hash-1", 999))->expires_at, 1000);
   EXPECT_FALSE(must(store_->token_client("hash-1", 1000)).has_value());
   EXPECT_FALSE(must(store_->token_client("hash-2", 999)).has_value());
 
   must(store_->put_token("hash-3", "alice", 5000));
   must(store_->expire(2000));
   EXPECT_FALSE(must(store_->token_client("hash-1", 999)).has_value());
-  EXPECT_EQ(must(store_->token_client("hash-3", 2000)), "alice");
+  EXPECT_EQ(must(store_->token_client("hash-3", 2000))->client_id, "alice");
 }
 
 TEST_F(SqliteStore, EventsAreNumberedInTheirSession) {
@@ -544,7 +545,7 @@ TEST_F(SqliteStore, DataSurvivesReopening) {
   store_.reset();
 
   store_ = must(open_sqlite_store(path()));
-  EXPECT_EQ(must(store_->token_client("hash-1", 100)), "alice");
+  EXPECT_EQ(must(store_->token_client("hash-1", 100))->client_id, "alice");
   EXPECT_EQ(must(store_->session("s1", "alice"))->task_id, "task-s1");
   EXPECT_EQ(must(store_->upload("u1", "alice"))->offset, 60);
   EXPECT_EQ(job("r1").status, JobStatus::kCompleted);

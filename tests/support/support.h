@@ -113,6 +113,7 @@ class Child {
   Child& operator=(const Child&) = delete;
 
   bool running();
+  int pid() const { return pid_; }
   // Sends `sig` to the process: the kernel hands it to any of its threads.
   void signal(int sig);
   // Sends `sig` to its main thread alone. Signals for one thread are handled one after the

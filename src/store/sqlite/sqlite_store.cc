@@ -1,5 +1,6 @@
-// The single-node Store: one SQLite database file through SQLite's own C API, one connection
-// behind a mutex. All of the service's SQL for this backend is in this file.
+// The single-node Store: one SQLite database file through SQLite's own C API: one connection
+// that writes, behind a mutex, and a few that only read (WAL mode lets them read while the
+// writer commits). All of the service's SQL for this backend is in this file.
 #include <fmt/format.h>
 #include <sqlite3.h>
 
@@ -12,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -28,6 +30,9 @@ constexpr int kSchemaVersion = 2;
 constexpr int32_t kApplicationId = 0x7065656c;
 // How long a statement waits for another process's write lock before it fails.
 constexpr int kBusyTimeoutMs = 5000;
+// Connections that only read, next to the one that writes: as many as the service has threads
+// answering requests (2 by default).
+constexpr int kReaders = 2;
 
 // The ledger is append-only: a client's balance is the sum of its entries. A job has at most
 // one entry of each kind (freeze, settle, release), by the job's own number `job_seq`: a render
@@ -168,15 +173,53 @@ struct DatabaseCloser {
 };
 using Database = std::unique_ptr<sqlite3, DatabaseCloser>;
 
-struct StatementFinalizer {
-  void operator()(sqlite3_stmt* stmt) const { sqlite3_finalize(stmt); }
+// Prepared statements by their SQL, each reset and kept for the next call of the same SQL: a
+// status poll runs the same two queries thousands of times a second, and preparing one costs
+// more than running it.
+using StatementCache = std::unordered_map<std::string, sqlite3_stmt*>;
+
+// One connection and the statements prepared on it. Used by one thread at a time (the store's
+// mutexes).
+class Connection {
+ public:
+  explicit Connection(Database db) : db_(std::move(db)) {}
+  ~Connection() {
+    for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);
+  }
+  Connection(Connection&&) = default;
+  Connection& operator=(Connection&&) = delete;
+
+  operator sqlite3*() const { return db_.get(); }  // NOLINT: it is the connection
+  StatementCache& statements() { return statements_; }
+
+ private:
+  Database db_;
+  StatementCache statements_;
 };
 
-// One prepared statement with its parameters bound. Statements are prepared per call: parsing
-// one takes microseconds, a commit's fsync milliseconds.
+// One prepared statement with its parameters bound, taken from its connection's cache and
+// given back, reset, when done. A statement whose SQL is in use already (a query run while
+// another of the same SQL steps) is prepared for the call and finalized after it.
 class Statement {
  public:
-  Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  Statement(Connection& db, StatementCache& cache, StatementCache::node_type node)
+      : db_(db), stmt_(node.mapped()), cache_(&cache), node_(std::move(node)) {}
+  Statement(Statement&& other) noexcept
+      : db_(other.db_),
+        stmt_(std::exchange(other.stmt_, nullptr)),
+        cache_(other.cache_),
+        node_(std::move(other.node_)),
+        bind_rc_(other.bind_rc_),
+        column_(other.column_) {}
+  Statement& operator=(Statement&&) = delete;
+  Statement(const Statement&) = delete;
+  ~Statement() {
+    if (stmt_ == nullptr) return;
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+    auto kept = cache_->insert(std::move(node_));
+    if (!kept.inserted) sqlite3_finalize(stmt_);
+  }
 
   // Binds the parameters in order: integers, doubles, text, or an optional integer (NULL when
   // empty). A failure shows at the next step().
@@ -193,7 +236,7 @@ class Statement {
                                                      sqlite3_errstr(bind_rc_)));
     }
     column_ = 0;
-    const int rc = sqlite3_step(stmt_.get());
+    const int rc = sqlite3_step(stmt_);
     if (rc == SQLITE_ROW) return true;
     if (rc == SQLITE_DONE) return false;
     return database_error(db_);
@@ -208,14 +251,14 @@ class Statement {
   }
 
   // The current row's columns, read in order: each call reads the next one.
-  int64_t int64() { return sqlite3_column_int64(stmt_.get(), column_++); }
-  double real() { return sqlite3_column_double(stmt_.get(), column_++); }
+  int64_t int64() { return sqlite3_column_int64(stmt_, column_++); }
+  double real() { return sqlite3_column_double(stmt_, column_++); }
   std::string text() {
     const int column = column_++;
-    const auto* chars = sqlite3_column_text(stmt_.get(), column);
+    const auto* chars = sqlite3_column_text(stmt_, column);
     if (chars == nullptr) return {};
     return std::string(reinterpret_cast<const char*>(chars),
-                       static_cast<size_t>(sqlite3_column_bytes(stmt_.get(), column)));
+                       static_cast<size_t>(sqlite3_column_bytes(stmt_, column)));
   }
 
  private:
@@ -223,41 +266,49 @@ class Statement {
   void bind_one(int index, const T& value) {
     int rc = SQLITE_OK;
     if constexpr (std::is_same_v<T, std::optional<int64_t>>) {
-      rc = value ? sqlite3_bind_int64(stmt_.get(), index, *value)
-                 : sqlite3_bind_null(stmt_.get(), index);
+      rc = value ? sqlite3_bind_int64(stmt_, index, *value)
+                 : sqlite3_bind_null(stmt_, index);
     } else if constexpr (std::is_floating_point_v<T>) {
-      rc = sqlite3_bind_double(stmt_.get(), index, value);
+      rc = sqlite3_bind_double(stmt_, index, value);
     } else if constexpr (std::is_integral_v<T>) {
-      rc = sqlite3_bind_int64(stmt_.get(), index, static_cast<sqlite3_int64>(value));
+      rc = sqlite3_bind_int64(stmt_, index, static_cast<sqlite3_int64>(value));
     } else {
       const std::string_view text(value);
-      rc = sqlite3_bind_text(stmt_.get(), index, text.data(), static_cast<int>(text.size()),
+      rc = sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()),
                              SQLITE_TRANSIENT);
     }
     if (bind_rc_ == SQLITE_OK) bind_rc_ = rc;
   }
 
   sqlite3* db_;
-  std::unique_ptr<sqlite3_stmt, StatementFinalizer> stmt_;
+  sqlite3_stmt* stmt_;
+  StatementCache* cache_;
+  StatementCache::node_type node_;
   int bind_rc_ = SQLITE_OK;
   int column_ = 0;
 };
 
 template <class... Args>
-Result<Statement> prepare(sqlite3* db, std::string_view sql, const Args&... args) {
-  sqlite3_stmt* stmt = nullptr;
-  if (sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr) !=
-      SQLITE_OK) {
-    return database_error(db);
+Result<Statement> prepare(Connection& db, std::string_view sql, const Args&... args) {
+  StatementCache& cache = db.statements();
+  StatementCache::node_type node = cache.extract(std::string(sql));
+  if (node.empty()) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()),
+                           SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) != SQLITE_OK) {
+      return database_error(db);
+    }
+    // Made as a node of the cache, so that giving it back allocates nothing.
+    node = cache.extract(cache.emplace(std::string(sql), stmt).first);
   }
-  Statement statement(db, stmt);
+  Statement statement(db, cache, std::move(node));
   statement.bind(args...);
   return statement;
 }
 
 // Runs a statement that returns no rows; returns how many rows it changed.
 template <class... Args>
-Result<int> execute(sqlite3* db, std::string_view sql, const Args&... args) {
+Result<int> execute(Connection& db, std::string_view sql, const Args&... args) {
   Result<Statement> statement = prepare(db, sql, args...);
   if (!statement) return statement.error();
   return statement->run();
@@ -265,7 +316,7 @@ Result<int> execute(sqlite3* db, std::string_view sql, const Args&... args) {
 
 // Runs a query whose one row is one integer (a count, a sum).
 template <class... Args>
-Result<int64_t> query_int(sqlite3* db, std::string_view sql, const Args&... args) {
+Result<int64_t> query_int(Connection& db, std::string_view sql, const Args&... args) {
   Result<Statement> statement = prepare(db, sql, args...);
   if (!statement) return statement.error();
   Result<bool> row = statement->step();
@@ -390,7 +441,7 @@ Event read_event(Statement& row) {
 
 // Every row of a query, read by `read`.
 template <class T, class... Args>
-Result<std::vector<T>> query_all(sqlite3* db, T (*read)(Statement&), std::string_view sql,
+Result<std::vector<T>> query_all(Connection& db, T (*read)(Statement&), std::string_view sql,
                                  const Args&... args) {
   Result<Statement> statement = prepare(db, sql, args...);
   if (!statement) return statement.error();
@@ -405,7 +456,7 @@ Result<std::vector<T>> query_all(sqlite3* db, T (*read)(Statement&), std::string
 
 // The first row of a query, read by `read`; empty when there is none.
 template <class T, class... Args>
-Result<std::optional<T>> query_one(sqlite3* db, T (*read)(Statement&), std::string_view sql,
+Result<std::optional<T>> query_one(Connection& db, T (*read)(Statement&), std::string_view sql,
                                    const Args&... args) {
   Result<Statement> statement = prepare(db, sql, args...);
   if (!statement) return statement.error();
@@ -443,7 +494,7 @@ bool runs(const std::optional<JobRef>& ref, const Job& job) {
   return ref && ref->status == JobStatus::kRunning && ref->attempt == job.attempt;
 }
 
-Result<void> add_entry(sqlite3* db, const std::string& client_id, std::optional<int64_t> job_seq,
+Result<void> add_entry(Connection& db, const std::string& client_id, std::optional<int64_t> job_seq,
                        const std::string& job_id, std::string_view kind, int64_t available_delta,
                        int64_t frozen_delta, const std::string& note, int64_t at) {
   Result<int> added =
@@ -458,31 +509,31 @@ Result<void> add_entry(sqlite3* db, const std::string& client_id, std::optional<
 
 // The entries of a job's life: frozen at creation; at its end, the charge kept and the rest
 // returned (settle), or all of it returned (release).
-Result<void> freeze_entry(sqlite3* db, const JobRef& job, int64_t now) {
+Result<void> freeze_entry(Connection& db, const JobRef& job, int64_t now) {
   return add_entry(db, job.client_id, job.seq, job.id, "freeze", -job.frozen, job.frozen, "", now);
 }
-Result<void> settle_entry(sqlite3* db, const JobRef& job, int64_t charged, int64_t now) {
+Result<void> settle_entry(Connection& db, const JobRef& job, int64_t charged, int64_t now) {
   return add_entry(db, job.client_id, job.seq, job.id, "settle", job.frozen - charged, -job.frozen,
                    "", now);
 }
-Result<void> release_entry(sqlite3* db, const JobRef& job, const std::string& note, int64_t now) {
+Result<void> release_entry(Connection& db, const JobRef& job, const std::string& note, int64_t now) {
   return add_entry(db, job.client_id, job.seq, job.id, "release", job.frozen, -job.frozen, note,
                    now);
 }
 
-Result<int64_t> available_credits(sqlite3* db, const std::string& client_id) {
+Result<int64_t> available_credits(Connection& db, const std::string& client_id) {
   return query_int(db, "SELECT COALESCE(SUM(available_delta), 0) FROM ledger WHERE client_id = ?",
                    client_id);
 }
 
-Result<std::optional<Job>> find_job(sqlite3* db, const std::string& id,
+Result<std::optional<Job>> find_job(Connection& db, const std::string& id,
                                     const std::string& client_id) {
   return query_one(db, read_job,
                    fmt::format("SELECT {} FROM jobs WHERE id = ? AND client_id = ?", kJobColumns),
                    id, client_id);
 }
 
-Result<std::optional<JobRef>> find_job_ref(sqlite3* db, const std::string& id,
+Result<std::optional<JobRef>> find_job_ref(Connection& db, const std::string& id,
                                            const std::string& client_id) {
   return query_one(
       db, read_job_ref,
@@ -492,12 +543,17 @@ Result<std::optional<JobRef>> find_job_ref(sqlite3* db, const std::string& id,
 
 class SqliteStore final : public Store {
  public:
-  explicit SqliteStore(Database db) : db_(std::move(db)) {}
+  SqliteStore(Connection writer, std::vector<Connection> readers)
+      : writer_(std::move(writer)) {
+    for (auto& reader : readers) {
+      readers_.push_back(std::make_unique<Reader>(std::move(reader)));
+    }
+  }
 
   Result<void> ensure_client(const std::string& client_id, int64_t initial_credits,
                              int64_t now) override {
     std::lock_guard lock(mutex_);
-    sqlite3* db = db_.get();
+    Connection& db = writer_;
     Result<Transaction> txn = Transaction::begin(db);
     if (!txn) return txn.error();
     Result<int> added =
@@ -514,7 +570,7 @@ class SqliteStore final : public Store {
   Result<void> put_token(const std::string& token_hash, const std::string& client_id,
                          int64_t expires_at) override {
     std::lock_guard lock(mutex_);
-    Result<int> put = execute(db_.get(),
+    Result<int> put = execute(writer_,
                               "INSERT INTO tokens (hash, client_id, expires_at) VALUES (?, ?, ?) "
                               "ON CONFLICT (hash) DO UPDATE SET expires_at = excluded.expires_at "
                               "WHERE client_id = excluded.client_id",
@@ -523,18 +579,25 @@ class SqliteStore final : public Store {
     return {};
   }
 
-  Result<std::optional<std::string>> token_client(const std::string& token_hash,
-                                                  int64_t now) override {
-    std::lock_guard lock(mutex_);
-    return query_one(db_.get(), read_text,
-                     "SELECT client_id FROM tokens WHERE hash = ? AND expires_at > ?", token_hash,
-                     now);
+  Result<std::optional<TokenOwner>> token_client(const std::string& token_hash,
+                                                 int64_t now) override {
+    Reading r = reader();
+    return query_one(
+        r.db,
+        +[](Statement& row) {
+          TokenOwner owner;
+          owner.client_id = row.text();
+          owner.expires_at = row.int64();
+          return owner;
+        },
+        "SELECT client_id, expires_at FROM tokens WHERE hash = ? AND expires_at > ?", token_hash,
+        now);
   }
 
   Result<Balance> balance(const std::string& client_id) override {
-    std::lock_guard lock(mutex_);
+    Reading r = reader();
     Result<std::optional<Balance>> sums = query_one(
-        db_.get(),
+        r.db,
         +[](Statement& row) {
           Balance balance;
           balance.available = row.int64();
@@ -552,14 +615,14 @@ class SqliteStore final : public Store {
   Result<void> grant(const std::string& client_id, int64_t amount, const std::string& note,
                      int64_t now) override {
     std::lock_guard lock(mutex_);
-    return add_entry(db_.get(), client_id, std::nullopt, "", "grant", amount, 0, note, now);
+    return add_entry(writer_, client_id, std::nullopt, "", "grant", amount, 0, note, now);
   }
 
   Result<void> put_session(const Session& s) override {
     std::lock_guard lock(mutex_);
     // Another client's session of the same id is left as it is.
     Result<int> put =
-        execute(db_.get(),
+        execute(writer_,
                 fmt::format("INSERT INTO sessions ({}) VALUES (?, ?, ?, ?, ?, ?, ?) "
                             "ON CONFLICT (id) DO UPDATE SET "
                             "task_id = excluded.task_id, "
@@ -575,9 +638,9 @@ class SqliteStore final : public Store {
 
   Result<std::optional<Session>> session(const std::string& id,
                                          const std::string& client_id) override {
-    std::lock_guard lock(mutex_);
+    Reading r = reader();
     return query_one(
-        db_.get(), read_session,
+        r.db, read_session,
         fmt::format("SELECT {} FROM sessions WHERE id = ? AND client_id = ?", kSessionColumns), id,
         client_id);
   }
@@ -586,7 +649,7 @@ class SqliteStore final : public Store {
     std::lock_guard lock(mutex_);
     // Another client's upload of the same id is left as it is.
     Result<int> put =
-        execute(db_.get(),
+        execute(writer_,
                 fmt::format("INSERT INTO uploads ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                             "ON CONFLICT (id) DO UPDATE SET "
                             "name = excluded.name, blob_key = excluded.blob_key, "
@@ -604,9 +667,9 @@ class SqliteStore final : public Store {
 
   Result<std::optional<Upload>> upload(const std::string& id,
                                        const std::string& client_id) override {
-    std::lock_guard lock(mutex_);
+    Reading r = reader();
     return query_one(
-        db_.get(), read_upload,
+        r.db, read_upload,
         fmt::format("SELECT {} FROM uploads WHERE id = ? AND client_id = ?", kUploadColumns), id,
         client_id);
   }
@@ -614,7 +677,7 @@ class SqliteStore final : public Store {
   Result<bool> advance_upload(const std::string& id, int64_t from, int64_t to) override {
     std::lock_guard lock(mutex_);
     Result<int> moved = execute(
-        db_.get(), "UPDATE uploads SET upload_offset = ? WHERE id = ? AND upload_offset = ?", to,
+        writer_, "UPDATE uploads SET upload_offset = ? WHERE id = ? AND upload_offset = ?", to,
         id, from);
     if (!moved) return moved.error();
     return *moved == 1;
@@ -623,7 +686,7 @@ class SqliteStore final : public Store {
   Result<void> complete_upload(const std::string& id, const std::string& info_json) override {
     std::lock_guard lock(mutex_);
     Result<int> done =
-        execute(db_.get(), "UPDATE uploads SET state = 'complete', info_json = ? WHERE id = ?",
+        execute(writer_, "UPDATE uploads SET state = 'complete', info_json = ? WHERE id = ?",
                 info_json, id);
     if (!done) return done.error();
     return {};
@@ -631,14 +694,14 @@ class SqliteStore final : public Store {
 
   Result<void> delete_upload(const std::string& id) override {
     std::lock_guard lock(mutex_);
-    Result<int> deleted = execute(db_.get(), "DELETE FROM uploads WHERE id = ?", id);
+    Result<int> deleted = execute(writer_, "DELETE FROM uploads WHERE id = ?", id);
     if (!deleted) return deleted.error();
     return {};
   }
 
   Result<std::vector<Upload>> session_uploads(const std::string& session_id) override {
-    std::lock_guard lock(mutex_);
-    return query_all(db_.get(), read_upload,
+    Reading r = reader();
+    return query_all(r.db, read_upload,
                      fmt::format("SELECT {} FROM uploads WHERE session_id = ? AND "
                                  "state = 'complete' ORDER BY created, rowid",
                                  kUploadColumns),
@@ -646,8 +709,8 @@ class SqliteStore final : public Store {
   }
 
   Result<int64_t> client_bytes(const std::string& client_id) override {
-    std::lock_guard lock(mutex_);
-    return query_int(db_.get(),
+    Reading r = reader();
+    return query_int(r.db,
                      "SELECT (SELECT COALESCE(SUM(MAX(length, upload_offset)), 0) FROM uploads "
                      "WHERE client_id = ?) + "
                      "(SELECT COALESCE(SUM(output_bytes), 0) FROM jobs WHERE client_id = ?)",
@@ -656,7 +719,7 @@ class SqliteStore final : public Store {
 
   Result<std::optional<Job>> insert_job(const Job& job, int64_t now) override {
     std::lock_guard lock(mutex_);
-    sqlite3* db = db_.get();
+    Connection& db = writer_;
     Result<Transaction> txn = Transaction::begin(db);
     if (!txn) return txn.error();
     Result<std::optional<Job>> existing = find_job(db, job.id, job.client_id);
@@ -685,21 +748,21 @@ class SqliteStore final : public Store {
   }
 
   Result<std::optional<Job>> job(const std::string& id, const std::string& client_id) override {
-    std::lock_guard lock(mutex_);
-    return find_job(db_.get(), id, client_id);
+    Reading r = reader();
+    return find_job(r.db, id, client_id);
   }
 
   Result<std::vector<Job>> session_jobs(const std::string& session_id) override {
-    std::lock_guard lock(mutex_);
+    Reading r = reader();
     return query_all(
-        db_.get(), read_job,
+        r.db, read_job,
         fmt::format("SELECT {} FROM jobs WHERE session_id = ? ORDER BY created, seq", kJobColumns),
         session_id);
   }
 
   Result<std::optional<Job>> claim_job(int64_t now) override {
     std::lock_guard lock(mutex_);
-    sqlite3* db = db_.get();
+    Connection& db = writer_;
     Result<Transaction> txn = Transaction::begin(db);
     if (!txn) return txn.error();
     Result<std::optional<JobRef>> oldest = query_one(
@@ -724,7 +787,7 @@ class SqliteStore final : public Store {
 
   Result<bool> job_progress(const Job& job, double progress) override {
     std::lock_guard lock(mutex_);
-    sqlite3* db = db_.get();
+    Connection& db = writer_;
     Result<int> updated =
         execute(db,
                 "UPDATE jobs SET progress = ? WHERE id = ? AND client_id = ? "
@@ -744,7 +807,7 @@ class SqliteStore final : public Store {
                             const std::string& output_name, int64_t output_bytes,
                             const std::string& result_json, int64_t now) override {
     std::lock_guard lock(mutex_);
-    sqlite3* db = db_.get();
+    Connection& db = writer_;
     Result<Transaction> txn = Transaction::begin(db);
     if (!txn) return txn.error();
     Result<std::optional<JobRef>> ref = find_job_ref(db, job.id, job.client_id);
@@ -774,7 +837,7 @@ class SqliteStore final : public Store {
                                status_name(status)));
     }
     std::lock_guard lock(mutex_);
-    sqlite3* db = db_.get();
+    Connection& db = writer_;
     Result<Transaction> txn = Transaction::begin(db);
     if (!txn) return txn.error();
     Result<std::optional<JobRef>> ref = find_job_ref(db, job.id, job.client_id);
@@ -794,7 +857,7 @@ class SqliteStore final : public Store {
   Result<bool> cancel_job(const std::string& id, const std::string& client_id,
                           int64_t now) override {
     std::lock_guard lock(mutex_);
-    sqlite3* db = db_.get();
+    Connection& db = writer_;
     Result<Transaction> txn = Transaction::begin(db);
     if (!txn) return txn.error();
     Result<std::optional<JobRef>> ref = find_job_ref(db, id, client_id);
@@ -820,8 +883,8 @@ class SqliteStore final : public Store {
   }
 
   Result<std::vector<Job>> due_callbacks(int64_t now, int limit) override {
-    std::lock_guard lock(mutex_);
-    return query_all(db_.get(), read_job,
+    Reading r = reader();
+    return query_all(r.db, read_job,
                      fmt::format("SELECT {} FROM jobs WHERE callback_status = 'pending' AND "
                                  "callback_due <= ? ORDER BY callback_due, seq LIMIT ?",
                                  kJobColumns),
@@ -833,7 +896,7 @@ class SqliteStore final : public Store {
     std::lock_guard lock(mutex_);
     const char* status = delivered ? "delivered" : retry_at > 0 ? "pending" : "failed";
     Result<int> done = execute(
-        db_.get(),
+        writer_,
         "UPDATE jobs SET callback_status = ?, callback_attempts = callback_attempts + 1, "
         "callback_due = ?, callback_error = ? WHERE id = ? AND client_id = ? AND "
         "callback_status = 'pending'",
@@ -845,7 +908,7 @@ class SqliteStore final : public Store {
 
   Result<int> requeue_running() override {
     std::lock_guard lock(mutex_);
-    sqlite3* db = db_.get();
+    Connection& db = writer_;
     Result<Transaction> txn = Transaction::begin(db);
     if (!txn) return txn.error();
     // A job whose cancel was asked is cancelled, not run again. The interface gives no time,
@@ -872,16 +935,16 @@ class SqliteStore final : public Store {
   }
 
   Result<int> queued_jobs() override {
-    std::lock_guard lock(mutex_);
+    Reading r = reader();
     Result<int64_t> count =
-        query_int(db_.get(), "SELECT COUNT(*) FROM jobs WHERE status = 'queued'");
+        query_int(r.db, "SELECT COUNT(*) FROM jobs WHERE status = 'queued'");
     if (!count) return count.error();
     return static_cast<int>(*count);
   }
 
   Result<int64_t> append_event(const Event& event) override {
     std::lock_guard lock(mutex_);
-    sqlite3* db = db_.get();
+    Connection& db = writer_;
     Result<int> added = execute(
         db, "INSERT INTO events (session_id, stream_id, type, data_json) VALUES (?, ?, ?, ?)",
         event.session_id, event.stream_id, event.type, event.data_json);
@@ -890,9 +953,9 @@ class SqliteStore final : public Store {
   }
 
   Result<std::vector<Event>> stream_events(const std::string& stream_id, int64_t after) override {
-    std::lock_guard lock(mutex_);
+    Reading r = reader();
     return query_all(
-        db_.get(), read_event,
+        r.db, read_event,
         fmt::format("SELECT {} FROM events WHERE stream_id = ? AND seq > ? ORDER BY seq",
                     kEventColumns),
         stream_id, after);
@@ -900,15 +963,15 @@ class SqliteStore final : public Store {
 
   Result<std::optional<std::string>> event_stream(const std::string& session_id,
                                                   int64_t seq) override {
-    std::lock_guard lock(mutex_);
-    return query_one(db_.get(), read_text,
+    Reading r = reader();
+    return query_one(r.db, read_text,
                      "SELECT stream_id FROM events WHERE session_id = ? AND seq = ?", session_id,
                      seq);
   }
 
   Result<std::vector<std::string>> expire(int64_t now) override {
     std::lock_guard lock(mutex_);
-    sqlite3* db = db_.get();
+    Connection& db = writer_;
     Result<Transaction> txn = Transaction::begin(db);
     if (!txn) return txn.error();
 
@@ -962,8 +1025,30 @@ class SqliteStore final : public Store {
   }
 
  private:
-  std::mutex mutex_;
-  Database db_;
+  // A connection that only reads, held for one query. In WAL mode it sees every commit made
+  // before the query began, and waits for no writer.
+  struct Reader {
+    explicit Reader(Connection c) : db(std::move(c)) {}
+    std::mutex mutex;
+    Connection db;
+  };
+  struct Reading {
+    std::unique_lock<std::mutex> lock;
+    Connection& db;
+  };
+  // A free reader (the first if all are busy); the writer where there are none.
+  Reading reader() {
+    for (auto& r : readers_) {
+      std::unique_lock lock(r->mutex, std::try_to_lock);
+      if (lock) return Reading{std::move(lock), r->db};
+    }
+    if (readers_.empty()) return Reading{std::unique_lock(mutex_), writer_};
+    return Reading{std::unique_lock(readers_.front()->mutex), readers_.front()->db};
+  }
+
+  std::mutex mutex_;  // the writer's
+  Connection writer_;
+  std::vector<std::unique_ptr<Reader>> readers_;
 };
 
 Error not_peels(const std::string& path, std::string_view why) {
@@ -975,7 +1060,7 @@ Error not_peels(const std::string& path, std::string_view why) {
 
 // Creates the tables in a file that has none, or checks that the file is peel's database of
 // this version. In one transaction: two processes opening a new file create them once.
-Result<void> prepare_schema(sqlite3* db, const std::string& path) {
+Result<void> prepare_schema(Connection& db, const std::string& path) {
   Result<Transaction> txn = Transaction::begin(db);
   if (!txn) return txn.error();
   Result<int64_t> application_id = query_int(db, "PRAGMA application_id");
@@ -1014,11 +1099,10 @@ Result<void> prepare_schema(sqlite3* db, const std::string& path) {
   return txn->commit();
 }
 
-}  // namespace
-
-Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path) {
+// One connection to the database file, as each of the store's is set up.
+Result<Connection> open_connection(const std::string& path) {
   sqlite3* raw = nullptr;
-  // NOMUTEX: the store's own mutex keeps the one connection to one thread at a time.
+  // NOMUTEX: the store's own mutexes keep each connection to one thread at a time.
   const int rc =
       sqlite3_open_v2(path.c_str(), &raw,
                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
@@ -1030,11 +1114,19 @@ Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path) {
   }
   sqlite3_extended_result_codes(raw, 1);
   sqlite3_busy_timeout(raw, kBusyTimeoutMs);
+  return Connection(std::move(db));
+}
 
+}  // namespace
+
+Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path) {
+  Result<Connection> opened = open_connection(path);
+  if (!opened) return opened.error();
+  Connection& db = *opened;
   // WAL: readers do not wait for the writer, and a commit appends to one file.
-  Result<std::optional<std::string>> mode = query_one(raw, read_text, "PRAGMA journal_mode = WAL");
+  Result<std::optional<std::string>> mode = query_one(db, read_text, "PRAGMA journal_mode = WAL");
   if (!mode) {
-    if (sqlite3_errcode(raw) == SQLITE_NOTADB) return not_peels(path, "not a SQLite file");
+    if (sqlite3_errcode(db) == SQLITE_NOTADB) return not_peels(path, "not a SQLite file");
     return mode.error();
   }
   if (*mode != "wal") {
@@ -1048,13 +1140,30 @@ Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path) {
   // an upload offset, a settled charge and its callback. FULL costs one fsync of the WAL per
   // commit, small next to the run of a job or the fsync of every upload chunk.
   // foreign_keys: a session, an upload or a job of a client that was never recorded is refused.
-  if (sqlite3_exec(raw, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;", nullptr, nullptr,
+  if (sqlite3_exec(db, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;", nullptr, nullptr,
                    nullptr) != SQLITE_OK) {
-    return database_error(raw);
+    return database_error(db);
   }
-  Result<void> schema = prepare_schema(raw, path);
+  Result<void> schema = prepare_schema(db, path);
   if (!schema) return schema.error();
-  return std::unique_ptr<Store>(std::make_unique<SqliteStore>(std::move(db)));
+
+  // Connections that only read, so that a poll never waits behind a commit's fsync. A
+  // database in memory is one connection's own: its reads go to that one.
+  std::vector<Connection> readers;
+  const char* file = sqlite3_db_filename(db, "main");
+  if (file != nullptr && *file != '\0') {
+    for (int i = 0; i < kReaders; ++i) {
+      Result<Connection> reader = open_connection(path);
+      if (!reader) return reader.error();
+      if (sqlite3_exec(*reader, "PRAGMA query_only = 1;", nullptr, nullptr, nullptr) !=
+          SQLITE_OK) {
+        return database_error(*reader);
+      }
+      readers.push_back(std::move(*reader));
+    }
+  }
+  return std::unique_ptr<Store>(
+      std::make_unique<SqliteStore>(std::move(*opened), std::move(readers)));
 }
 
 }  // namespace peel::store
