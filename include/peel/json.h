@@ -12,6 +12,7 @@
 #include "peel/batch.h"
 #include "peel/error.h"
 #include "peel/formats.h"
+#include "peel/loudness.h"
 #include "peel/media_info.h"
 #include "peel/plan.h"
 #include "peel/request.h"
@@ -37,6 +38,9 @@ Result<Request> request_from_json(const nlohmann::json& body);
 nlohmann::json to_json(const OutputPlan& plan, const std::string& new_folder = "");
 nlohmann::json to_json(const OutputResult& result);
 nlohmann::json to_json(const FormatView& format);
+// {track, integrated_lufs, range_lu, true_peak_dbtp, sample_peak_dbfs,
+// channel_true_peaks_dbtp, sample_rate, channels, seconds}; silence (-infinity) is null.
+nlohmann::json to_json(const Loudness& loudness);
 
 // {input, code, name, message, field, hint, suggestion, value, other_field}: the stable code
 // and its name, the message (worded), and the error's structured parts (null where empty).

@@ -1,6 +1,8 @@
 // The JSON of probes, plans, results, formats and errors (peel/json.h).
 #include "peel/json.h"
 
+#include <cmath>
+
 namespace peel {
 
 namespace {
@@ -96,6 +98,25 @@ nlohmann::json to_json(const MediaInfo& info) {
           {"size", info.size},         {"tags", info.tags},
           {"chapters", info.chapters}, {"audio", audio},
           {"video", video},            {"log", info.log}};
+}
+
+nlohmann::json to_json(const Loudness& l) {
+  // Two decimals: a meter agrees with another to about a hundredth of a unit at best.
+  auto level = [](double v) -> nlohmann::json {
+    if (!std::isfinite(v)) return nullptr;
+    return std::round(v * 100) / 100;
+  };
+  nlohmann::json channels = nlohmann::json::array();
+  for (double peak : l.channel_true_peaks) channels.push_back(level(peak));
+  return {{"track", l.track},
+          {"integrated_lufs", level(l.integrated)},
+          {"range_lu", level(l.range)},
+          {"true_peak_dbtp", level(l.true_peak)},
+          {"sample_peak_dbfs", level(l.sample_peak)},
+          {"channel_true_peaks_dbtp", channels},
+          {"sample_rate", l.sample_rate},
+          {"channels", l.channels},
+          {"seconds", l.seconds}};
 }
 
 nlohmann::json to_json(const FormatView& f) {
