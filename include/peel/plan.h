@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "peel/error.h"
@@ -33,6 +34,7 @@ struct OutputPlan {
   std::string sample_format;  // "s16", "s24", "s32", "f32" or empty (codec's choice)
   std::optional<int64_t> bitrate;
   std::optional<double> quality;
+  std::optional<LoudnessTarget> loudness;  // normalized to this (docs/cli.md#loudness)
   bool keep_metadata = true;
   bool overwrite = false;
   bool strict = false;
@@ -58,6 +60,11 @@ std::string ffmpeg_command(const Request& request, const std::string& input,
 // The `peel` command's arguments (after the program name) that make `request`, so that every
 // front end can show the command line that does the same from a shell.
 std::vector<std::string> peel_arguments(const Request& request);
+
+// A loudness target as people say it: LUFS ("-16", "-16 LUFS"; "16" is -16 too) or a
+// preset: podcast (-16 LUFS), broadcast (-23, EBU R128; also "ebu", "r128"), music (-14;
+// also "streaming"), each with a -1 dBTP ceiling. Fails with kUsage.
+Result<LoudnessTarget> parse_loudness(std::string_view text);
 
 // argv as one line that a POSIX shell splits back into the same words (quoting as needed).
 std::string shell_command(const std::vector<std::string>& argv);

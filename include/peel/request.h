@@ -25,6 +25,13 @@ struct TrackSelector {
   bool all = false;                  // one output per audio track
 };
 
+// Loudness normalization (EBU R128): the integrated loudness to reach, and the true peak the
+// output must stay under. Presets: podcast -16/-1, broadcast -23/-1 (EBU R128), music -14/-1.
+struct LoudnessTarget {
+  double lufs = -16;
+  double true_peak = -1;  // dBTP
+};
+
 struct Request {
   std::vector<std::string> inputs;
   std::string output;           // explicit output path; empty: derived
@@ -44,6 +51,7 @@ struct Request {
   std::optional<int> sample_rate;            // Hz
   std::optional<int> channels;               // count; down-mix uses the standard matrix
   std::optional<std::string> sample_format;  // s16, s24, s32, f32 (wav, flac, pcm)
+  std::optional<LoudnessTarget> loudness;    // normalize to this (a transcode)
 
   bool keep_metadata = true;
   bool overwrite = false;

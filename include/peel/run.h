@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -56,6 +57,16 @@ struct LostSpan {
   Micros to = 0;
 };
 
+// What a loudness normalization measured and did (docs/cli.md#loudness).
+struct NormalizationResult {
+  double target_lufs = 0;
+  double ceiling_dbtp = 0;
+  double measured_lufs = 0;       // the source track's; -infinity for silence
+  double measured_true_peak = 0;  // dBTP
+  double gain_db = 0;             // the gain, where no peak holds it down
+  double limited_seconds = 0;     // how much of the track was turned down less, for its peaks
+};
+
 struct OutputResult {
   std::string input;
   std::string output;
@@ -75,6 +86,7 @@ struct OutputResult {
   std::vector<std::string> warnings;
   std::vector<LostSpan> lost;  // non-empty: the input was damaged (exit code 3)
   std::vector<std::string> log;  // FFmpeg's own warnings and errors during the run
+  std::optional<NormalizationResult> normalization;  // with a loudness target
 };
 
 // Seconds of audio in an output: samples / sample_rate exactly (the span on the source

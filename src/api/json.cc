@@ -9,6 +9,22 @@ namespace {
 
 double secs(Micros t) { return to_seconds(t); }
 
+// Levels to two decimals; -infinity (silence) as null.
+nlohmann::json level(double v) {
+  if (!std::isfinite(v)) return nullptr;
+  return std::round(v * 100) / 100;
+}
+
+nlohmann::json normalization_json(const std::optional<NormalizationResult>& n) {
+  if (!n) return nullptr;
+  return {{"target_lufs", n->target_lufs},
+          {"ceiling_dbtp", n->ceiling_dbtp},
+          {"measured_lufs", level(n->measured_lufs)},
+          {"measured_true_peak_dbtp", level(n->measured_true_peak)},
+          {"gain_db", level(n->gain_db)},
+          {"limited_seconds", n->limited_seconds}};
+}
+
 nlohmann::json folder_or_null(const std::string& folder) {
   return folder.empty() ? nlohmann::json() : nlohmann::json(folder);
 }
@@ -40,6 +56,7 @@ nlohmann::json to_json(const OutputResult& r) {
       {"warnings", r.warnings},
       {"lost", lost},
       {"log", r.log},
+      {"normalization", normalization_json(r.normalization)},
   };
 }
 
@@ -102,10 +119,6 @@ nlohmann::json to_json(const MediaInfo& info) {
 
 nlohmann::json to_json(const Loudness& l) {
   // Two decimals: a meter agrees with another to about a hundredth of a unit at best.
-  auto level = [](double v) -> nlohmann::json {
-    if (!std::isfinite(v)) return nullptr;
-    return std::round(v * 100) / 100;
-  };
   nlohmann::json channels = nlohmann::json::array();
   for (double peak : l.channel_true_peaks) channels.push_back(level(peak));
   return {{"track", l.track},

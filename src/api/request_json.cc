@@ -127,6 +127,29 @@ Result<Request> request_from_json(const nlohmann::json& body) {
     if (!it->is_number()) return bad("quality", "quality must be a number (the codec's VBR scale)");
     r.quality = it->get<double>();
   }
+  // A loudness target: LUFS (-16), a preset ("podcast"), or {"lufs": -16, "true_peak": -1}.
+  if (auto it = body.find("loudness"); it != body.end() && !it->is_null()) {
+    if (it->is_number()) {
+      r.loudness = LoudnessTarget{it->get<double>(), -1};
+    } else if (it->is_string()) {
+      auto t = parse_loudness(it->get<std::string>());
+      if (!t) return t.error();
+      r.loudness = *t;
+    } else if (it->is_object()) {
+      LoudnessTarget t;
+      auto lufs = it->find("lufs");
+      auto peak = it->find("true_peak");
+      if (lufs == it->end() || !lufs->is_number() ||
+          (peak != it->end() && !peak->is_null() && !peak->is_number())) {
+        return bad("loudness", "loudness must be {\"lufs\": number, \"true_peak\": number}");
+      }
+      t.lufs = lufs->get<double>();
+      if (peak != it->end() && peak->is_number()) t.true_peak = peak->get<double>();
+      r.loudness = t;
+    } else {
+      return bad("loudness", "loudness must be LUFS (-16), a preset (\"podcast\") or an object");
+    }
+  }
   auto rate = integer_field(body, "sample_rate", 1000, 768000);
   if (!rate) return rate.error();
   if (*rate) r.sample_rate = static_cast<int>(**rate);
@@ -181,6 +204,9 @@ nlohmann::json to_json(const Request& r) {
               {"sample_rate", r.sample_rate ? json(*r.sample_rate) : json(nullptr)},
               {"channels", r.channels ? json(*r.channels) : json(nullptr)},
               {"sample_format", r.sample_format ? json(*r.sample_format) : json(nullptr)},
+              {"loudness", r.loudness ? json{{"lufs", r.loudness->lufs},
+                                             {"true_peak", r.loudness->true_peak}}
+                                      : json(nullptr)},
               {"keep_metadata", r.keep_metadata},
               {"strict", r.strict}};
 }

@@ -14,7 +14,8 @@ std::string flag_for(const std::string& field) {
       {"lang", "--lang"},        {"title", "--title"},      {"format", "-f"},
       {"copy_policy", "--copy"}, {"bitrate", "--bitrate"},  {"quality", "--quality"},
       {"sample_rate", "--sample-rate"}, {"channels", "--channels"},
-      {"sample_format", "--sample-format"}, {"name_template", "--name"},
+      {"sample_format", "--sample-format"}, {"loudness", "--loudness"},
+      {"true_peak", "--true-peak"}, {"name_template", "--name"},
       {"strict", "--strict"},
   };
   const auto it = kFlags.find(field);

@@ -141,6 +141,13 @@ void add_extract_options(CLI::App& app, ExtractOptions& f) {
   app.add_option("--channels", f.channels, "mono, stereo, 5.1 or a count")->type_name("C");
   app.add_option("--sample-format", req.sample_format, "s16, s24, s32 or f32 (wav, flac, pcm)")
       ->type_name("S");
+  app.add_option("--loudness", f.loudness,
+                 "normalize the loudness (EBU R128) to LUFS (-16) or a preset: podcast (-16), "
+                 "broadcast (-23), music (-14); a transcode")
+      ->type_name("TARGET");
+  app.add_option("--true-peak", f.true_peak,
+                 "with --loudness: the ceiling the peaks stay under, in dBTP (default -1)")
+      ->type_name("DBTP");
   app.add_flag("--no-metadata", f.no_metadata, "do not carry tags or chapters");
   app.add_flag("-y,--overwrite", req.overwrite, "replace an existing output (never an input)");
   app.add_flag("--strict", req.strict, "refuse damaged input instead of keeping what decodes");
@@ -217,6 +224,19 @@ std::optional<int> parse_extract_options(CLI::App& app, std::vector<std::string>
     auto r = parse_rate(f.sample_rate);
     if (!r) return fail_usage(r.error());
     req.sample_rate = *r;
+  }
+  if (!f.loudness.empty()) {
+    auto t = parse_loudness(f.loudness);
+    if (!t) return fail_usage(t.error());
+    req.loudness = *t;
+  }
+  if (f.true_peak) {
+    if (!req.loudness) {
+      return fail_usage(Error(ErrorCode::kUsage, "--true-peak goes with --loudness TARGET")
+                            .about("true_peak"));
+    }
+    // "1" means -1: a ceiling is below full scale.
+    req.loudness->true_peak = *f.true_peak > 0 ? -*f.true_peak : *f.true_peak;
   }
   return std::nullopt;
 }

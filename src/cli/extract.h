@@ -18,7 +18,8 @@ namespace peel::cli {
 // Everything the extract command line says.
 struct ExtractOptions {
   Request request;
-  std::string from, to, duration, bitrate, channels, sample_rate;
+  std::string from, to, duration, bitrate, channels, sample_rate, loudness;
+  std::optional<double> true_peak;
   bool copy = false, reencode = false, no_metadata = false, json = false, dry_run = false;
   bool quiet = false, verbose = false, sync = false;
   bool recursive = false, skip_existing = false;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "engine/decode.h"
+#include "engine/gain.h"
 
 namespace peel {
 
@@ -75,15 +76,47 @@ Error meter_error(const std::string& input, int rc) {
                fmt::format("{}: the loudness meter failed (libebur128 error {})", input, rc)};
 }
 
-}  // namespace
+// What a normalization needs of the track beyond its loudness.
+struct Blocks {
+  std::vector<float> peaks;    // linear true peak of every 10 ms
+  std::vector<double> powers;  // K-weighted mean square (channels weighted) of every 10 ms
+};
 
-Result<Loudness> measure_loudness(Input& input, int track, const LoudnessOptions& options) {
+// BS.1770's integrated loudness of gating blocks' powers: the absolute gate (-70 LUFS), then
+// the relative one (10 LU below the mean of what passed).
+double gated_loudness(const std::vector<double>& powers) {
+  auto lufs = [](double power) { return -0.691 + 10 * std::log10(power); };
+  double sum = 0;
+  int64_t n = 0;
+  for (double p : powers) {
+    if (p > 0 && lufs(p) > -70) {
+      sum += p;
+      ++n;
+    }
+  }
+  if (n == 0) return -std::numeric_limits<double>::infinity();
+  const double gate = lufs(sum / static_cast<double>(n)) - 10;
+  double kept = 0;
+  int64_t k = 0;
+  for (double p : powers) {
+    if (p > 0 && lufs(p) > -70 && lufs(p) > gate) {
+      kept += p;
+      ++k;
+    }
+  }
+  return lufs(kept / static_cast<double>(k));
+}
+
+// The measurement, and with `blocks` what normalization needs.
+Result<Loudness> measure(Input& input, int track, const LoudnessOptions& options,
+                         Blocks* blocks) {
   const MediaInfo& info = input.info();
   Loudness result;
   result.track = track;
   Meter meter;
   int64_t fed = 0;                  // samples given to the meter at the current rate
   std::vector<double> short_terms;  // 3 s loudness every 100 ms, once 3 s are in
+  double block_peak = 0;            // of the current 10 ms
   const double total = track >= 1 && track <= static_cast<int>(info.audio.size())
                            ? to_seconds(info.audio[static_cast<size_t>(track - 1)].duration)
                            : 0;
@@ -128,9 +161,10 @@ Result<Loudness> measure_loudness(Input& input, int track, const LoudnessOptions
                                 channel_role(channel));
           }
         }
-        // In pieces that end on each 100 ms of audio, where the short-term loudness is read.
+        // In pieces that end on each 10 ms of audio: the true peak of each 10 ms is read
+        // there (for normalization's gain), and the short-term loudness every 100 ms.
         const auto* samples = reinterpret_cast<const float*>(data);
-        const int64_t step = f.sample_rate / 10;
+        const int64_t step = std::max(1, f.sample_rate / 100);
         int done = 0;
         while (done < count) {
           const int64_t to_step = step - fed % step;
@@ -141,7 +175,25 @@ Result<Loudness> measure_loudness(Input& input, int track, const LoudnessOptions
           if (rc != EBUR128_SUCCESS) return meter_error(info.path, rc);
           done += n;
           fed += n;
-          if (fed % step == 0 && fed >= 30 * step) {
+          if (blocks != nullptr) {
+            for (int c = 0; c < f.channels; ++c) {
+              double peak = 0;
+              if (ebur128_prev_true_peak(meter.get(), static_cast<unsigned>(c), &peak) ==
+                  EBUR128_SUCCESS) {
+                block_peak = std::max(block_peak, peak);
+              }
+            }
+            if (fed % step == 0) {
+              blocks->peaks.push_back(static_cast<float>(block_peak));
+              block_peak = 0;
+              double level = 0;
+              if (ebur128_loudness_window(meter.get(), 10, &level) == EBUR128_SUCCESS) {
+                blocks->powers.push_back(
+                    std::isfinite(level) ? std::pow(10.0, (level + 0.691) / 10.0) : 0.0);
+              }
+            }
+          }
+          if (fed % (10 * step) == 0 && fed >= 300 * step) {
             double short_term = 0;
             if (ebur128_loudness_shortterm(meter.get(), &short_term) == EBUR128_SUCCESS) {
               short_terms.push_back(short_term);
@@ -152,6 +204,9 @@ Result<Loudness> measure_loudness(Input& input, int track, const LoudnessOptions
         return {};
       });
   if (!decoded) return decoded.error();
+  if (blocks != nullptr && fed % std::max(1, result.sample_rate / 100) != 0) {
+    blocks->peaks.push_back(static_cast<float>(block_peak));
+  }
   const double silence = -std::numeric_limits<double>::infinity();
   if (!meter) {
     // No sample at all (an empty track).
@@ -185,4 +240,51 @@ Result<Loudness> measure_loudness(Input& input, int track, const LoudnessOptions
   return result;
 }
 
+}  // namespace
+
+Result<Loudness> measure_loudness(Input& input, int track, const LoudnessOptions& options) {
+  return measure(input, track, options, nullptr);
+}
+
+namespace engine {
+
+Result<Normalization> plan_normalization(Input& input, int track, const LoudnessTarget& target,
+                                         const CancelToken& cancel) {
+  LoudnessOptions options;
+  options.cancel = cancel;
+  Blocks blocks;
+  auto measured = measure(input, track, options, &blocks);
+  if (!measured) return measured.error();
+  const double ceiling = std::pow(10.0, target.true_peak / 20.0);
+  // Silence stays silence: no gain brings it to a level.
+  if (!std::isfinite(measured->integrated)) {
+    return Normalization{*measured, GainCurve(1.0, blocks.peaks, ceiling)};
+  }
+  double gain = std::pow(10.0, (target.lufs - measured->integrated) / 20.0);
+  GainCurve curve(gain, blocks.peaks, ceiling);
+  // Where peaks hold the gain down, make up for the loudness they take: a few rounds, each
+  // estimating the output's loudness from the blocks' powers under the curve.
+  for (int round = 0; round < 6 && curve.limited_seconds() > 0; ++round) {
+    // BS.1770's gating blocks: 400 ms, one every 100 ms; each the mean of its forty 10 ms
+    // powers, each turned by the curve's gain there.
+    std::vector<double> turned;
+    const auto n = static_cast<int64_t>(blocks.powers.size());
+    for (int64_t first = 0; first + 40 <= n; first += 10) {
+      double sum = 0;
+      for (int64_t i = first; i < first + 40; ++i) {
+        sum += blocks.powers[static_cast<size_t>(i)] * curve.mean_square(i, 1);
+      }
+      turned.push_back(sum / 40);
+    }
+    const double reached = gated_loudness(turned);
+    if (!std::isfinite(reached) || std::abs(target.lufs - reached) < 0.05) break;
+    // At most 20 dB over the plain gain: past that the peaks would be all there is.
+    gain = std::min(gain * std::pow(10.0, (target.lufs - reached) / 20.0),
+                    std::pow(10.0, (target.lufs - measured->integrated + 20) / 20.0));
+    curve = GainCurve(gain, blocks.peaks, ceiling);
+  }
+  return Normalization{*measured, std::move(curve)};
+}
+
+}  // namespace engine
 }  // namespace peel

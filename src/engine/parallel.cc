@@ -57,7 +57,9 @@ Result<bool> transcode_parallel(Job& job) {
   if (!stream) return stream.error();
   // Worker k, starting `earlier` samples before its pre-roll (a second try at a join).
   auto make = [&](size_t k, int64_t earlier) {
-    return make_worker(*split, k, earlier, folder, stream->get());
+    auto w = make_worker(*split, k, earlier, folder, stream->get());
+    if (w) (*w)->gain = job.gain;
+    return w;
   };
 
   std::vector<std::unique_ptr<Worker>> workers;

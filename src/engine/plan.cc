@@ -4,6 +4,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdlib>
 #include <filesystem>
 
 #include "engine/encoder_limits.h"
@@ -257,6 +260,21 @@ Result<std::vector<OutputPlan>> plan(const Request& r, const MediaInfo& info) {
     p.strict = r.strict;
     p.bitrate = r.bitrate;
     p.quality = r.quality;
+    p.loudness = r.loudness;
+    if (r.loudness && !(r.loudness->lufs >= -70 && r.loudness->lufs <= -5)) {
+      return Error(ErrorCode::kBadOutputOption,
+                   fmt::format("a loudness target of {} LUFS is out of range: give one from -70 to "
+                               "-5 (podcasts -16, broadcast -23, music -14)",
+                               r.loudness->lufs))
+          .about("loudness");
+    }
+    if (r.loudness && !(r.loudness->true_peak >= -9 && r.loudness->true_peak <= 0)) {
+      return Error(ErrorCode::kBadOutputOption,
+                   fmt::format("a true-peak ceiling of {} dBTP is out of range: give one from -9 "
+                               "to 0 (-1 is usual)",
+                               r.loudness->true_peak))
+          .about("true_peak");
+    }
 
     if (r.sample_format && f.sample_formats.empty()) {
       return Error(ErrorCode::kBadOutputOption,
@@ -276,6 +294,7 @@ Result<std::vector<OutputPlan>> plan(const Request& r, const MediaInfo& info) {
     if (r.channels && *r.channels != track.channels) processing.push_back("channel mixing");
     if (r.bitrate) processing.push_back("a bitrate");
     if (r.quality) processing.push_back("a quality setting");
+    if (r.loudness) processing.push_back("loudness normalization");
     if (r.sample_format && engine::pcm_codec(*r.sample_format) != src_id && f.name != "flac") {
       processing.push_back("a sample format");
     }
@@ -447,6 +466,13 @@ std::string explain(const OutputPlan& p) {
     if (p.quality) s += fmt::format(", quality {}", *p.quality);
     if (!p.sample_format.empty()) s += fmt::format(", {} samples", p.sample_format);
     s += "\n";
+    if (p.loudness) {
+      s += fmt::format(
+          "  normalize the loudness to {} LUFS, peaks under {} dBTP: the whole track is measured "
+          "first, then re-encoded with one gain (lowered only around peaks that would pass the "
+          "ceiling)\n",
+          p.loudness->lufs, p.loudness->true_peak);
+    }
   }
   return s;
 }
@@ -497,6 +523,8 @@ struct FfmpegJob {
   std::optional<double> quality;
   std::optional<int> sample_rate;
   std::optional<int> channels;
+  std::optional<LoudnessTarget> loudness;
+  int native_rate = 0;  // the source's rate, where known
   std::string muxer;
 };
 
@@ -518,6 +546,15 @@ std::string command_line(const FfmpegJob& j) {
   if (j.quality) a.insert(a.end(), {"-q:a", fmt::format("{}", *j.quality)});
   if (j.sample_rate) a.insert(a.end(), {"-ar", std::to_string(*j.sample_rate)});
   if (j.channels) a.insert(a.end(), {"-ac", std::to_string(*j.channels)});
+  if (j.loudness) {
+    // ffmpeg's one-pass loudnorm is the nearest: dynamic where peel's is a measured linear
+    // gain, and it works at 192 kHz (hence -ar, where no rate was given).
+    a.insert(a.end(), {"-af", fmt::format("loudnorm=I={}:TP={}", j.loudness->lufs,
+                                          j.loudness->true_peak)});
+    if (!j.sample_rate && j.native_rate > 0) {
+      a.insert(a.end(), {"-ar", std::to_string(j.native_rate)});
+    }
+  }
   if (!j.muxer.empty()) a.insert(a.end(), {"-f", j.muxer});
   a.push_back(j.output);
   return shell_command(a);
@@ -558,6 +595,8 @@ std::string ffmpeg_command(const OutputPlan& p) {
     j.quality = p.quality;
     if (p.sample_rate != p.track.sample_rate) j.sample_rate = p.sample_rate;
     if (p.channels != p.track.channels) j.channels = p.channels;
+    j.loudness = p.loudness;
+    j.native_rate = p.sample_rate;
   }
   if (f != nullptr) {
     j.muxer = p.format == "pcm" ? pcm_muxer(p.sample_format)
@@ -595,6 +634,7 @@ std::string ffmpeg_command(const Request& r, const std::string& input,
     j.quality = r.quality;
     j.sample_rate = r.sample_rate;
     j.channels = r.channels;
+    j.loudness = r.loudness;
   }
   j.muxer = f->name == "pcm" ? pcm_muxer(sample_format) : std::string(f->muxer);
   if (!r.output.empty()) {
@@ -627,10 +667,42 @@ std::vector<std::string> peel_arguments(const Request& r) {
   if (r.sample_rate) a.insert(a.end(), {"--sample-rate", std::to_string(*r.sample_rate)});
   if (r.channels) a.insert(a.end(), {"--channels", std::to_string(*r.channels)});
   if (r.sample_format) a.insert(a.end(), {"--sample-format", *r.sample_format});
+  if (r.loudness) {
+    std::string said = fmt::format("{}", r.loudness->lufs);
+    for (const char* preset : {"podcast", "broadcast", "music"}) {
+      auto t = parse_loudness(preset);
+      if (t && t->lufs == r.loudness->lufs && t->true_peak == r.loudness->true_peak) said = preset;
+    }
+    a.insert(a.end(), {"--loudness", said});
+    if (said.front() == '-' && r.loudness->true_peak != LoudnessTarget{}.true_peak) {
+      a.insert(a.end(), {"--true-peak", fmt::format("{}", r.loudness->true_peak)});
+    }
+  }
   if (!r.keep_metadata) a.emplace_back("--no-metadata");
   if (r.overwrite) a.emplace_back("-y");
   if (r.strict) a.emplace_back("--strict");
   return a;
+}
+
+Result<LoudnessTarget> parse_loudness(std::string_view text) {
+  std::string t(text);
+  for (char& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (t.ends_with("lufs")) t.resize(t.size() - 4);
+  while (!t.empty() && t.back() == ' ') t.pop_back();
+  if (t == "podcast") return LoudnessTarget{-16, -1};
+  if (t == "broadcast" || t == "ebu" || t == "r128") return LoudnessTarget{-23, -1};
+  if (t == "music" || t == "streaming") return LoudnessTarget{-14, -1};
+  char* end = nullptr;
+  const double lufs = std::strtod(t.c_str(), &end);
+  if (t.empty() || end == nullptr || *end != '\0' || !std::isfinite(lufs)) {
+    return Error(ErrorCode::kUsage,
+                 fmt::format("'{}' is not a loudness target: give LUFS (-16) or podcast (-16), "
+                             "broadcast (-23) or music (-14)",
+                             text))
+        .about("loudness");
+  }
+  // "16" means -16: loudness targets are below full scale.
+  return LoudnessTarget{lufs > 0 ? -lufs : lufs, -1};
 }
 
 std::string shell_command(const std::vector<std::string>& argv) {

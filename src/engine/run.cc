@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+
 #include <algorithm>
 #include <filesystem>
 #include <optional>
@@ -61,6 +63,14 @@ Result<OutputResult> run(Engine& engine, const OutputPlan& plan, Input& input,
   std::vector<std::string> log;
   std::optional<av::LogCapture> capture(std::in_place, &log, engine.limits().max_log_lines);
 
+  // Normalization measures the whole track first (a pass of its own), then the run applies
+  // the one gain curve that pass gives.
+  std::optional<engine::Normalization> normalization;
+  if (plan.loudness && plan.mode == Mode::kTranscode) {
+    auto n = engine::plan_normalization(input, plan.track.number, *plan.loudness, options.cancel);
+    if (!n) return n.error();
+    normalization.emplace(std::move(*n));
+  }
   auto source = engine::Source::open(input, plan.track.stream_index, options.cancel);
   if (!source) return source.error();
   // AtomicFile::create() makes the checks check_output() makes, creating the temporary file
@@ -86,7 +96,24 @@ Result<OutputResult> run(Engine& engine, const OutputPlan& plan, Input& input,
   result.lang = plan.track.lang;
   result.new_folder = new_folder;
 
-  engine::Job job{engine, plan, *source, options, file->temp_path(), result};
+  engine::Job job{engine, plan, *source, options, file->temp_path(), result,
+                  normalization ? &normalization->curve : nullptr};
+  if (normalization) {
+    const Loudness& m = normalization->measured;
+    NormalizationResult n;
+    n.target_lufs = plan.loudness->lufs;
+    n.ceiling_dbtp = plan.loudness->true_peak;
+    n.measured_lufs = m.integrated;
+    n.measured_true_peak = m.true_peak;
+    n.gain_db = 20 * std::log10(normalization->curve.gain());
+    n.limited_seconds = normalization->curve.limited_seconds();
+    result.normalization = n;
+    if (!std::isfinite(m.integrated)) {
+      result.warnings.push_back(fmt::format(
+          "{}: the track is silent: there is no loudness to bring to {} LUFS, it was left as it is",
+          plan.input, plan.loudness->lufs));
+    }
+  }
   auto done = plan.mode == Mode::kCopy ? engine::copy_stream(job) : engine::transcode_stream(job);
   if (!done) {
     Error e = done.error();

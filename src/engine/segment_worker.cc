@@ -97,7 +97,7 @@ void run_worker(Engine& engine, const OutputPlan& plan, Worker& w, const CancelT
   if (!source) return finish(source.error());
   RunOptions options;
   options.cancel = stop;
-  Job job{engine, plan, *source, options, std::string(), w.result};
+  Job job{engine, plan, *source, options, std::string(), w.result, w.gain};
   SegmentSink sink(w, plan.output);
   auto r = transcode_into(job, sink, &w.range);
   w.lost = source->lost();

@@ -36,6 +36,7 @@ struct Worker {
   av::CodecParameters par;
   AVRational time_base{1, 1};
   OutputResult result;
+  const GainCurve* gain = nullptr;  // the whole run's (every segment applies the same)
   std::vector<LostSpan> lost;
   std::vector<std::string> log;  // FFmpeg's warnings on the worker's thread
   std::optional<Error> error;

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "engine/demux.h"
+#include "engine/gain.h"
 #include "peel/plan.h"
 #include "peel/run.h"
 
@@ -16,6 +17,7 @@ struct Job {
   const RunOptions& options;
   std::string temp_path;
   OutputResult& result;  // stages fill start, end, samples, sample_rate, channels
+  const GainCurve* gain = nullptr;  // loudness normalization's, applied to decoded samples
 };
 
 // Stream copy: packets of the range, unchanged, into the target container.

@@ -181,8 +181,20 @@ Result<void> Transcoder::push(const uint8_t* const* data, int offset, int count,
   for (int c = 0; c < (planar ? channels : 1) && c < AV_NUM_DATA_POINTERS; ++c) {
     planes[c] = data[c] + static_cast<ptrdiff_t>(offset) * bytes;
   }
+  const int64_t index = first_ + kept_in_;  // on the track, from its first sample
   kept_in_ += count;
-  return convert(planes, count);
+  if (job_.gain == nullptr) return convert(planes, count);
+  // Normalization: a copy of the samples, turned up or down by the track's gain curve.
+  uint8_t** gained = nullptr;
+  if (av_samples_alloc_array_and_samples(&gained, nullptr, channels, count, fmt, 0) < 0) {
+    return Error{ErrorCode::kInternal, "out of memory"};
+  }
+  av_samples_copy(gained, const_cast<uint8_t* const*>(planes), 0, 0, count, channels, fmt);
+  apply_gain(*job_.gain, gained, fmt, channels, count, index, in_rate_);
+  auto converted = convert(const_cast<const uint8_t**>(gained), count);
+  av_freep(&gained[0]);
+  av_freep(&gained);
+  return converted;
 }
 
 Result<void> Transcoder::fill_silence(int64_t count) {
