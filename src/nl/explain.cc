@@ -115,6 +115,10 @@ std::string conversion(const Understanding& u, bool zh) {
                                                 : fmt::format("{} channels", *r.channels)));
   }
   if (r.sample_format) settings.push_back(depth(*r.sample_format, zh));
+  if (r.loudness) {
+    settings.push_back(zh ? fmt::format("响度标准化到 {} LUFS", r.loudness->lufs)
+                          : fmt::format("loudness normalized to {} LUFS", r.loudness->lufs));
+  }
   if (!settings.empty()) {
     s += zh ? fmt::format("（{}）", fmt::join(settings, "，"))
             : fmt::format(" ({})", fmt::join(settings, ", "));
@@ -184,6 +188,10 @@ std::string encoding(const OutputPlan& p, bool zh) {
                        : fmt::format("VBR quality {}", *p.quality));
   }
   if (!p.sample_format.empty()) parts.push_back(depth(p.sample_format, zh));
+  if (p.loudness) {
+    parts.push_back(zh ? fmt::format("响度标准化到 {} LUFS", p.loudness->lufs)
+                       : fmt::format("loudness normalized to {} LUFS", p.loudness->lufs));
+  }
   return fmt::format("{}", fmt::join(parts, zh ? "，" : ", "));
 }
 
@@ -198,6 +206,7 @@ std::string why_zh(const Understanding& u, const OutputPlan& p) {
   if (u.request.bitrate) needs.emplace_back("指定的比特率");
   if (u.request.quality) needs.emplace_back("指定的 VBR 质量");
   if (u.request.sample_format) needs.emplace_back("指定的位深");
+  if (u.request.loudness) needs.emplace_back("响度标准化");
   if (needs.empty())
     return fmt::format(".{} 装不下 {} 音频，需要重新编码", p.format, p.track.codec);
   return fmt::format("{}需要解码后重新编码", fmt::join(needs, "、"));
@@ -308,6 +317,7 @@ std::string explain_refusal(const Understanding& u, const Error& e) {
       add("sample_rate");
       add("channels");
       add("sample_format");
+      add("loudness");
       add("purpose");
       break;
     default:

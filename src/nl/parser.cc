@@ -41,6 +41,7 @@ enum class Field {
   kRate,
   kChannels,
   kSampleFormat,
+  kLoudness,
   kOutput,
   kOutDir,
   kIntent,
@@ -323,6 +324,7 @@ class Parser {
     bitrate();
     channels();
     sample_format();
+    loudness();
     ranges();
     tracks();
     leftovers();
@@ -737,6 +739,8 @@ class Parser {
         return say("channel count", "声道数");
       case Field::kSampleFormat:
         return say("sample format", "采样格式");
+      case Field::kLoudness:
+        return say("loudness target", "响度目标");
       case Field::kOutput:
         return say("output file", "输出文件");
       case Field::kOutDir:
@@ -865,11 +869,6 @@ class Parser {
       std::string_view en, zh;
     };
     static const Feature kFeatures[] = {
-        {Rule(std::array{"normalize|normalise|normalized|normalised|normalization|normalisation|"
-                         "louder|loudness|"
-                         "quieter|volume|amplify|boost|lufs|gain",
-                         "响度|音量|标准化|归一|大声|放大|增益|调大|调高|调小|小声 化?"}),
-         "changing the loudness", "调整响度或音量"},
         {Rule(std::array{"denoise|noise|hiss|降噪|去噪|噪音|杂音|噪声"}), "removing noise", "降噪"},
         {Rule(std::array{"fade|fades|fading|淡入|淡出|渐强|渐弱"}), "fades", "淡入淡出"},
         {Rule(std::array{"speed|faster|slower|tempo|pitch|倍速|加速|减速|变速|变调"}),
@@ -1263,6 +1262,63 @@ class Parser {
            const double q = slot(m, 0).value;
            if (!(q >= 0 && q <= 10)) return false;
            return assign(Field::kQuality, quality_, q, m.shown);
+         });
+  }
+
+  // Loudness normalization: a target in LUFS, a preset ("for a podcast", "broadcast", "EBU
+  // R128", "for streaming"), or the wish alone ("normalize it", "make it louder"), which asks
+  // for the target in finish().
+  void loudness() {
+    each(rule([] {
+           return std::array{"to|at|of|到|至|为 -|minus? @num lufs|lkfs|lu", "-|minus? @num lufs|lkfs|lu",
+                             "响度 为|到|是|设为? -? @num lufs|lkfs",
+                             "-? @num lufs|lkfs 响度|的响度?"};
+         }),
+         [&](const Match& m) {
+           const double v = -std::abs(slot(m, 0).value);
+           if (!(v >= -70 && v <= -5)) return false;
+           return assign(Field::kLoudness, loudness_, v, m.shown);
+         });
+    each(rule([] {
+           return std::array{"broadcast loudness|level|standard|norm",
+                             "广播 标准|响度", "广电 标准"};
+         }),
+         [&](const Match& m) { return assign(Field::kLoudness, loudness_, -23.0, m.shown); });
+    each(rule([] {
+           // "r128" reads as r and 128.
+           return std::array{"ebu? r @num loudness|level|standard|normalization?",
+                             "ebu r @num 标准|响度?"};
+         }),
+         [&](const Match& m) {
+           if (slot(m, 0).value != 128) return false;
+           return assign(Field::kLoudness, loudness_, -23.0, m.shown);
+         });
+    each(rule([] {
+           return std::array{"for? streaming|spotify|youtube loudness|level?",
+                             "music loudness|level", "流媒体 标准|响度"};
+         }),
+         [&](const Match& m) { return assign(Field::kLoudness, loudness_, -14.0, m.shown); });
+    each(rule([] {
+           return std::array{
+               "normalize|normalise|normalized|normalised|normalizing|normalising|normalization|"
+               "normalisation the? loudness|volume|level|audio|it?",
+               "loudness normalization|normalisation",
+               "响度|音量 标准化|归一化|均衡|统一", "标准化|归一化 响度|音量?"};
+         }),
+         [&](const Match& m) {
+           if (!normalize_) normalize_ = m.shown;
+           return true;
+         });
+    each(rule([] {
+           return std::array{"make it? louder|quieter", "louder|quieter", "turn it? up|down",
+                             "boost|amplify|raise|increase|lower|reduce the? volume|level|gain",
+                             "more|less volume", "调大|调高|调小|调低|提高|增大|降低|减小 音量|声音|响度?",
+                             "大声 一点|点?", "小声 一点|点?", "放大 音量|声音?",
+                             "音量|声音|响度 调大|调高|调小|调低|提高|增大|降低|减小|大一点|小一点"};
+         }),
+         [&](const Match& m) {
+           if (!louder_) louder_ = m.shown;
+           return true;
          });
   }
 
@@ -1752,7 +1808,7 @@ class Parser {
     if (copy_ == CopyPolicy::kCopy) {
       std::vector<std::string_view> changes;
       for (Field f : {Field::kBitrate, Field::kQuality, Field::kRate, Field::kChannels,
-                      Field::kSampleFormat, Field::kIntent}) {
+                      Field::kSampleFormat, Field::kLoudness, Field::kIntent}) {
         if (!said(f).empty()) changes.push_back(said(f));
       }
       if (!changes.empty()) {
@@ -1791,6 +1847,21 @@ class Parser {
   }
 
   void finish() {
+    if (!loudness_ && normalize_ && intent_ == Intent::kPodcast) {
+      loudness_ = -16.0;  // "normalize it for a podcast"
+      said_[static_cast<size_t>(Field::kLoudness)] = *normalize_;
+    }
+    if (!loudness_ && (normalize_ || louder_)) {
+      const std::string_view words = normalize_ ? *normalize_ : *louder_;
+      problem(Outcome::kQuestion,
+              chinese_ ? fmt::format("“{}”要调到多大的响度？播客 -16 LUFS、广播 -23 LUFS（EBU "
+                                     "R128），还是音乐平台 -14 LUFS？也可以直接说“-16 LUFS”。",
+                                     words)
+                       : fmt::format("{} to what loudness? For a podcast (-16 LUFS), broadcast "
+                                     "(-23 LUFS, EBU R128) or music streaming (-14 LUFS)? Or "
+                                     "say a level, like -16 LUFS.",
+                                     quoted(words)));
+    }
     apply_intent();
     check_contradictions();
 
@@ -1822,6 +1893,7 @@ class Parser {
     r.sample_rate = rate_;
     r.channels = channels_;
     r.sample_format = sample_format_;
+    if (loudness_) r.loudness = LoudnessTarget{*loudness_, -1};
     if (output_) r.output = *output_;
     if (out_dir_) r.out_dir = *out_dir_;
 
@@ -1851,6 +1923,7 @@ class Parser {
                                                             {Field::kRate, "sample_rate"},
                                                             {Field::kChannels, "channels"},
                                                             {Field::kSampleFormat, "sample_format"},
+                                                            {Field::kLoudness, "loudness"},
                                                             {Field::kOutput, "output"},
                                                             {Field::kOutDir, "out_dir"},
                                                             {Field::kIntent, "purpose"}};
@@ -1887,6 +1960,9 @@ class Parser {
   std::optional<bool> all_;
   std::optional<int64_t> bitrate_;
   std::optional<double> quality_;
+  std::optional<double> loudness_;         // LUFS
+  std::optional<std::string> normalize_;   // the words that asked for normalization
+  std::optional<std::string> louder_;      // ... or for a change of level, with no target
   std::optional<Intent> intent_;
 };
 

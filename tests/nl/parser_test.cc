@@ -171,15 +171,39 @@ TEST(Understand, ContradictionsAreNamed) {
   }
 }
 
-TEST(Understand, LoudnessIsReportedAsNotSupportedYet) {
+TEST(Understand, LoudnessTargets) {
+  struct Said {
+    const char* sentence;
+    double lufs;
+  };
+  for (const Said& c : {Said{"normalize it for a podcast", -16}, Said{"响度标准化到 -16 LUFS", -16},
+                        Said{"normalize the loudness to -23 LUFS as flac", -23},
+                        Said{"mp3 at -14 lufs", -14}, Said{"EBU R128 loudness, wav", -23},
+                        Said{"把响度设为 -18 LUFS", -18}, Said{"normalise to minus 20 LUFS", -20}}) {
+    const auto u = understand(c.sentence, {"a.mkv"});
+    ASSERT_EQ(u.outcome, Outcome::kPlan) << c.sentence << ": " << u.question;
+    ASSERT_TRUE(u.request.loudness.has_value()) << c.sentence;
+    EXPECT_EQ(u.request.loudness->lufs, c.lufs) << c.sentence;
+    EXPECT_EQ(u.request.loudness->true_peak, -1) << c.sentence;
+    EXPECT_NE(u.explanation.find(std::to_string(static_cast<int>(c.lufs))), std::string::npos)
+        << u.explanation;
+  }
+  // A podcast without a word of loudness is only an mp3 for one.
+  EXPECT_FALSE(understand("for a podcast", {"a.mkv"}).request.loudness.has_value());
+}
+
+TEST(Understand, LoudnessWithoutATargetAsksForOne) {
   for (const char* s : {"normalize the audio", "make it louder", "mp3, loudness normalized",
                         "响度标准化", "把音量调大", "归一化后转成mp3"}) {
     const auto u = understand(s, {"a.mkv"});
-    EXPECT_EQ(u.outcome, Outcome::kUnsupported) << s;
-    EXPECT_TRUE(u.question.find("not supported yet") != std::string::npos ||
-                u.question.find("还不支持") != std::string::npos)
-        << u.question;
+    EXPECT_EQ(u.outcome, Outcome::kQuestion) << s << ": " << u.question;
+    EXPECT_NE(u.question.find("-16 LUFS"), std::string::npos) << s << ": " << u.question;
   }
+}
+
+TEST(Understand, ACopyCannotBeNormalized) {
+  const auto u = understand("copy the audio as it is at -16 LUFS", {"a.mkv"});
+  EXPECT_EQ(u.outcome, Outcome::kContradiction) << u.question;
 }
 
 TEST(Understand, OtherUnsupportedAsksAreNamedToo) {
