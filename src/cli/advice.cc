@@ -17,6 +17,8 @@ std::string flag_for(const std::string& field) {
       {"sample_format", "--sample-format"}, {"loudness", "--loudness"},
       {"true_peak", "--true-peak"}, {"name_template", "--name"},
       {"strict", "--strict"},
+      {"pixels_per_second", "--pixels-per-second"}, {"width", "--width"},
+      {"height", "--height"}, {"bits", "--bits"},
   };
   const auto it = kFlags.find(field);
   return it != kFlags.end() ? it->second : "";

@@ -24,6 +24,7 @@ int extract_command(Engine& engine, std::vector<std::string> args, const CancelT
 int probe_command(Engine& engine, std::vector<std::string> args, const CancelToken& cancel);
 int formats_command(std::vector<std::string> args);
 int ask_command(Engine& engine, std::vector<std::string> args, const CancelToken& cancel);
+int peaks_command(Engine& engine, std::vector<std::string> args, const CancelToken& cancel);
 int watch_command(Engine& engine, std::vector<std::string> args, const CancelToken& cancel);
 // `peel remote`: the same extraction run on a `peel serve` server; `peel remote credits`,
 // `peel remote ask`. The Engine is not used: the server does the work.

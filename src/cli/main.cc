@@ -24,6 +24,7 @@ constexpr Subcommand kSubcommands[] = {
     {"probe", "list the streams inside files", probe},
     {"formats", "print the output format table", formats},
     {"ask", "say what you want in plain English or Chinese", peel::cli::ask_command},
+    {"peaks", "write a track's waveform peaks, or draw them", peel::cli::peaks_command},
     {"watch", "extract every video that appears in a folder", peel::cli::watch_command},
     {"remote", "run the extraction on a peel server", peel::cli::remote_command},
 };
