@@ -7,38 +7,11 @@
 #include <sstream>
 
 #include "support/fixtures.h"
+#include "support/oracles.h"
 #include "support/support.h"
 
 namespace peel::test {
 namespace {
-
-struct R128 {
-  double integrated = 0;  // LUFS
-  double range = 0;       // LU
-  double true_peak = 0;   // dBTP
-};
-
-// What `ffmpeg -af ebur128=peak=true` measures on audio stream `stream` (0-based): the
-// filter's last values, to three decimals (its summary prints one).
-R128 ffmpeg_r128(const std::string& path, int stream = 0) {
-  TempDir dir;
-  const std::string values = dir.path() + "/r128.txt";
-  auto r = run({"ffmpeg", "-nostdin", "-v", "error", "-i", path, "-map",
-                "0:a:" + std::to_string(stream), "-af",
-                "ebur128=peak=true:metadata=1,ametadata=mode=print:file=" + values, "-f", "null",
-                "-"});
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  R128 m;
-  std::ifstream in(values);
-  std::string line;
-  auto value = [](const std::string& l) { return std::stod(l.substr(l.find('=') + 1)); };
-  while (std::getline(in, line)) {
-    if (line.starts_with("lavfi.r128.I=")) m.integrated = value(line);
-    if (line.starts_with("lavfi.r128.LRA=")) m.range = value(line);
-    if (line.starts_with("lavfi.r128.true_peak=")) m.true_peak = 20 * std::log10(value(line));
-  }
-  return m;
-}
 
 // Speech-like: bursts of low-passed noise and pauses, 48 kHz mono.
 std::string speech() {

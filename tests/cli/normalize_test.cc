@@ -7,33 +7,11 @@
 #include <fstream>
 
 #include "support/fixtures.h"
+#include "support/oracles.h"
 #include "support/support.h"
 
 namespace peel::test {
 namespace {
-
-struct R128 {
-  double integrated = 0;
-  double true_peak = 0;
-};
-
-R128 ffmpeg_r128(const std::string& path) {
-  TempDir dir;
-  const std::string values = dir.path() + "/r128.txt";
-  auto r = run({"ffmpeg", "-nostdin", "-v", "error", "-i", path, "-map", "0:a:0", "-af",
-                "ebur128=peak=true:metadata=1,ametadata=mode=print:file=" + values, "-f", "null",
-                "-"});
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  R128 m;
-  std::ifstream in(values);
-  std::string line;
-  auto value = [](const std::string& l) { return std::stod(l.substr(l.find('=') + 1)); };
-  while (std::getline(in, line)) {
-    if (line.starts_with("lavfi.r128.I=")) m.integrated = value(line);
-    if (line.starts_with("lavfi.r128.true_peak=")) m.true_peak = 20 * std::log10(value(line));
-  }
-  return m;
-}
 
 // Speech-like bursts at about -18 LUFS, peaks about -2.6 dBTP: +2 dB to reach a podcast's -16
 // would pass -1 dBTP only at its loudest moments.

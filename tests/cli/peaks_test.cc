@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "support/fixtures.h"
+#include "support/oracles.h"
 #include "support/support.h"
 
 namespace peel::test {
@@ -23,36 +24,6 @@ std::string slurp(const std::string& path) {
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
-}
-
-// audiowaveform's computation over ffmpeg's samples (see tests/engine/peaks_test.cc), with
-// its 8-bit values (divided by 256 toward zero) when `bits` is 8.
-std::vector<int> oracle(const std::vector<int16_t>& s, int channels, int spp, bool split,
-                        int bits = 16) {
-  std::vector<int> out;
-  const size_t frames = s.size() / static_cast<size_t>(channels);
-  const int lanes = split ? channels : 1;
-  for (size_t first = 0; first < frames; first += static_cast<size_t>(spp)) {
-    const size_t last = std::min(frames, first + static_cast<size_t>(spp));
-    for (int lane = 0; lane < lanes; ++lane) {
-      int lo = std::numeric_limits<int>::max();
-      int hi = std::numeric_limits<int>::min();
-      for (size_t i = first; i < last; ++i) {
-        int v = 0;
-        if (split) {
-          v = s[i * channels + lane];
-        } else {
-          for (int c = 0; c < channels; ++c) v += s[i * channels + c];
-          v /= channels;
-        }
-        lo = std::min(lo, v);
-        hi = std::max(hi, v);
-      }
-      out.push_back(bits == 8 ? lo / 256 : lo);
-      out.push_back(bits == 8 ? hi / 256 : hi);
-    }
-  }
-  return out;
 }
 
 std::string mono_wav_in_mkv() {
@@ -88,7 +59,7 @@ TEST(PeaksCli, JsonIsAudiowaveformsOverFfmpegsDecode) {
       EXPECT_EQ(j["sample_rate"], c.rate);
       EXPECT_EQ(j["samples_per_pixel"], c.rate / 100);  // 100 pixels a second by default
       EXPECT_EQ(j["bits"], 16);
-      const auto expected = oracle(samples, c.channels, c.rate / 100, split);
+      const auto expected = peaks_oracle(samples, c.channels, c.rate / 100, split);
       EXPECT_EQ(j["length"], expected.size() / 2 / (split ? c.channels : 1));
       EXPECT_TRUE(j["data"].get<std::vector<int>>() == expected) << c.path;
     }
@@ -104,7 +75,7 @@ TEST(PeaksCli, PixelsPerSecondWidthAndEightBits) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto j = nlohmann::json::parse(slurp(out / "a.json"));
   EXPECT_EQ(j["samples_per_pixel"], 685);
-  EXPECT_TRUE(j["data"].get<std::vector<int>>() == oracle(samples, 6, 685, false));
+  EXPECT_TRUE(j["data"].get<std::vector<int>>() == peaks_oracle(samples, 6, 685, false));
 
   // The whole track in 777 pixels: the MP4 states its length to the sample.
   r = peel({"peaks", path, "--width", "777", "-o", out / "w.json", "-q"});
@@ -114,13 +85,13 @@ TEST(PeaksCli, PixelsPerSecondWidthAndEightBits) {
   EXPECT_EQ(j["samples_per_pixel"], (n + 776) / 777);
   EXPECT_EQ(j["length"], 777);
   EXPECT_TRUE(j["data"].get<std::vector<int>>() ==
-              oracle(samples, 6, static_cast<int>((n + 776) / 777), false));
+              peaks_oracle(samples, 6, static_cast<int>((n + 776) / 777), false));
 
   r = peel({"peaks", path, "--bits", "8", "--split-channels", "-o", out / "e.json", "-q"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   j = nlohmann::json::parse(slurp(out / "e.json"));
   EXPECT_EQ(j["bits"], 8);
-  EXPECT_TRUE(j["data"].get<std::vector<int>>() == oracle(samples, 6, 480, true, 8));
+  EXPECT_TRUE(j["data"].get<std::vector<int>>() == peaks_oracle(samples, 6, 480, true, 8));
 
   r = peel({"peaks", path, "--width", "10", "--pixels-per-second", "5", "-o", out / "x.json"});
   EXPECT_EQ(r.exit_code, kExitUsage);
@@ -149,7 +120,7 @@ TEST(PeaksCli, DatIsAudiowaveformsBinaryVersion2) {
     EXPECT_EQ(i32(8), 48000);
     EXPECT_EQ(i32(12), 685);
     EXPECT_EQ(i32(20), 2);
-    const auto expected = oracle(samples, 2, 685, true, bits);
+    const auto expected = peaks_oracle(samples, 2, 685, true, bits);
     EXPECT_EQ(i32(16), static_cast<int32_t>(expected.size() / 4));
     ASSERT_EQ(dat.size(), 24 + expected.size() * (bits / 8));
     std::vector<int> values;
@@ -230,7 +201,7 @@ TEST(PeaksCli, TheSecondTrack) {
   EXPECT_EQ(result["source_channels"], 1);  // a mono sine at 44.1 kHz
   const auto j = nlohmann::json::parse(slurp(out / "p.json"));
   EXPECT_EQ(j["samples_per_pixel"], 441);
-  EXPECT_TRUE(j["data"].get<std::vector<int>>() == oracle(decode_s16(path, 1), 1, 441, false));
+  EXPECT_TRUE(j["data"].get<std::vector<int>>() == peaks_oracle(decode_s16(path, 1), 1, 441, false));
 }
 
 // One error per way it can fail: what, which file, what to do; nothing left behind.

@@ -9,39 +9,13 @@
 
 #include "support/engine.h"
 #include "support/fixtures.h"
+#include "support/oracles.h"
 #include "support/support.h"
 
 namespace peel {
 namespace {
 
-// audiowaveform's computation over ffmpeg's samples: channels mixed (sum / count, toward zero)
-// or split, min then max per channel per run of `spp` samples, the last run partial.
-std::vector<int16_t> oracle(const std::vector<int16_t>& s, int channels, int spp, bool split) {
-  std::vector<int16_t> out;
-  const size_t frames = s.size() / static_cast<size_t>(channels);
-  const int lanes = split ? channels : 1;
-  for (size_t first = 0; first < frames; first += static_cast<size_t>(spp)) {
-    const size_t last = std::min(frames, first + static_cast<size_t>(spp));
-    for (int lane = 0; lane < lanes; ++lane) {
-      int lo = std::numeric_limits<int>::max();
-      int hi = std::numeric_limits<int>::min();
-      for (size_t i = first; i < last; ++i) {
-        int v = 0;
-        if (split) {
-          v = s[i * channels + lane];
-        } else {
-          for (int c = 0; c < channels; ++c) v += s[i * channels + c];
-          v /= channels;
-        }
-        lo = std::min(lo, v);
-        hi = std::max(hi, v);
-      }
-      out.push_back(static_cast<int16_t>(lo));
-      out.push_back(static_cast<int16_t>(hi));
-    }
-  }
-  return out;
-}
+std::vector<int> as_ints(const std::vector<int16_t>& v) { return {v.begin(), v.end()}; }
 
 PeaksOptions options_with(void (*set)(PeaksOptions&)) {
   PeaksOptions o;
@@ -92,7 +66,7 @@ TEST(Peaks, AreAudiowaveformsOverFfmpegsDecode) {
       EXPECT_EQ(p.channels, split ? c.channels : 1) << c.path;
       EXPECT_EQ(p.samples_per_pixel, c.rate / 100) << c.path;
       EXPECT_EQ(p.samples * c.channels, static_cast<int64_t>(samples.size())) << c.path;
-      EXPECT_TRUE(p.data == oracle(samples, c.channels, c.rate / 100, split))
+      EXPECT_TRUE(as_ints(p.data) == test::peaks_oracle(samples, c.channels, c.rate / 100, split))
           << c.path << (split ? " split" : " mixed");
     }
   }
@@ -108,7 +82,7 @@ TEST(Peaks, PixelsPerSecondThatDoNotDivideTheRate) {
   EXPECT_EQ(p.samples_per_pixel, 685);
   const auto samples = test::decode_s16_track(path);
   EXPECT_EQ(p.length(), (static_cast<int64_t>(samples.size()) / 2 + 684) / 685);
-  EXPECT_TRUE(p.data == oracle(samples, 2, 685, false));
+  EXPECT_TRUE(as_ints(p.data) == test::peaks_oracle(samples, 2, 685, false));
 }
 
 // --width: the whole track in that many pixels (the stated length, rounded up per pixel).
@@ -124,7 +98,9 @@ TEST(Peaks, AWidthFitsTheWholeTrack) {
       EXPECT_NEAR(p.samples_per_pixel, static_cast<double>(n) / width, 1.0) << c.path;
       EXPECT_NEAR(static_cast<double>(p.length()), width, 0.1 * c.rate / p.samples_per_pixel + 1)
           << c.path;
-      EXPECT_TRUE(p.data == oracle(samples, c.channels, p.samples_per_pixel, false)) << c.path;
+      EXPECT_TRUE(as_ints(p.data) ==
+                  test::peaks_oracle(samples, c.channels, p.samples_per_pixel, false))
+          << c.path;
     }
   }
   const Peaks exact =
@@ -138,7 +114,8 @@ TEST(Peaks, TheSecondTrack) {
   EXPECT_EQ(p.track, 2);
   EXPECT_EQ(p.source_channels, 1);  // a mono sine at 44.1 kHz
   EXPECT_EQ(p.sample_rate, 44100);
-  EXPECT_TRUE(p.data == oracle(test::decode_s16(path, 1), 1, p.samples_per_pixel, false));
+  EXPECT_TRUE(as_ints(p.data) ==
+              test::peaks_oracle(test::decode_s16(path, 1), 1, p.samples_per_pixel, false));
 }
 
 TEST(Peaks, EightBitsAreSixteenDividedBy256TowardZero) {
