@@ -2116,7 +2116,8 @@ Awaitable<void> Service::State::create_export(Exchange& exchange) {
       body.contains("options") && body["options"].is_object() ? body["options"] : json::object();
   for (const char* key :
        {"format", "copy_policy", "from", "to", "duration", "track", "lang", "title", "bitrate",
-        "quality", "sample_rate", "channels", "sample_format", "keep_metadata", "strict"}) {
+        "quality", "sample_rate", "channels", "sample_format", "loudness", "keep_metadata",
+        "strict"}) {
     if (body.contains(key)) fields[key] = body[key];
   }
   if (body.contains("range") && body["range"].is_object()) {

@@ -9,6 +9,7 @@
 
 #include "http/http_support.h"
 #include "support/fixtures.h"
+#include "support/oracles.h"
 
 namespace peel::test {
 namespace {
@@ -149,6 +150,37 @@ TEST(Serve, WholeFlowAsAnAssistantRunsIt) {
 }
 
 // Every error code of the envelope, provoked.
+// An export normalized to a loudness target (the Request's `loudness`, as a preset): measured
+// again by the ffmpeg CLI, the download is at the target and under the ceiling, and the result
+// says what was measured and done.
+TEST(Serve, AnExportNormalizesItsLoudness) {
+  Server server;
+  Client client(server);
+  ASSERT_EQ(client.upload(mp4_h264_aac()).status, 200);
+  auto created = client.post_export({{"id", "render_loud"},
+                                     {"sessionId", client.session},
+                                     {"output", {{"format", "wav"}}},
+                                     {"loudness", "podcast"}});
+  ASSERT_EQ(created.status, 202) << created.body;
+  json done = client.wait_export("render_loud");
+  ASSERT_EQ(done["data"]["status"], "completed") << done.dump();
+  EXPECT_EQ(done["data"]["request"]["loudness"], (json{{"lufs", -16.0}, {"true_peak", -1.0}}));
+  const json n = done["data"]["output"]["result"]["normalization"];
+  EXPECT_EQ(n["target_lufs"], -16.0);
+  EXPECT_NEAR(n["measured_lufs"].get<double>(), ffmpeg_r128(mp4_h264_aac()).integrated, 0.1);
+  TempDir tmp;
+  ASSERT_EQ(download(done["data"]["output"]["url"], tmp / "loud.wav"), 200);
+  const R128 m = ffmpeg_r128(tmp / "loud.wav");
+  EXPECT_NEAR(m.integrated, -16, 0.5);
+  EXPECT_LE(m.true_peak, -1 + 0.05);
+  // A target out of range is the engine's own refusal, before anything is queued.
+  auto refused = client.post_export({{"id", "render_loud2"},
+                                     {"sessionId", client.session},
+                                     {"output", {{"format", "wav"}}},
+                                     {"loudness", -90}});
+  EXPECT_EQ(refused.status / 100, 4) << refused.body;
+}
+
 TEST(Serve, EveryErrorCodeIsProvoked) {
   Server server({"--upload-limit", "300K"});
   auto no_id = server.request("POST", "/api/auth/anonymous-token");
