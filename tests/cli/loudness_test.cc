@@ -16,20 +16,20 @@ namespace {
 // Speech-like: bursts of low-passed noise and pauses, 48 kHz mono.
 std::string speech() {
   return fixture("loud-speech.wav",
-                 {"-f", "lavfi", "-i", "anoisesrc=d=30:c=brown:a=0.9:r=48000", "-af",
+                 {"-f", "lavfi", "-i", "anoisesrc=d=30:c=brown:a=0.9:r=48000:s=11", "-af",
                   "volume='if(lt(mod(t,1.7),1.1),1,0.03)':eval=frame,lowpass=f=3000", "-ac", "1"});
 }
 // Music-like: pink noise swelling and falling, 44.1 kHz stereo (ffmpeg's filter measures it
 // resampled to 48 kHz; the meter here at its own rate).
 std::string music() {
   return fixture("loud-music.wav",
-                 {"-f", "lavfi", "-i", "anoisesrc=d=30:c=pink:a=0.5:r=44100", "-af",
+                 {"-f", "lavfi", "-i", "anoisesrc=d=30:c=pink:a=0.5:r=44100:s=12", "-af",
                   "volume='0.3+0.7*abs(sin(t/3))':eval=frame", "-ac", "2"});
 }
 // 5.1 AAC with video, each channel at its own level (LFE not counted, surrounds +1.5 dB).
 std::string surround() {
   return fixture("loud-surround.mp4",
-                 {"-f", "lavfi", "-i", "anoisesrc=d=20:c=pink:a=0.5:r=48000", "-f", "lavfi", "-i",
+                 {"-f", "lavfi", "-i", "anoisesrc=d=20:c=pink:a=0.5:r=48000:s=13", "-f", "lavfi", "-i",
                   "testsrc=d=20:s=160x120:r=10", "-af",
                   "pan=5.1|c0=c0|c1=0.8*c0|c2=0.5*c0|c3=0.9*c0|c4=0.3*c0|c5=0.2*c0", "-c:v",
                   "libx264", "-c:a", "aac", "-b:a", "256k", "-shortest"});

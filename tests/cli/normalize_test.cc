@@ -17,20 +17,20 @@ namespace {
 // would pass -1 dBTP only at its loudest moments.
 std::string speech() {
   return fixture("norm-speech.wav",
-                 {"-f", "lavfi", "-i", "anoisesrc=d=30:c=brown:a=0.9:r=48000", "-af",
+                 {"-f", "lavfi", "-i", "anoisesrc=d=30:c=brown:a=0.9:r=48000:s=11", "-af",
                   "volume='if(lt(mod(t,1.7),1.1),1,0.03)':eval=frame,lowpass=f=3000", "-ac", "1"});
 }
 // Quiet talk (about -38 LUFS) with a loud click every 4 s: a linear gain to -16 would put the
 // clicks 20 dB over full scale; only the limiter lets it reach the target.
 std::string quiet_with_clicks() {
   return fixture("norm-clicks.wav",
-                 {"-f", "lavfi", "-i", "anoisesrc=d=24:c=pink:a=0.02:r=44100", "-af",
+                 {"-f", "lavfi", "-i", "anoisesrc=d=24:c=pink:a=0.02:r=44100:s=12", "-af",
                   "volume='if(lt(mod(t,4),0.004),40,1)':eval=frame", "-ac", "2"});
 }
 // Loud music-like noise (about -12 LUFS), to be turned down.
 std::string loud_music() {
   return fixture("norm-loud.wav",
-                 {"-f", "lavfi", "-i", "anoisesrc=d=20:c=pink:a=0.9:r=48000", "-af",
+                 {"-f", "lavfi", "-i", "anoisesrc=d=20:c=pink:a=0.9:r=48000:s=13", "-af",
                   "volume='0.5+0.5*abs(sin(t))':eval=frame", "-ac", "2"});
 }
 
@@ -103,7 +103,7 @@ TEST(Normalize, LossyOutputsReachTheTargetToo) {
 TEST(Normalize, SegmentModeIsTheSerialRun) {
   TempDir dir;
   const std::string input = fixture(
-      "norm-long.wav", {"-f", "lavfi", "-i", "anoisesrc=d=90:c=pink:a=0.05:r=48000", "-af",
+      "norm-long.wav", {"-f", "lavfi", "-i", "anoisesrc=d=90:c=pink:a=0.05:r=48000:s=14", "-af",
                         "volume='if(lt(mod(t,7),0.01),15,0.5+0.5*abs(sin(t/5)))':eval=frame"});
   const std::string serial = dir.path() + "/serial.flac";
   const std::string parallel = dir.path() + "/parallel.flac";
