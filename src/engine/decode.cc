@@ -19,8 +19,9 @@ namespace {
 
 class TrackDecoder {
  public:
-  TrackDecoder(const DecodeOptions& options, const SampleSink& sink, const std::string& input)
-      : options_(options), sink_(sink), input_(input) {}
+  TrackDecoder(const DecodeOptions& options, const SampleSink& sink, const std::string& input,
+               double total)
+      : options_(options), sink_(sink), input_(input), total_(total) {}
 
   Result<void> open(const AVStream& stream) {
     const AVCodec* codec = avcodec_find_decoder(stream.codecpar->codec_id);
@@ -92,7 +93,8 @@ class TrackDecoder {
     }
     if (options_.on_progress && summary_.samples >= next_report_) {
       next_report_ = summary_.samples + format_.sample_rate / 2;
-      options_.on_progress(static_cast<double>(summary_.samples) / format_.sample_rate);
+      const double done = static_cast<double>(summary_.samples) / format_.sample_rate;
+      options_.on_progress(Progress{done, std::max(total_, done)});
     }
     return {};
   }
@@ -131,6 +133,7 @@ class TrackDecoder {
   const DecodeOptions& options_;
   const SampleSink& sink_;
   const std::string& input_;
+  double total_;  // the track's stated seconds (0 if unknown)
   av::CodecContext dec_;
   av::Swr swr_;
   av::Frame frame_ = av::make_frame();
@@ -162,7 +165,7 @@ Result<DecodeSummary> decode_track(Input& input, int track_number, const DecodeO
   const AudioTrack& track = info.audio[static_cast<size_t>(track_number - 1)];
   auto source = Source::open(input, track.stream_index, options.cancel);
   if (!source) return source.error();
-  TrackDecoder decoder(options, sink, info.path);
+  TrackDecoder decoder(options, sink, info.path, to_seconds(track.duration));
   if (auto r = decoder.open(*source->stream()); !r) return r.error();
   av::Packet pkt = av::make_packet();
   for (;;) {

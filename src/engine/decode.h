@@ -14,6 +14,7 @@ extern "C" {
 #include "peel/cancel.h"
 #include "peel/error.h"
 #include "peel/media_info.h"
+#include "peel/run.h"
 
 namespace peel::engine {
 
@@ -33,8 +34,9 @@ using SampleSink =
 struct DecodeOptions {
   AVSampleFormat format = AV_SAMPLE_FMT_FLT;  // interleaved (packed) formats only
   CancelToken cancel;
-  // Seconds of audio decoded so far, about every half second of audio; may be empty.
-  std::function<void(double seconds)> on_progress;
+  // Seconds decoded of the track's stated duration, about every half second of audio; may
+  // be empty.
+  std::function<void(const Progress&)> on_progress;
 };
 
 struct DecodeSummary {

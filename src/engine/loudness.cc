@@ -117,18 +117,10 @@ Result<Loudness> measure(Input& input, int track, const LoudnessOptions& options
   int64_t fed = 0;                  // samples given to the meter at the current rate
   std::vector<double> short_terms;  // 3 s loudness every 100 ms, once 3 s are in
   double block_peak = 0;            // of the current 10 ms
-  const double total = track >= 1 && track <= static_cast<int>(info.audio.size())
-                           ? to_seconds(info.audio[static_cast<size_t>(track - 1)].duration)
-                           : 0;
-
   engine::DecodeOptions decode;
   decode.format = AV_SAMPLE_FMT_FLT;
   decode.cancel = options.cancel;
-  if (options.on_progress) {
-    decode.on_progress = [&](double seconds) {
-      options.on_progress(Progress{seconds, std::max(total, seconds)});
-    };
-  }
+  decode.on_progress = options.on_progress;
   auto decoded = engine::decode_track(
       input, track, decode,
       [&](const engine::DecodedFormat& f, const uint8_t* data, int count) -> Result<void> {

@@ -206,16 +206,11 @@ Result<Peaks> peaks(Engine& /*engine*/, Input& input, const PeaksOptions& option
   result.track = options.track;
   result.samples_per_pixel = *spp;
   std::optional<PeakAccumulator> acc;
-  const double total = to_seconds(track.duration);
 
   engine::DecodeOptions decode;
   decode.format = AV_SAMPLE_FMT_S16;
   decode.cancel = options.cancel;
-  if (options.on_progress) {
-    decode.on_progress = [&](double seconds) {
-      options.on_progress(Progress{seconds, std::max(total, seconds)});
-    };
-  }
+  decode.on_progress = options.on_progress;
   auto decoded = engine::decode_track(
       input, options.track, decode,
       [&](const engine::DecodedFormat& f, const uint8_t* data, int count) -> Result<void> {
