@@ -122,6 +122,38 @@ TEST(PeelArguments, SayTheRequestInFlags) {
             "'a b.mkv' -f mp3 --from 90 --lang jpn -b 192k -y");
 }
 
+TEST(PeelArguments, SayTheLoudnessAsAPresetOrANumber) {
+  Request r;
+  r.inputs = {"a.mkv"};
+  r.loudness = LoudnessTarget{-16, -1};
+  EXPECT_EQ(shell_command(peel_arguments(r)), "a.mkv --loudness podcast");
+  r.loudness = LoudnessTarget{-18, -2};
+  EXPECT_EQ(shell_command(peel_arguments(r)), "a.mkv --loudness -18 --true-peak -2");
+}
+
+// The loudness of a request body: LUFS, a preset, an object; anything else is refused, naming
+// the field.
+TEST(RequestJson, TakesALoudnessTarget) {
+  auto number = request_from_json({{"loudness", -20}});
+  ASSERT_TRUE(number.ok());
+  EXPECT_EQ(number->loudness->lufs, -20);
+  auto preset = request_from_json({{"loudness", "broadcast"}});
+  ASSERT_TRUE(preset.ok());
+  EXPECT_EQ(preset->loudness->lufs, -23);
+  auto object = request_from_json({{"loudness", {{"lufs", -14}, {"true_peak", -2}}}});
+  ASSERT_TRUE(object.ok());
+  EXPECT_EQ(object->loudness->true_peak, -2);
+  EXPECT_EQ(to_json(*object)["loudness"], (nlohmann::json{{"lufs", -14.0}, {"true_peak", -2.0}}));
+  for (const nlohmann::json& bad : {nlohmann::json{{"loudness", true}},
+                                    nlohmann::json{{"loudness", "loud"}},
+                                    nlohmann::json{{"loudness", {{"true_peak", -1}}}}}) {
+    auto refused = request_from_json(bad);
+    ASSERT_FALSE(refused.ok()) << bad.dump();
+    EXPECT_EQ(refused.error().code, ErrorCode::kUsage) << bad.dump();
+    EXPECT_EQ(refused.error().field, "loudness") << bad.dump();
+  }
+}
+
 TEST(Resolve, ProbesPlansAndMakesOneJobForAllInputs) {
   test::TempDir dir;
   std::filesystem::copy_file(test::mkv_opus(), dir / "a.mkv");

@@ -165,6 +165,10 @@ TEST(Normalize, WhatCannotBeDoneIsRefused) {
   auto range = peel({speech(), "-o", out, "--loudness", "-80"});
   EXPECT_NE(range.exit_code, 0);
   EXPECT_NE(range.err.find("out of range"), std::string::npos) << range.err;
+  auto ceiling = peel({speech(), "-o", out, "--loudness", "podcast", "--true-peak", "-12"});
+  EXPECT_NE(ceiling.exit_code, 0);
+  EXPECT_NE(ceiling.err.find("true-peak ceiling of -12 dBTP is out of range"), std::string::npos)
+      << ceiling.err;
   auto alone = peel({speech(), "-o", out, "--true-peak", "-2"});
   EXPECT_NE(alone.exit_code, 0);
   EXPECT_NE(alone.err.find("--true-peak goes with --loudness"), std::string::npos) << alone.err;
