@@ -3,9 +3,8 @@
 
 #include <fmt/format.h>
 
-#include <cmath>
-
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <optional>
 
@@ -63,16 +62,6 @@ Result<OutputResult> run(Engine& engine, const OutputPlan& plan, Input& input,
   std::vector<std::string> log;
   std::optional<av::LogCapture> capture(std::in_place, &log, engine.limits().max_log_lines);
 
-  // Normalization measures the whole track first (a pass of its own), then the run applies
-  // the one gain curve that pass gives.
-  std::optional<engine::Normalization> normalization;
-  if (plan.loudness && plan.mode == Mode::kTranscode) {
-    auto n = engine::plan_normalization(input, plan.track.number, *plan.loudness, options.cancel);
-    if (!n) return n.error();
-    normalization.emplace(std::move(*n));
-  }
-  auto source = engine::Source::open(input, plan.track.stream_index, options.cancel);
-  if (!source) return source.error();
   // AtomicFile::create() makes the checks check_output() makes, creating the temporary file
   // for real where check_output() only tries.
   if (auto inside = check_inside(plan); !inside) return inside.error();
@@ -85,6 +74,19 @@ Result<OutputResult> run(Engine& engine, const OutputPlan& plan, Input& input,
   auto file =
       engine::AtomicFile::create(plan.output, plan.input, plan.overwrite, options.on_temp_file);
   if (!file) return file.error();
+
+  // Normalization measures the whole track first (a pass of its own), then the run applies
+  // the one gain curve that pass gives. After the output's checks: a refused output costs no
+  // decoding.
+  std::optional<engine::Normalization> normalization;
+  if (plan.loudness && plan.mode == Mode::kTranscode) {
+    auto n = engine::plan_normalization(input, plan.track.number, *plan.loudness, options.cancel);
+    if (!n) return n.error();
+    normalization.emplace(std::move(*n));
+  }
+  // Opened after the measurement, which reads the same Input: the run reads it from the start.
+  auto source = engine::Source::open(input, plan.track.stream_index, options.cancel);
+  if (!source) return source.error();
 
   OutputResult result;
   result.input = plan.input;
